@@ -1,0 +1,56 @@
+"""brokle_trace: tracing for LLM applications.
+
+Decorate functions with ``@observe`` (and ``@observe_llm``, ``@observe_retrieval``); every
+call becomes a span in a correct tree, with inputs and outputs captured at a bounded cost and
+secrets redacted, exported in the background to a JSONL file or any OpenTelemetry backend.
+
+Example:
+    >>> from brokle_trace import observe
+    >>> @observe
+    ... def hello(name: str) -> str:
+    ...     return f"hello {name}"
+    >>> hello("world")
+    'hello world'
+"""
+
+from brokle_trace._config import ConfigError, configure, flush, shutdown, stats
+from brokle_trace._context import ContextThreadPoolExecutor, wrap_context
+from brokle_trace._decorators import observe, observe_llm, observe_retrieval
+from brokle_trace._model import ErrorInfo, SpanData
+from brokle_trace._scopes import (
+    get_current_span,
+    get_current_trace_id,
+    start_span,
+    trace_context,
+    update_current_span,
+    update_current_trace,
+)
+from brokle_trace._span import Span
+from brokle_trace.typing import Exporter, ExportResult, Serializer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "ContextThreadPoolExecutor",
+    "ErrorInfo",
+    "ExportResult",
+    "Exporter",
+    "Serializer",
+    "Span",
+    "SpanData",
+    "configure",
+    "flush",
+    "get_current_span",
+    "get_current_trace_id",
+    "observe",
+    "observe_llm",
+    "observe_retrieval",
+    "shutdown",
+    "start_span",
+    "stats",
+    "trace_context",
+    "update_current_span",
+    "update_current_trace",
+    "wrap_context",
+]

@@ -1,0 +1,340 @@
+"""Configuration: validated settings from ``configure()`` and ``BROKLE_*`` variables.
+
+``configure`` validates everything up front (a clear ``ConfigError`` naming the field and the
+fix), then swaps the process-wide state in ``_state`` whole. Without a ``configure`` call the
+first span builds the default pipeline from the environment: a JSONL file in the working
+directory. Environment values that do not parse then only warn, because that happens inside
+a user's call and must not raise.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import difflib
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from brokle_trace import _otel, _state, capture
+from brokle_trace._export._convert import Resource
+from brokle_trace._export._pipeline import DROP_REASONS, Pipeline
+from brokle_trace.typing import Exporter
+
+__all__ = ["ConfigError", "Settings", "configure", "flush", "shutdown", "stats"]
+
+ExporterName = Literal["jsonl", "console", "otlp", "none"]
+
+
+class ConfigError(ValueError):
+    """Raised by :func:`configure` for a value it cannot use; the message says the fix."""
+
+
+class Settings(BaseModel):
+    """Everything ``configure()`` accepts besides the capture options.
+
+    Every field also reads from ``BROKLE_<FIELD_NAME>`` (upper case) when not given.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+    enabled: bool = True
+    service_name: str | None = None
+    environment: str | None = None
+    release: str | None = None
+    exporter: list[ExporterName] = Field(default_factory=lambda: ["jsonl"])
+    exporters: list[Any] = Field(default_factory=list)
+    traces_file: Path = Path("brokle_traces.jsonl")
+    capture_inputs: bool = True
+    capture_outputs: bool = True
+    max_queue_size: int = Field(default=100_000, ge=1)
+    max_export_batch_size: int = Field(default=512, ge=1)
+    schedule_delay: float = Field(default=0.2, gt=0, le=60)
+    shutdown_timeout: float = Field(default=2.0, ge=0)
+    strict: bool = False
+
+    @field_validator("exporter", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("exporters")
+    @classmethod
+    def _check_exporters(cls, value: list[Any]) -> list[Any]:
+        for item in value:
+            if not callable(getattr(item, "export", None)):
+                raise ValueError(
+                    f"{item!r} is not an exporter: it needs export(spans) and shutdown()"
+                )
+        return value
+
+
+_SETTINGS_FIELDS = frozenset(Settings.model_fields)
+_CAPTURE_FIELDS = frozenset(f.name for f in dataclasses.fields(capture.CaptureSettings))
+_ENV_ALIASES = {"service_name": ("OTEL_SERVICE_NAME",)}
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in _SETTINGS_FIELDS - {"exporters"}:
+        for var in (f"BROKLE_{name.upper()}", *_ENV_ALIASES.get(name, ())):
+            if var in environ:
+                values[name] = environ[var]
+                break
+    if "BROKLE_TRACES_FILE" in environ:
+        values["traces_file"] = environ["BROKLE_TRACES_FILE"]
+    return values
+
+
+def _build_settings(kwargs: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    env = _env_values(environ)
+    try:
+        return Settings.model_validate({**env, **{k: v for k, v in kwargs.items()}})
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, env, kwargs)) from None
+
+
+def _explain(exc: ValidationError, env: Mapping[str, str], kwargs: Mapping[str, Any]) -> str:
+    lines = ["brokle_trace.configure(): invalid configuration"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"][:1]) or "?"
+        source = (
+            f"environment variable BROKLE_{field.upper()}"
+            if field in env and field not in kwargs
+            else f"argument {field!r}"
+        )
+        lines.append(f"  - {source}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _split_kwargs(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    general: dict[str, Any] = {}
+    cap: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in _CAPTURE_FIELDS:
+            cap[key] = value
+        elif key in _SETTINGS_FIELDS:
+            general[key] = value
+        else:
+            known = sorted(_SETTINGS_FIELDS | _CAPTURE_FIELDS)
+            hint = difflib.get_close_matches(key, known, n=1)
+            did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ConfigError(f"configure() got an unknown option {key!r}{did_you_mean}")
+    return general, cap
+
+
+def _build_exporters(settings: Settings) -> list[Exporter]:
+    from brokle_trace.exporters import _registry
+
+    built: list[Exporter] = []
+    for name in settings.exporter:
+        if name == "none":
+            continue
+        built.append(_registry.build(name, settings))
+    built.extend(settings.exporters)
+    return built
+
+
+# -- process-wide lifecycle ---------------------------------------------------------------------
+
+_lock = threading.RLock()
+_pipeline: Pipeline | None = None
+_settings: Settings | None = None
+_capture_kwargs: dict[str, Any] = {}
+_atexit_registered = False
+
+
+def configure(**options: Any) -> None:
+    """Configure tracing for this process; call once at start-up.
+
+    Takes the general options (``service_name``, ``environment``, ``release``, ``exporter``
+    ("jsonl", "console", "otlp", "none" or a list), ``exporters`` (your own objects),
+    ``traces_file``, ``enabled``, queue and batch sizes) and the capture options
+    (``max_string_length``, ``max_items``, ``redact`` and friends). Anything not given is
+    read from ``BROKLE_<OPTION>`` environment variables, then defaults.
+
+    Raises ``ConfigError`` naming the option and the fix. Calling it again replaces the
+    configuration; spans already queued are flushed to the old exporters first.
+
+    Example:
+        >>> import brokle_trace
+        >>> brokle_trace.configure(service_name="docs-demo", exporter="none")
+    """
+    general, cap = _split_kwargs(options)
+    settings = _build_settings(general, os.environ)
+    try:
+        cap_settings = capture.CaptureSettings(**cap)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"brokle_trace.configure(): {exc}") from None
+    exporters = _build_exporters(settings)
+    with _lock:
+        _install(settings, cap_settings, exporters)
+        _capture_kwargs.clear()
+        _capture_kwargs.update(cap)
+
+
+def _install(
+    settings: Settings, cap_settings: capture.CaptureSettings, exporters: list[Exporter]
+) -> None:
+    global _pipeline, _settings, _atexit_registered
+    old = _pipeline
+    _otel.install()
+    pipeline = Pipeline(
+        exporters,
+        capture_settings=cap_settings,
+        resource=Resource(settings.service_name, settings.environment, settings.release),
+        max_queue_size=settings.max_queue_size,
+        max_batch_size=settings.max_export_batch_size,
+        schedule_delay=settings.schedule_delay,
+    )
+    _settings = settings
+    _pipeline = pipeline
+    _state.capture_settings = cap_settings
+    _state.capture_inputs = settings.capture_inputs
+    _state.capture_outputs = settings.capture_outputs
+    _state.strict = settings.strict
+    _state.enqueue = pipeline.enqueue
+    _state.enabled = settings.enabled
+    if not _atexit_registered:
+        atexit.register(_at_exit)
+        _atexit_registered = True
+    if old is not None:
+        old.shutdown(settings.shutdown_timeout)
+
+
+def ensure_configured() -> None:
+    """Build the default pipeline on first use, from the environment; never raises."""
+    with _lock:
+        if _pipeline is not None:
+            return
+        try:
+            settings = _build_settings({}, os.environ)
+        except ConfigError as exc:
+            _state.logger.warning("%s\nbrokle_trace: falling back to defaults", exc)
+            settings = Settings()
+        try:
+            exporters = _build_exporters(settings)
+        except Exception as exc:
+            _state.logger.warning("brokle_trace: exporter setup failed (%s); spans dropped", exc)
+            exporters = []
+        _install(settings, capture.CaptureSettings(), exporters)
+
+
+def current_pipeline() -> Pipeline:
+    """The process's pipeline, building the default one if needed."""
+    ensure_configured()
+    assert _pipeline is not None
+    return _pipeline
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Export every span that ended before this call. False if ``timeout`` (s) ran out.
+
+    Example:
+        >>> import brokle_trace
+        >>> brokle_trace.flush(timeout=1.0)
+        True
+    """
+    try:
+        return current_pipeline().flush(timeout)
+    except Exception as exc:
+        _state.internal_error("flush", exc)
+        return False
+
+
+def shutdown(timeout: float = 5.0) -> bool:
+    """Flush, stop the worker, close exporters. Idempotent; later spans are counted as dropped.
+
+    Example:
+        >>> import brokle_trace
+        >>> brokle_trace.shutdown(timeout=1.0)
+        True
+    """
+    with _lock:
+        pipeline = _pipeline
+        if pipeline is None:
+            return True
+        _state.enqueue = _drop_after_shutdown
+    try:
+        return pipeline.shutdown(timeout)
+    except Exception as exc:
+        _state.internal_error("shutdown", exc)
+        return False
+
+
+def _drop_after_shutdown(span: object) -> None:
+    if _pipeline is not None:
+        _pipeline.drop("shutdown", 1)
+
+
+def stats() -> dict[str, Any]:
+    """Counters for this process: started, exported, dropped by reason, failures, queue depth.
+
+    Example:
+        >>> import brokle_trace
+        >>> sorted(brokle_trace.stats())[:3]
+        ['capture', 'dropped', 'export_failures']
+    """
+    pipeline = _pipeline
+    base: dict[str, Any] = (
+        pipeline.stats()
+        if pipeline is not None
+        else {
+            "exported": 0,
+            "export_failures": 0,
+            "dropped": dict.fromkeys(DROP_REASONS, 0),
+            "queue_depth": 0,
+        }
+    )
+    base["started"] = _started_count()
+    base["internal_errors"] = _state.error_counts()
+    counters: Callable[[], dict[str, int]] | None = getattr(capture, "counters", None)
+    base["capture"] = counters() if counters is not None else {}
+    return base
+
+
+def _started_count() -> int:
+    # itertools.count exposes its next value only through repr: "count(N)".
+    return int(repr(_state.started)[6:-1])
+
+
+def _at_exit() -> None:
+    settings = _settings
+    timeout = settings.shutdown_timeout if settings is not None else 2.0
+    try:
+        shutdown(timeout)
+    except Exception:  # pragma: no cover - interpreter teardown
+        pass
+
+
+def _after_fork_in_child() -> None:
+    # The parent's queue, worker thread and connections are not ours: start clean, with the
+    # same settings, and never re-export what the parent had queued.
+    global _pipeline, _lock
+    _lock = threading.RLock()
+    _state.reset_after_fork()
+    old = _pipeline
+    if old is None or _settings is None:
+        return
+    exporters: list[Exporter] = []
+    for exporter in old.exporters:
+        hook = getattr(exporter, "after_fork", None)
+        if hook is not None:
+            try:
+                exporter = hook() or exporter
+            except Exception as exc:
+                _state.internal_error("exporter after_fork", exc)
+                continue
+        exporters.append(exporter)
+    _pipeline = None
+    _install(_settings, _state.capture_settings, exporters)
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

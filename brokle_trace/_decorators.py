@@ -1,0 +1,549 @@
+"""``@observe`` and friends: one wrapper factory for every kind of callable.
+
+Everything static about the function is computed once, here, into ``SpanFacts``. A call
+then does: a flag check, ``begin`` (parent lookup, ids, clock), a bounded input snapshot,
+one ContextVar set/reset around the user's code, and ``end`` (one queue append).
+
+The user's function runs exactly once, outside any ``try`` of ours that could swallow or
+replace its result; our own failures are caught and counted (``_state.internal_error``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
+from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
+
+from brokle_trace import _state, capture
+from brokle_trace._context import CURRENT
+from brokle_trace._span import Span, SpanFacts, begin, end, fail
+from brokle_trace.typing import Serializer
+
+__all__ = ["observe", "observe_llm", "observe_retrieval"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+SpanKind = Literal["span", "llm", "retrieval", "tool", "embedding", "agent", "chain"]
+_KINDS = frozenset({"span", "llm", "retrieval", "tool", "embedding", "agent", "chain"})
+
+_GeneratorType = types.GeneratorType
+_AsyncGeneratorType = types.AsyncGeneratorType
+
+
+# -- per-call steps shared by every wrapper -------------------------------------------------------
+
+
+def _start(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Span | None:
+    """Begin a span and snapshot the inputs; None if tracing itself failed."""
+    try:
+        span = begin(facts)
+        capture_inputs = facts.capture_inputs
+        if capture_inputs is None:
+            capture_inputs = _state.capture_inputs
+        if capture_inputs:
+            span._input = _snapshot_inputs(facts, args, kwargs)
+        return span
+    except Exception as exc:
+        _state.internal_error("span_start", exc)
+        return None
+
+
+def _snapshot_inputs(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+    names = facts.param_names
+    if facts.skip_first:
+        args = args[1:]
+    inputs = dict(zip(names, args))
+    if len(args) > len(names) and facts.varargs is not None:
+        inputs[facts.varargs] = args[len(names) :]
+    if kwargs:
+        inputs.update(kwargs)
+    for ignored in facts.ignore:
+        inputs.pop(ignored, None)
+    return capture.snapshot(
+        inputs,
+        _state.capture_settings,
+        max_string_length=facts.max_input_length,
+        serializer=facts.serializer,
+    )
+
+
+def _reset(token: Any) -> None:
+    try:
+        CURRENT.reset(token)
+    except ValueError:
+        # The token belongs to another Context (a coroutine driven from two contexts by
+        # hand). Leaving ours set would leak the span into the caller: clear it instead.
+        CURRENT.set(None)
+
+
+def _capture_output(span: Span, value: object) -> None:
+    facts = span._facts
+    capture_outputs = facts.capture_outputs
+    if capture_outputs is None:
+        capture_outputs = _state.capture_outputs
+    if capture_outputs and not hasattr(span, "_output"):
+        span._output = capture.snapshot(
+            value,
+            _state.capture_settings,
+            max_string_length=facts.max_output_length,
+            serializer=facts.serializer,
+        )
+
+
+def _finish(span: Span, token: Any, result: Any) -> Any:
+    """Detach, record the output and end the span; returns what the caller gets."""
+    try:
+        _reset(token)
+        kind = type(result)
+        if kind is _GeneratorType:
+            # A plain function returned a generator: the span stays open over its iteration.
+            return _continue_generator(result, span)
+        if kind is _AsyncGeneratorType:
+            return _continue_async_generator(result, span)
+        hook = span._facts.result_hook
+        if hook is not None:
+            hook(span, result)
+        _capture_output(span, result)
+        end(span)
+        if span._facts.flush_on_end and span._parent_id == 0:
+            _flush_root()
+    except Exception as exc:
+        _state.internal_error("span_end", exc)
+    return result
+
+
+def _fail(span: Span, token: Any, exc: BaseException) -> None:
+    try:
+        _reset(token)
+        fail(span, exc)
+        if span._facts.flush_on_end and span._parent_id == 0:
+            _flush_root()
+    except Exception as internal:
+        _state.internal_error("span_end", internal)
+
+
+def _flush_root() -> None:
+    from brokle_trace import _config
+
+    settings = _config._settings
+    _config.flush(settings.shutdown_timeout if settings is not None else 2.0)
+
+
+# -- generators: the span covers the iteration; context is attached only around each step --------
+
+
+class _Items:
+    """The bounded record of what a generator yielded."""
+
+    __slots__ = ("count", "items", "limit")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.items: list[object] = []
+        self.limit = _state.capture_settings.max_items
+
+    def add(self, span: Span, item: object) -> None:
+        self.count += 1
+        try:
+            facts = span._facts
+            if facts.item_hook is not None:
+                facts.item_hook(span, item)
+            if len(self.items) < self.limit:
+                self.items.append(
+                    capture.snapshot(
+                        item,
+                        _state.capture_settings,
+                        max_string_length=facts.max_output_length,
+                        serializer=facts.serializer,
+                    )
+                )
+        except Exception as exc:
+            _state.internal_error("generator_item", exc)
+
+
+def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed: bool) -> None:
+    try:
+        hook = span._facts.stream_end_hook
+        if hook is not None:
+            hook(span)
+        span.update(attributes={"brokle.generator.items": items.count})
+        if closed:
+            span.update(attributes={"brokle.generator.closed": True})
+        capture_outputs = span._facts.capture_outputs
+        if capture_outputs is None:
+            capture_outputs = _state.capture_outputs
+        if capture_outputs and not hasattr(span, "_output"):
+            span._output = items.items  # each item was snapshotted as it was yielded
+        if exc is None:
+            end(span)
+        else:
+            fail(span, exc)
+    except Exception as internal:
+        _state.internal_error("generator_end", internal)
+
+
+def _make_generator(
+    setup: Callable[[tuple[Any, ...], dict[str, Any]], tuple[Generator[Any, Any, Any], Span | None]],
+) -> Callable[..., Generator[Any, Any, Any]]:
+    def traced_generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        gen, span = setup(args, kwargs)
+        if span is None:
+            return (yield from gen)
+        items = _Items()
+        method: Callable[[Any], Any] = gen.send
+        arg: Any = None
+        while True:
+            token = CURRENT.set(span)
+            try:
+                item = method(arg)
+            except StopIteration as stop:
+                _reset(token)
+                _end_generator(span, items, None, False)
+                return stop.value
+            except BaseException as exc:
+                _reset(token)
+                _end_generator(span, items, exc, False)
+                raise
+            _reset(token)
+            items.add(span, item)
+            try:
+                arg = yield item
+                method = gen.send
+            except GeneratorExit:
+                token = CURRENT.set(span)
+                try:
+                    gen.close()
+                except BaseException as exc:
+                    _reset(token)
+                    _end_generator(span, items, exc, True)
+                    raise
+                _reset(token)
+                _end_generator(span, items, None, True)
+                raise
+            except BaseException as exc:
+                method, arg = gen.throw, exc
+
+    return traced_generator
+
+
+def _make_async_generator(
+    setup: Callable[
+        [tuple[Any, ...], dict[str, Any]], tuple[AsyncGenerator[Any, Any], Span | None]
+    ],
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    async def traced_async_generator(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        agen, span = setup(args, kwargs)
+        items = _Items()
+        method: Callable[[Any], Any] = agen.asend
+        arg: Any = None
+        while True:
+            token = CURRENT.set(span) if span is not None else None
+            try:
+                item = await method(arg)
+            except StopAsyncIteration:
+                if span is not None:
+                    _reset(token)
+                    _end_generator(span, items, None, False)
+                return
+            except BaseException as exc:
+                if span is not None:
+                    _reset(token)
+                    _end_generator(span, items, exc, False)
+                raise
+            if span is not None:
+                _reset(token)
+                items.add(span, item)
+            try:
+                arg = yield item
+                method = agen.asend
+            except GeneratorExit:
+                token = CURRENT.set(span) if span is not None else None
+                try:
+                    await agen.aclose()
+                except BaseException as exc:
+                    if span is not None:
+                        _reset(token)
+                        _end_generator(span, items, exc, True)
+                    raise
+                if span is not None:
+                    _reset(token)
+                    _end_generator(span, items, None, True)
+                raise
+            except BaseException as exc:
+                method, arg = agen.athrow, exc
+
+    return traced_async_generator
+
+
+def _given(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Span]:
+    return args[0], args[1]
+
+
+_continue_generator = _make_generator(_given)
+_continue_async_generator = _make_async_generator(_given)
+
+
+# -- decoration-time analysis ---------------------------------------------------------------------
+
+
+def _facts_for(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    type: str,
+    skip_first: bool | None,
+    ignore_args: Sequence[str] | None,
+    attributes: Mapping[str, Any] | None,
+    **options: Any,
+) -> SpanFacts:
+    if type not in _KINDS:
+        raise ValueError(f"type must be one of {sorted(_KINDS)}, got {type!r}")
+    try:
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = [
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    varargs = next((p.name for p in params if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+    if skip_first is None:
+        skip_first = bool(positional) and positional[0] in ("self", "cls")
+    if skip_first and positional:
+        positional = positional[1:]
+    return SpanFacts(
+        name or getattr(fn, "__name__", None) or type,
+        type,
+        param_names=tuple(positional),
+        skip_first=skip_first,
+        varargs=varargs,
+        ignore=frozenset(ignore_args or ()),
+        attributes=attributes,
+        **options,
+    )
+
+
+def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
+    """Choose the wrapper shape for ``fn``'s kind; all shapes share the steps above."""
+    if inspect.isasyncgenfunction(fn):
+
+        def setup_async_gen(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[AsyncGenerator[Any, Any], Span | None]:
+            agen = fn(*args, **kwargs)
+            return agen, (_start(facts, args, kwargs) if _state.enabled else None)
+
+        wrapper: Callable[..., Any] = _make_async_generator(setup_async_gen)
+    elif inspect.isgeneratorfunction(fn):
+
+        def setup_gen(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[Generator[Any, Any, Any], Span | None]:
+            gen = fn(*args, **kwargs)
+            return gen, (_start(facts, args, kwargs) if _state.enabled else None)
+
+        wrapper = _make_generator(setup_gen)
+    elif inspect.iscoroutinefunction(fn):
+
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not _state.enabled:
+                return await fn(*args, **kwargs)
+            span = _start(facts, args, kwargs)
+            if span is None:
+                return await fn(*args, **kwargs)
+            token = CURRENT.set(span)
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                _fail(span, token, exc)
+                raise
+            return _finish(span, token, result)
+
+        wrapper = async_wrapper
+    else:
+
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not _state.enabled:
+                return fn(*args, **kwargs)
+            span = _start(facts, args, kwargs)
+            if span is None:
+                return fn(*args, **kwargs)
+            token = CURRENT.set(span)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                _fail(span, token, exc)
+                raise
+            return _finish(span, token, result)
+
+        wrapper = sync_wrapper
+    functools.update_wrapper(wrapper, fn)
+    wrapper.__brokle_facts__ = facts  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
+    from brokle_trace import _otel
+
+    _otel.install()  # decoration time, not import time, and never per call
+    if isinstance(fn, (classmethod, staticmethod)):
+        inner = fn.__func__
+        first = True if isinstance(fn, classmethod) else False
+        return type(fn)(_wrap(inner, _facts_for(inner, skip_first=first, **options)))
+    if not callable(fn):
+        raise TypeError(f"@observe needs a function, got {type(fn).__name__}")
+    return _wrap(fn, _facts_for(fn, skip_first=skip_first, **options))
+
+
+@overload
+def observe(func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def observe(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    type: SpanKind = "span",
+    capture_inputs: bool | None = None,
+    capture_outputs: bool | None = None,
+    max_input_length: int | None = None,
+    max_output_length: int | None = None,
+    tags: Sequence[str] | None = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    ignore_args: Sequence[str] | None = None,
+    serializer: Serializer | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    flush: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def observe(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    type: SpanKind = "span",
+    capture_inputs: bool | None = None,
+    capture_outputs: bool | None = None,
+    max_input_length: int | None = None,
+    max_output_length: int | None = None,
+    tags: Sequence[str] | None = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    ignore_args: Sequence[str] | None = None,
+    serializer: Serializer | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    flush: bool = False,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Trace every call of the decorated function as a span.
+
+    Works bare (``@observe``) or with options, on functions, coroutines, generators, async
+    generators, methods, classmethods and staticmethods. The function returns or raises
+    exactly what it would undecorated.
+
+    Options: ``name`` (default: the function name), ``type`` (span, llm, retrieval, tool,
+    embedding, agent, chain), ``capture_inputs``/``capture_outputs`` (default from
+    ``configure``), ``max_input_length``/``max_output_length`` (characters per string),
+    ``tags``/``user_id``/``session_id``/``metadata`` (inherited by every span below),
+    ``ignore_args`` (argument names never captured), ``serializer`` (per-function capture),
+    ``attributes`` (static OpenTelemetry attributes), ``flush`` (flush when a root span ends:
+    serverless).
+
+    Example:
+        >>> from brokle_trace import observe
+        >>> @observe(name="pipeline", tags=["prod"], ignore_args=["api_key"])
+        ... def pipeline(text: str, api_key: str) -> str:
+        ...     return text.upper()
+        >>> pipeline("hi", api_key="secret")
+        'HI'
+    """
+    options: dict[str, Any] = {
+        "name": name,
+        "type": type,
+        "capture_inputs": capture_inputs,
+        "capture_outputs": capture_outputs,
+        "max_input_length": max_input_length,
+        "max_output_length": max_output_length,
+        "tags": tags,
+        "user_id": user_id,
+        "session_id": session_id,
+        "metadata": metadata,
+        "ignore_args": ignore_args,
+        "serializer": serializer,
+        "attributes": attributes,
+        "flush_on_end": flush,
+    }
+    if func is not None:
+        return cast("Callable[P, R]", _decorate(func, None, options))
+
+    def decorator(fn: Callable[P, R]) -> Callable[P, R]:
+        return cast("Callable[P, R]", _decorate(fn, None, options))
+
+    return decorator
+
+
+def observe_llm(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+    **options: Any,
+) -> Any:
+    """Trace an LLM call: an ``llm`` span recording the model and provider.
+
+    Takes every option of :func:`observe`.
+
+    Example:
+        >>> from brokle_trace import observe_llm
+        >>> @observe_llm(name="story", model="gpt-4o", provider="openai")
+        ... def story(prompt: str) -> str:
+        ...     return "Once upon a time"
+        >>> story("a dragon")
+        'Once upon a time'
+    """
+    from brokle_trace import semconv
+
+    attributes = dict(options.pop("attributes", None) or {})
+    attributes.update(semconv.llm_static_attributes(model=model, provider=provider))
+    decorator = observe(name=name, type="llm", attributes=attributes, **options)
+    return decorator(func) if func is not None else decorator
+
+
+def observe_retrieval(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    index_name: str | None = None,
+    top_k: int | None = None,
+    **options: Any,
+) -> Any:
+    """Trace a retrieval step: a ``retrieval`` span recording the index and ``top_k``.
+
+    Takes every option of :func:`observe`.
+
+    Example:
+        >>> from brokle_trace import observe_retrieval
+        >>> @observe_retrieval(name="search", index_name="company_docs", top_k=2)
+        ... def search(query: str) -> list[str]:
+        ...     return ["doc-1", "doc-2"]
+        >>> search("refund policy")
+        ['doc-1', 'doc-2']
+    """
+    from brokle_trace import semconv
+
+    attributes = dict(options.pop("attributes", None) or {})
+    attributes.update(semconv.retrieval_static_attributes(index_name=index_name, top_k=top_k))
+    decorator = observe(name=name, type="retrieval", attributes=attributes, **options)
+    return decorator(func) if func is not None else decorator

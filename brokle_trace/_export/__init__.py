@@ -1,0 +1,1 @@
+"""Export: the bounded queue, the worker thread, and the lifecycle (flush, shutdown, fork)."""

@@ -1,0 +1,146 @@
+"""Live span -> SpanData, in the export worker: ids to hex, capture finalised and redacted."""
+
+from __future__ import annotations
+
+import traceback
+from asyncio import CancelledError
+from dataclasses import dataclass
+from typing import Any
+
+from brokle_trace import capture
+from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
+from brokle_trace._span import Span
+
+__all__ = ["Resource", "to_span_data"]
+
+_MAX_STACK_CHARS = 16_000
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Process-wide facts stamped on every span."""
+
+    service: str | None = None
+    environment: str | None = None
+    release: str | None = None
+
+
+def _error_info(
+    error: tuple[type[BaseException], BaseException, Any], settings: capture.CaptureSettings
+) -> tuple[str, str | None, ErrorInfo | None]:
+    """(status, status_message, error) for a span that ended by an exception."""
+    etype, exc, tb = error
+    if etype is GeneratorExit:
+        # close() on an unfinished generator: the consumer stopped early, not a failure.
+        return "ok", None, None
+    if etype is SystemExit and getattr(exc, "code", None) in (0, None):
+        return "ok", None, None
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<{etype.__name__}: str() failed>"
+    try:
+        stack = "".join(traceback.format_exception(etype, exc, tb))
+    except Exception:
+        stack = None
+    if stack is not None and len(stack) > _MAX_STACK_CHARS:
+        # The innermost frames are the useful ones: keep the tail.
+        stack = "...[truncated]\n" + stack[-_MAX_STACK_CHARS:]
+    message = capture.redact_text(message, settings)
+    if stack is not None:
+        stack = capture.redact_text(stack, settings)
+    status_message = "cancelled" if issubclass(etype, CancelledError) else message
+    return "error", status_message, ErrorInfo(type=etype.__name__, message=message, stacktrace=stack)
+
+
+def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resource) -> SpanData:
+    """Build the exported record for ``span``. Redaction happens here, before any exporter."""
+    facts = span._facts
+    name: str = getattr(span, "_name", facts.name)
+    get = getattr
+    error = get(span, "_error", None)
+    if error is not None:
+        status, status_message, error_info = _error_info(error, settings)
+    else:
+        status, status_message, error_info = "ok", None, None
+    explicit_message = get(span, "_status_message", None)
+    if explicit_message is not None:
+        status_message = capture.redact_text(explicit_message, settings)
+
+    inp = get(span, "_input", _MISSING)
+    out = get(span, "_output", _MISSING)
+    attrs = span.attrs
+    metadata: dict[str, Any] = {}
+    if attrs.metadata:
+        metadata.update(attrs.metadata)
+    span_md = get(span, "_metadata", None)
+    if span_md:
+        metadata.update(span_md)
+    attributes: dict[str, Any] = {}
+    if facts.attributes:
+        attributes.update(facts.attributes)
+    span_attrs = get(span, "_attributes", None)
+    if span_attrs:
+        attributes.update(span_attrs)
+
+    parent_id = span._parent_id
+    level = get(span, "_level", "error" if status == "error" else "default")
+    return fast_span_data(
+        {
+            "format_version": 1,
+            "name": name,
+            "trace_id": f"{span._trace_id:032x}",
+            "span_id": f"{span._span_id:016x}",
+            "parent_span_id": f"{parent_id:016x}" if parent_id else None,
+            "type": facts.type,
+            "start_time_ns": span._start_ns,
+            "end_time_ns": span._end_ns,
+            "status": status,
+            "status_message": status_message,
+            "level": level,
+            "error": error_info,
+            "input": None
+            if inp is _MISSING
+            else capture.finalize(
+                inp, settings, max_string_length=facts.max_input_length, field="input",
+                span_name=name,
+            ),
+            "output": None
+            if out is _MISSING
+            else capture.finalize(
+                out, settings, max_string_length=facts.max_output_length, field="output",
+                span_name=name,
+            ),
+            "metadata": _as_dict(capture.redact_value(metadata, settings, field="metadata"))
+            if metadata
+            else {},
+            "tags": _tags(attrs.tags, settings) if attrs.tags else [],
+            "user_id": _opt_str(attrs.user_id, settings),
+            "session_id": _opt_str(attrs.session_id, settings),
+            "attributes": _as_dict(capture.redact_value(attributes, settings, field="attributes"))
+            if attributes
+            else {},
+            "service": resource.service,
+            "environment": resource.environment,
+            "release": resource.release,
+        }
+    )
+
+
+_MISSING: Any = object()
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _tags(tags: tuple[str, ...], settings: capture.CaptureSettings) -> list[str]:
+    redacted = capture.redact_value(list(tags), settings, field="tags")
+    return [str(t) for t in redacted] if isinstance(redacted, list) else []
+
+
+def _opt_str(value: str | None, settings: capture.CaptureSettings) -> str | None:
+    if value is None:
+        return None
+    redacted = capture.redact_value(str(value), settings, field="trace")
+    return redacted if isinstance(redacted, str) else str(redacted)

@@ -1,0 +1,414 @@
+"""The live span: a cheap slots object, plus the start/end steps every wrapper shares.
+
+A live span holds raw facts only (ints, the capture snapshots, the exception). Turning it into
+a ``SpanData`` (hex ids, redaction, stack formatting) is the export worker's job, so the
+caller's thread pays for as little as possible.
+
+Optional slots are left unset until used; readers use ``getattr(span, slot, default)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from brokle_trace import _ids, _otel, _state
+from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
+
+if TYPE_CHECKING:
+    from opentelemetry.context.context import Context
+
+    from brokle_trace.typing import Serializer
+
+__all__ = ["Span", "SpanFacts", "begin", "end", "fail"]
+
+_time_ns = time.time_ns
+
+
+class SpanFacts:
+    """What is static about a traced function, computed once at decoration time."""
+
+    __slots__ = (
+        "attributes",
+        "capture_inputs",
+        "capture_outputs",
+        "flush_on_end",
+        "ignore",
+        "item_hook",
+        "max_input_length",
+        "max_output_length",
+        "metadata",
+        "name",
+        "param_names",
+        "result_hook",
+        "serializer",
+        "session_id",
+        "skip_first",
+        "stream_end_hook",
+        "tags",
+        "trace_attrs",
+        "type",
+        "user_id",
+        "varargs",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        type: str = "span",
+        *,
+        capture_inputs: bool | None = None,
+        capture_outputs: bool | None = None,
+        max_input_length: int | None = None,
+        max_output_length: int | None = None,
+        tags: Sequence[str] | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        param_names: tuple[str, ...] = (),
+        skip_first: bool = False,
+        varargs: str | None = None,
+        ignore: frozenset[str] = frozenset(),
+        serializer: Serializer | None = None,
+        flush_on_end: bool = False,
+        result_hook: Callable[[Span, Any], None] | None = None,
+        item_hook: Callable[[Span, Any], None] | None = None,
+        stream_end_hook: Callable[[Span], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.capture_inputs = capture_inputs
+        self.capture_outputs = capture_outputs
+        self.max_input_length = max_input_length
+        self.max_output_length = max_output_length
+        self.tags = tuple(tags or ())
+        self.user_id = user_id
+        self.session_id = session_id
+        self.metadata = dict(metadata) if metadata else None
+        self.attributes = dict(attributes) if attributes else None
+        self.param_names = param_names
+        self.skip_first = skip_first
+        self.varargs = varargs
+        self.ignore = ignore
+        self.serializer = serializer
+        self.flush_on_end = flush_on_end
+        # Type-specific behaviour (LLM usage, retrieval documents, streaming), chosen once at
+        # decoration time so plain spans pay nothing: called with the live return value,
+        # with each yielded item, and when a generator span ends.
+        self.result_hook = result_hook
+        self.item_hook = item_hook
+        self.stream_end_hook = stream_end_hook
+        # Trace attributes given on the decorator are inherited by the subtree; only build
+        # a merged TraceAttrs per call when there are any.
+        self.trace_attrs = bool(self.tags or user_id or session_id or self.metadata)
+
+
+class Span:
+    """A span that is running. Get it with :func:`brokle_trace.get_current_span`.
+
+    Example:
+        >>> from brokle_trace import get_current_span, observe
+        >>> @observe
+        ... def step() -> str:
+        ...     span = get_current_span()
+        ...     span.update(metadata={"retries": 0})
+        ...     return span.trace_id
+        >>> len(step())
+        32
+    """
+
+    __slots__ = (
+        "_attributes",
+        "_end_ns",
+        "_error",
+        "_extra",
+        "_facts",
+        "_input",
+        "_level",
+        "_metadata",
+        "_name",
+        "_otel_cache",
+        "_output",
+        "_parent",
+        "_parent_id",
+        "_span_id",
+        "_start_ns",
+        "_status_message",
+        "_trace_id",
+        "attrs",
+        "otel_ctx",
+    )
+
+    _facts: SpanFacts
+    _trace_id: int
+    _span_id: int
+    _parent_id: int
+    _parent: Span | None
+    _start_ns: int
+    _end_ns: int
+    _input: object
+    _output: object
+    _error: tuple[type[BaseException], BaseException, Any] | None
+    _status_message: str
+    _level: str
+    _metadata: dict[str, Any]
+    _attributes: dict[str, Any]
+    _name: str
+    _extra: dict[str, Any]
+    _otel_cache: tuple[object, Context]
+    attrs: TraceAttrs
+    otel_ctx: object
+
+    # -- public read-only view -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The span's name (the function name unless overridden)."""
+        return getattr(self, "_name", self._facts.name)
+
+    @property
+    def type(self) -> str:
+        """The span type: span, llm, retrieval, tool, embedding, agent or chain."""
+        return self._facts.type
+
+    @property
+    def trace_id(self) -> str:
+        """The trace id as 32 lowercase hex characters (W3C format)."""
+        return f"{self._trace_id:032x}"
+
+    @property
+    def span_id(self) -> str:
+        """The span id as 16 lowercase hex characters."""
+        return f"{self._span_id:016x}"
+
+    @property
+    def parent_span_id(self) -> str | None:
+        """The parent's span id, or None for a root span."""
+        return f"{self._parent_id:016x}" if self._parent_id else None
+
+    @property
+    def trace_id_int(self) -> int:
+        """The trace id as an int (OpenTelemetry's representation)."""
+        return self._trace_id
+
+    @property
+    def span_id_int(self) -> int:
+        """The span id as an int (OpenTelemetry's representation)."""
+        return self._span_id
+
+    @property
+    def is_recording(self) -> bool:
+        """True until the span has ended."""
+        return not hasattr(self, "_end_ns")
+
+    def update(
+        self,
+        *,
+        name: str | None = None,
+        output: Any = _state.UNSET,
+        metadata: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        level: str | None = None,
+        status_message: str | None = None,
+        input: Any = _state.UNSET,
+        model: str | None = None,
+        usage: Any = None,
+        cost_usd: Any = None,
+        completion_start_time: Any = None,
+    ) -> None:
+        """Set fields of this span; metadata and attributes are merged into what is there.
+
+        ``output``/``input`` replace what the decorator captures (they go through the same
+        capture limits and redaction). ``model``, ``usage`` (a dict or usage object),
+        ``cost_usd`` and ``completion_start_time`` (datetime or ns) are for LLM spans.
+        Never raises: bad values are logged and counted.
+
+        Example:
+            >>> from brokle_trace import observe, get_current_span
+            >>> @observe
+            ... def answer() -> None:
+            ...     get_current_span().update(output="42", level="warning")
+        """
+        try:
+            if name is not None:
+                self._name = str(name)
+            if metadata:
+                md = getattr(self, "_metadata", None)
+                if md is None:
+                    self._metadata = md = {}
+                md.update(metadata)
+            if attributes:
+                at = getattr(self, "_attributes", None)
+                if at is None:
+                    self._attributes = at = {}
+                at.update(attributes)
+            if level is not None:
+                if level not in _LEVELS:
+                    raise ValueError(f"level must be one of {sorted(_LEVELS)}, got {level!r}")
+                self._level = level
+            if status_message is not None:
+                self._status_message = str(status_message)
+            if output is not _state.UNSET:
+                self._output = _capture(output, self._facts, output=True)
+                self._set_override("output")
+            if input is not _state.UNSET:
+                self._input = _capture(input, self._facts, output=False)
+                self._set_override("input")
+            if (
+                model is not None
+                or usage is not None
+                or cost_usd is not None
+                or completion_start_time is not None
+            ):
+                from brokle_trace.llm import apply_llm_update
+
+                apply_llm_update(
+                    self,
+                    model=model,
+                    usage=usage,
+                    cost_usd=cost_usd,
+                    completion_start_time=completion_start_time,
+                )
+        except Exception as exc:
+            _state.internal_error("update_span", exc)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Set one flat attribute (exported as an OpenTelemetry attribute)."""
+        self.update(attributes={key: value})
+
+    def _set_override(self, field: str) -> None:
+        at = getattr(self, "_attributes", None)
+        if at is None:
+            self._attributes = at = {}
+        at[f"brokle.{field}.set"] = True
+
+    def otel_context(self, base: Context) -> Context:
+        """``base`` with an OTel span carrying our ids; cached per base context."""
+        cached = getattr(self, "_otel_cache", None)
+        if cached is not None and cached[0] is base:
+            return cached[1]
+        ctx = _otel.otel_context_for(self, base)
+        self._otel_cache = (base, ctx)
+        return ctx
+
+    def __repr__(self) -> str:
+        return f"<Span {self.name!r} trace={self.trace_id} span={self.span_id}>"
+
+
+_LEVELS = frozenset({"debug", "default", "warning", "error"})
+
+
+def _capture(value: object, facts: SpanFacts, *, output: bool) -> object:
+    from brokle_trace import capture
+
+    limit = facts.max_output_length if output else facts.max_input_length
+    return capture.snapshot(
+        value, _state.capture_settings, max_string_length=limit, serializer=facts.serializer
+    )
+
+
+def begin(facts: SpanFacts) -> Span:
+    """Create and return a started span under the current context (not yet attached)."""
+    span = Span()
+    span._facts = facts
+    cur = CURRENT.get()
+    octx = _otel.otel_ctx_get()
+    if cur is not None and cur.otel_ctx is octx:
+        # Our span or scope is the innermost: the common, fast case.
+        if type(cur) is Span:
+            span._trace_id = cur._trace_id
+            span._parent_id = cur._span_id
+            span._parent = cur
+            attrs = cur.attrs
+        else:
+            attrs = cur.attrs
+            _parent_from_scope(span, cur, octx)
+    else:
+        attrs = cur.attrs if cur is not None else EMPTY_ATTRS
+        remote = _otel.remote_parent(octx)
+        if remote is not None:
+            span._trace_id, span._parent_id = remote
+        elif cur is not None:
+            # An OTel context was attached after ours, but without a span (e.g. baggage).
+            if type(cur) is Span:
+                span._trace_id, span._parent_id, span._parent = cur._trace_id, cur._span_id, cur
+            else:
+                _parent_from_scope(span, cur, octx)
+        else:
+            span._trace_id = _ids.new_trace_id()
+            span._parent_id = 0
+    if facts.trace_attrs:
+        attrs = attrs.merged(facts.user_id, facts.session_id, facts.tags, facts.metadata)
+    span.attrs = attrs
+    span.otel_ctx = octx
+    span._span_id = _ids.new_span_id()
+    next(_state.started)
+    span._start_ns = _time_ns()
+    return span
+
+
+def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
+    parent = scope.span
+    if parent is not None:
+        span._trace_id, span._parent_id, span._parent = parent._trace_id, parent._span_id, parent
+        return
+    remote = _otel.remote_parent(octx)
+    if remote is not None:
+        span._trace_id, span._parent_id = remote
+    else:
+        span._trace_id = _ids.new_trace_id()
+        span._parent_id = 0
+
+
+def end(span: Span) -> None:
+    """End ``span`` successfully and hand it to the export queue."""
+    span._end_ns = _time_ns()
+    _state.enqueue(span)
+
+
+def fail(span: Span, exc: BaseException) -> None:
+    """End ``span`` because ``exc`` was raised through it."""
+    span._end_ns = _time_ns()
+    span._error = (type(exc), exc, exc.__traceback__)
+    _state.enqueue(span)
+
+
+# -- module-level span API -------------------------------------------------------------------
+
+
+def current_span() -> Span | None:
+    """The innermost live span of this context, or None."""
+    cur = CURRENT.get()
+    if cur is None or type(cur) is Span:
+        return cur
+    return cur.span
+
+
+def update_current_trace(
+    *,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    tags: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Set trace attributes on the current span, its open ancestors and everything below."""
+    try:
+        cur = CURRENT.get()
+        if cur is None:
+            _state.internal_error(
+                "update_current_trace", RuntimeError("called outside of any span or trace_context")
+            )
+            return
+        tag_tuple = tuple(tags) if tags else None
+        node: Span | None = cur if type(cur) is Span else cur.span
+        if type(cur) is Scope:
+            cur.attrs = cur.attrs.merged(user_id, session_id, tag_tuple, metadata)
+        while node is not None:
+            node.attrs = node.attrs.merged(user_id, session_id, tag_tuple, metadata)
+            node = getattr(node, "_parent", None)
+            if node is not None and not node.is_recording:
+                break
+    except Exception as exc:
+        _state.internal_error("update_current_trace", exc)
+

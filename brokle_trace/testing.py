@@ -1,0 +1,64 @@
+"""Test kit: collect spans in memory, with ids and clock you can predict.
+
+Example:
+    >>> from brokle_trace import observe
+    >>> from brokle_trace.testing import capture_spans
+    >>> @observe
+    ... def add(a: int, b: int) -> int:
+    ...     return a + b
+    >>> with capture_spans() as spans:
+    ...     add(1, 2)
+    3
+    >>> [(s.name, s.input, s.output) for s in spans]
+    [('add', {'a': 1, 'b': 2}, 3)]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from brokle_trace import _config, _ids, _span
+from brokle_trace._model import SpanData
+from brokle_trace.exporters.memory import InMemoryExporter
+
+__all__ = ["InMemoryExporter", "capture_spans", "deterministic"]
+
+
+@contextmanager
+def capture_spans(timeout: float = 5.0) -> Iterator[list[SpanData]]:
+    """Collect the spans that end inside the block; the list fills when the block exits.
+
+    While the block runs, the configured exporters are set aside (nothing is written to
+    files or sent), and restored afterwards. Spans are in end order.
+    """
+    pipeline = _config.current_pipeline()
+    pipeline.flush(timeout)
+    memory = InMemoryExporter()
+    saved = pipeline.exporters
+    pipeline.exporters = [memory]
+    spans: list[SpanData] = []
+    try:
+        yield spans
+    finally:
+        pipeline.flush(timeout)
+        pipeline.exporters = saved
+        spans.extend(memory.spans)
+
+
+@contextmanager
+def deterministic(start_ns: int = 1_000_000_000, step_ns: int = 1_000) -> Iterator[None]:
+    """Incrementing ids (1, 2, ...) and a clock that advances ``step_ns`` per reading.
+
+    With it, a whole exported tree compares equal to a literal in a test.
+    """
+    clock = itertools.count(start_ns, step_ns)
+    saved_clock = _span._time_ns
+    _ids.set_id_generator(_ids.IdGenerator())
+    _span._time_ns = clock.__next__
+    try:
+        yield
+    finally:
+        _span._time_ns = saved_clock
+        _ids.set_id_generator(None)
