@@ -315,6 +315,10 @@ def _facts_for(
         skip_first = bool(positional) and positional[0] in ("self", "cls")
     if skip_first and positional:
         positional = positional[1:]
+    if "result_hook" not in options:
+        from brokle_trace.llm import hooks_for
+
+        options.update(hooks_for(type, fn))
     return SpanFacts(
         name or getattr(fn, "__name__", None) or type,
         type,

@@ -13,7 +13,17 @@ from brokle_trace import semconv
 if TYPE_CHECKING:
     from brokle_trace._span import Span
 
-__all__ = ["apply_llm_update"]
+__all__ = ["apply_llm_update", "hooks_for"]
+
+
+def hooks_for(span_type: str, fn: Any) -> dict[str, Any]:
+    """The span-type hooks for a decorated function, chosen once at decoration time.
+
+    Returns keyword arguments for ``SpanFacts``: ``result_hook(span, result)`` (live return
+    value), ``item_hook(span, item)`` (each yielded item), ``stream_end_hook(span)`` (a
+    generator span ends). An empty dict means a plain span.
+    """
+    return {}
 
 
 def apply_llm_update(
