@@ -10,6 +10,7 @@ a user's call and must not raise.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import difflib
 import os
@@ -46,7 +47,7 @@ class Settings(BaseModel):
     service_name: str | None = None
     environment: str | None = None
     release: str | None = None
-    exporter: list[ExporterName] = Field(default_factory=lambda: ["jsonl"])
+    exporter: list[ExporterName] = Field(default_factory=lambda: list[ExporterName](["jsonl"]))
     exporters: list[Any] = Field(default_factory=list)
     traces_file: Path = Path("brokle_traces.jsonl")
     capture_inputs: bool = True
@@ -95,7 +96,7 @@ def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
 def _build_settings(kwargs: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     env = _env_values(environ)
     try:
-        return Settings.model_validate({**env, **{k: v for k, v in kwargs.items()}})
+        return Settings.model_validate({**env, **dict(kwargs.items())})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, env, kwargs)) from None
 
@@ -307,10 +308,8 @@ def _started_count() -> int:
 def _at_exit() -> None:
     settings = _settings
     timeout = settings.shutdown_timeout if settings is not None else 2.0
-    try:
+    with contextlib.suppress(Exception):  # interpreter teardown: nothing left to tell
         shutdown(timeout)
-    except Exception:  # pragma: no cover - interpreter teardown
-        pass
 
 
 def _after_fork_in_child() -> None:
@@ -325,13 +324,13 @@ def _after_fork_in_child() -> None:
     exporters: list[Exporter] = []
     for exporter in old.exporters:
         hook = getattr(exporter, "after_fork", None)
-        if hook is not None:
-            try:
-                exporter = hook() or exporter
-            except Exception as exc:
-                _state.internal_error("exporter after_fork", exc)
-                continue
-        exporters.append(exporter)
+        if hook is None:
+            exporters.append(exporter)
+            continue
+        try:
+            exporters.append(hook() or exporter)
+        except Exception as exc:
+            _state.internal_error("exporter after_fork", exc)
     _pipeline = None
     _install(_settings, _state.capture_settings, exporters)
 

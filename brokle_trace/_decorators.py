@@ -19,6 +19,7 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 from brokle_trace import _state, capture
 from brokle_trace._context import CURRENT
 from brokle_trace._span import Span, SpanFacts, begin, end, fail
+from brokle_trace._state import UNSET
 from brokle_trace.typing import Serializer
 
 __all__ = ["observe", "observe_llm", "observe_retrieval"]
@@ -54,7 +55,7 @@ def _snapshot_inputs(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, 
     names = facts.param_names
     if facts.skip_first:
         args = args[1:]
-    inputs = dict(zip(names, args))
+    inputs = dict(zip(names, args, strict=False))
     if len(args) > len(names) and facts.varargs is not None:
         inputs[facts.varargs] = args[len(names) :]
     if kwargs:
@@ -83,7 +84,7 @@ def _capture_output(span: Span, value: object) -> None:
     capture_outputs = facts.capture_outputs
     if capture_outputs is None:
         capture_outputs = _state.capture_outputs
-    if capture_outputs and not hasattr(span, "_output"):
+    if capture_outputs and span._output is UNSET:
         span._output = capture.snapshot(
             value,
             _state.capture_settings,
@@ -174,7 +175,7 @@ def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed:
         capture_outputs = span._facts.capture_outputs
         if capture_outputs is None:
             capture_outputs = _state.capture_outputs
-        if capture_outputs and not hasattr(span, "_output"):
+        if capture_outputs and span._output is UNSET:
             span._output = items.items  # each item was snapshotted as it was yielded
         if exc is None:
             end(span)
@@ -185,7 +186,9 @@ def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed:
 
 
 def _make_generator(
-    setup: Callable[[tuple[Any, ...], dict[str, Any]], tuple[Generator[Any, Any, Any], Span | None]],
+    setup: Callable[
+        [tuple[Any, ...], dict[str, Any]], tuple[Generator[Any, Any, Any], Span | None]
+    ],
 ) -> Callable[..., Generator[Any, Any, Any]]:
     def traced_generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         gen, span = setup(args, kwargs)
@@ -396,7 +399,7 @@ def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
     _otel.install()  # decoration time, not import time, and never per call
     if isinstance(fn, (classmethod, staticmethod)):
         inner = fn.__func__
-        first = True if isinstance(fn, classmethod) else False
+        first = bool(isinstance(fn, classmethod))
         return type(fn)(_wrap(inner, _facts_for(inner, skip_first=first, **options)))
     if not callable(fn):
         raise TypeError(f"@observe needs a function, got {type(fn).__name__}")

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FORMAT_VERSION", "ErrorInfo", "SpanData", "SpanType", "Status", "fast_span_data", "span_json"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ErrorInfo",
+    "SpanData",
+    "SpanType",
+    "Status",
+    "fast_span_data",
+    "span_json",
+]
 
 #: Bumped only on an incompatible change of the JSONL line format.
 FORMAT_VERSION = 1

@@ -57,7 +57,7 @@ class _OverlayRuntimeContext:
         cur = _context.CURRENT.get()
         if cur is None or cur.otel_ctx is not ctx:
             return ctx
-        span = cur if type(cur) is not _context.Scope else cur.span
+        span = cur.span if isinstance(cur, _context.Scope) else cur
         if span is None:
             return ctx
         return span.otel_context(ctx)
@@ -65,13 +65,16 @@ class _OverlayRuntimeContext:
 
 def install() -> None:
     """Wrap OTel's runtime context once per process (idempotent, thread-safe)."""
+    if not _installed:
+        _install_locked()
+
+
+def _install_locked() -> None:
     global _installed, otel_ctx_get
-    if _installed:
-        return
     with _install_lock:
         if _installed:
             return
-        inner = otel_context._RUNTIME_CONTEXT
+        inner: object = otel_context._RUNTIME_CONTEXT
         if not isinstance(inner, _OverlayRuntimeContext):
             var = getattr(inner, "_current_context", None)
             if var is not None and hasattr(var, "get"):
@@ -85,7 +88,7 @@ def remote_parent(octx: object) -> tuple[int, int] | None:
     if not isinstance(octx, Context):
         return None
     otel_span = octx.get(_SPAN_KEY)
-    if otel_span is None:
+    if not isinstance(otel_span, otel_trace.Span):
         return None
     sc = otel_span.get_span_context()
     if not sc.is_valid:

@@ -12,7 +12,7 @@ from typing import Any
 
 from brokle_trace import _otel, _span, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
-from brokle_trace._decorators import SpanKind, _KINDS, _reset
+from brokle_trace._decorators import _KINDS, SpanKind, _reset
 from brokle_trace._span import Span, SpanFacts
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-class start_span:  # noqa: N801 - used like a function: `with start_span("step"):`
+class start_span:
     """Open a span around a block; it ends (with the error, if one escapes) at block exit.
 
     Works in sync and async code. The span object is yielded so the block can update it.
@@ -116,13 +116,16 @@ def _noop_span() -> Span:
     span._trace_id = span._span_id = span._parent_id = 0
     span._start_ns = span._end_ns = 0
     span.attrs = EMPTY_ATTRS
+    span._parent = span._error = None
+    span._updated = False
+    span._input = span._output = _state.UNSET
     return span
 
 
 _NOOP_SPAN = _noop_span()
 
 
-class trace_context:  # noqa: N801 - used like a function
+class trace_context:
     """Set trace attributes for a block: every span started inside inherits them.
 
     Example:
@@ -154,7 +157,7 @@ class trace_context:  # noqa: N801 - used like a function
     def __enter__(self) -> None:
         _otel.install()
         cur = CURRENT.get()
-        span = cur if cur is None or type(cur) is Span else cur.span
+        span = cur.span if isinstance(cur, Scope) else cur
         base = cur.attrs if cur is not None else EMPTY_ATTRS
         attrs = base.merged(self._user_id, self._session_id, self._tags, self._metadata)
         self._token = CURRENT.set(Scope(span, attrs, _otel.otel_ctx_get()))
@@ -211,9 +214,7 @@ def update_current_span(**fields: Any) -> None:
     """
     span = _span.current_span()
     if span is None:
-        _state.internal_error(
-            "update_current_span", RuntimeError("called outside of any span")
-        )
+        _state.internal_error("update_current_span", RuntimeError("called outside of any span"))
         return
     try:
         span.update(**fields)

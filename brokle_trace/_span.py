@@ -4,7 +4,11 @@ A live span holds raw facts only (ints, the capture snapshots, the exception). T
 a ``SpanData`` (hex ids, redaction, stack formatting) is the export worker's job, so the
 caller's thread pays for as little as possible.
 
-Optional slots are left unset until used; readers use ``getattr(span, slot, default)``.
+Slots every reader needs are set by ``begin``/the wrapper (``_input``, ``_output``,
+``_error``, ``_parent``, ``_updated``). The rarely used ones (``_name``, ``_metadata``,
+``_attributes``, ``_level``, ``_status_message``, ``_extra``) stay unset until ``update`` sets
+them and flips ``_updated``, so the worker only looks for them when there is something to
+find: a failed slot read costs more than the rest of a span.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from brokle_trace import _ids, _otel, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
+from brokle_trace._state import UNSET
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context
@@ -24,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["Span", "SpanFacts", "begin", "end", "fail"]
 
 _time_ns = time.time_ns
+_current_get = CURRENT.get
+_count_started = _state.started.__next__
 
 
 class SpanFacts:
@@ -137,6 +144,7 @@ class Span:
         "_start_ns",
         "_status_message",
         "_trace_id",
+        "_updated",
         "attrs",
         "otel_ctx",
     )
@@ -158,6 +166,7 @@ class Span:
     _name: str
     _extra: dict[str, Any]
     _otel_cache: tuple[object, Context]
+    _updated: bool
     attrs: TraceAttrs
     otel_ctx: object
 
@@ -165,7 +174,7 @@ class Span:
     @property
     def name(self) -> str:
         """The span's name (the function name unless overridden)."""
-        return getattr(self, "_name", self._facts.name)
+        return getattr(self, "_name", self._facts.name) if self._updated else self._facts.name
 
     @property
     def type(self) -> str:
@@ -231,6 +240,7 @@ class Span:
             ...     get_current_span().update(output="42", level="warning")
         """
         try:
+            self._updated = True
             if name is not None:
                 self._name = str(name)
             if metadata:
@@ -285,7 +295,7 @@ class Span:
 
     def otel_context(self, base: Context) -> Context:
         """``base`` with an OTel span carrying our ids; cached per base context."""
-        cached = getattr(self, "_otel_cache", None)
+        cached: tuple[object, Context] | None = getattr(self, "_otel_cache", None)
         if cached is not None and cached[0] is base:
             return cached[1]
         ctx = _otel.otel_context_for(self, base)
@@ -312,46 +322,56 @@ def begin(facts: SpanFacts) -> Span:
     """Create and return a started span under the current context (not yet attached)."""
     span = Span()
     span._facts = facts
-    cur = CURRENT.get()
+    cur = _current_get()
     octx = _otel.otel_ctx_get()
-    if cur is not None and cur.otel_ctx is octx:
-        # Our span or scope is the innermost: the common, fast case.
+    if cur is None:
+        attrs = EMPTY_ATTRS
+        # An empty OTel context (the usual case) is falsy: no OTel parent to look for.
+        remote = _otel.remote_parent(octx) if octx else None
+        span._parent = None
+        if remote is None:
+            span._trace_id = _ids.new_trace_id()
+            span._parent_id = 0
+        else:
+            span._trace_id, span._parent_id = remote
+    elif cur.otel_ctx is octx:
+        # Our span or scope is the innermost one: the common case for a child.
+        attrs = cur.attrs
         if type(cur) is Span:
             span._trace_id = cur._trace_id
             span._parent_id = cur._span_id
             span._parent = cur
-            attrs = cur.attrs
         else:
-            attrs = cur.attrs
-            _parent_from_scope(span, cur, octx)
+            _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     else:
-        attrs = cur.attrs if cur is not None else EMPTY_ATTRS
+        # An OTel context was attached after ours: its span (if any) is the innermost.
+        attrs = cur.attrs
         remote = _otel.remote_parent(octx)
         if remote is not None:
+            span._parent = None
             span._trace_id, span._parent_id = remote
-        elif cur is not None:
-            # An OTel context was attached after ours, but without a span (e.g. baggage).
-            if type(cur) is Span:
-                span._trace_id, span._parent_id, span._parent = cur._trace_id, cur._span_id, cur
-            else:
-                _parent_from_scope(span, cur, octx)
+        elif type(cur) is Span:
+            span._trace_id, span._parent_id, span._parent = cur._trace_id, cur._span_id, cur
         else:
-            span._trace_id = _ids.new_trace_id()
-            span._parent_id = 0
+            _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     if facts.trace_attrs:
         attrs = attrs.merged(facts.user_id, facts.session_id, facts.tags, facts.metadata)
     span.attrs = attrs
     span.otel_ctx = octx
+    span._error = None
+    span._updated = False
+    span._input = span._output = UNSET
     span._span_id = _ids.new_span_id()
-    next(_state.started)
+    _count_started()
     span._start_ns = _time_ns()
     return span
 
 
 def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
     parent = scope.span
+    span._parent = parent
     if parent is not None:
-        span._trace_id, span._parent_id, span._parent = parent._trace_id, parent._span_id, parent
+        span._trace_id, span._parent_id = parent._trace_id, parent._span_id
         return
     remote = _otel.remote_parent(octx)
     if remote is not None:
@@ -380,9 +400,7 @@ def fail(span: Span, exc: BaseException) -> None:
 def current_span() -> Span | None:
     """The innermost live span of this context, or None."""
     cur = CURRENT.get()
-    if cur is None or type(cur) is Span:
-        return cur
-    return cur.span
+    return cur.span if isinstance(cur, Scope) else cur
 
 
 def update_current_trace(
@@ -401,14 +419,16 @@ def update_current_trace(
             )
             return
         tag_tuple = tuple(tags) if tags else None
-        node: Span | None = cur if type(cur) is Span else cur.span
-        if type(cur) is Scope:
+        node: Span | None
+        if isinstance(cur, Scope):
+            node = cur.span
             cur.attrs = cur.attrs.merged(user_id, session_id, tag_tuple, metadata)
+        else:
+            node = cur
         while node is not None:
             node.attrs = node.attrs.merged(user_id, session_id, tag_tuple, metadata)
-            node = getattr(node, "_parent", None)
+            node = node._parent
             if node is not None and not node.is_recording:
                 break
     except Exception as exc:
         _state.internal_error("update_current_trace", exc)
-

@@ -14,7 +14,8 @@ from brokle_trace._model import SpanData
 
 __all__ = ["ExportResult", "Exporter", "JSONValue", "MaskFn", "Serializer"]
 
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
+# A recursive alias: Union[...] because the `|` form cannot hold forward references.
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
 
 
 class ExportResult(Enum):
@@ -80,4 +81,3 @@ class MaskFn(Protocol):
     def __call__(self, value: JSONValue, context: Mapping[str, Any]) -> JSONValue:
         """Return the value to export in place of ``value``."""
         ...
-

@@ -14,7 +14,9 @@ from brokle_trace.testing import InMemoryExporter
 
 
 def test_unknown_option_names_a_close_match() -> None:
-    with pytest.raises(ConfigError, match="unknown option 'servce_name'; did you mean 'service_name'"):
+    with pytest.raises(
+        ConfigError, match="unknown option 'servce_name'; did you mean 'service_name'"
+    ):
         configure(servce_name="x")
 
 

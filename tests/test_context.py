@@ -162,7 +162,7 @@ def test_trace_context_is_inherited_by_every_span_inside() -> None:
         with trace_context(user_id="u-1", session_id="s-1", tags=["outer"], metadata={"a": 1}):
             handler()
         handler()  # outside the block: only the decorator's attributes
-    first_child, first_handler, second_child, second_handler = spans
+    first_child, first_handler, second_child, _second_handler = spans
     assert first_handler.user_id == "decorator-user"  # the nearer setting wins
     assert first_handler.session_id == "s-1"
     assert first_handler.tags == ["outer", "inner"]
@@ -226,9 +226,8 @@ def test_start_span_block_nests_and_records_errors() -> None:
         with start_span("outer-block", type="chain") as span:
             span.update(metadata={"k": 1})
             inner()
-        with pytest.raises(ZeroDivisionError):
-            with start_span("failing-block"):
-                _ = 1 / 0
+        with pytest.raises(ZeroDivisionError), start_span("failing-block"):
+            _ = 1 / 0
     assert tree(spans) == [("outer-block", [("inner", [])]), ("failing-block", [])]
     assert one(spans, "outer-block").type == "chain"
     assert one(spans, "outer-block").metadata == {"k": 1}
@@ -299,7 +298,7 @@ def test_interleaved_generators_keep_their_own_children() -> None:
 
     with capture_spans() as spans:
         a, b = producer("a"), producer("b")
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=False):
             assert (x, y) == ("a", "b")
         b.close()  # zip stopped at the end of a; b is still suspended
     producers = {s.span_id: s.input["label"] for s in by_name(spans, "producer")}  # type: ignore[index]

@@ -87,9 +87,8 @@ def test_exception_is_reraised_unchanged_and_recorded() -> None:
     def boom() -> None:
         raise error
 
-    with capture_spans() as spans:
-        with pytest.raises(ValueError) as info:
-            boom()
+    with capture_spans() as spans, pytest.raises(ValueError) as info:
+        boom()
     assert info.value is error
     span = one(spans, "boom")
     assert span.status == "error"
@@ -150,9 +149,8 @@ def test_base_exceptions_pass_through(exc: BaseException, status: str) -> None:
     def interrupted() -> None:
         raise exc
 
-    with capture_spans() as spans:
-        with pytest.raises(type(exc)) as info:
-            interrupted()
+    with capture_spans() as spans, pytest.raises(type(exc)) as info:
+        interrupted()
     assert info.value is exc
     assert one(spans, "interrupted").status == status
 
@@ -214,8 +212,7 @@ def test_capture_can_be_switched_off_per_decorator() -> None:
 def test_generator_span_covers_iteration_and_records_items() -> None:
     @observe
     def numbers(n: int) -> Iterator[int]:
-        for i in range(n):
-            yield i
+        yield from range(n)
 
     with capture_spans() as spans:
         assert list(numbers(3)) == [0, 1, 2]
@@ -378,7 +375,10 @@ def test_update_current_span_sets_fields() -> None:
     @observe
     def step() -> str:
         update_current_span(
-            output="overridden", metadata={"a": 1}, attributes={"k": "v"}, level="warning",
+            output="overridden",
+            metadata={"a": 1},
+            attributes={"k": "v"},
+            level="warning",
             status_message="partial",
         )
         return "real"

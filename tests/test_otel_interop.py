@@ -60,9 +60,8 @@ def test_observe_inside_otel_span_joins_its_trace(
     def ours() -> None:
         return None
 
-    with capture_spans() as spans:
-        with tracer.start_as_current_span("incoming-request") as parent:
-            ours()
+    with capture_spans() as spans, tracer.start_as_current_span("incoming-request") as parent:
+        ours()
     ctx = parent.get_span_context()
     our = one(spans, "ours")
     assert our.trace_id == f"{ctx.trace_id:032x}"

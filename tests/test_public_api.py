@@ -21,7 +21,7 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
         obj = getattr(brokle_trace, name)
         doc = inspect.getdoc(obj) or ""
         assert doc, f"{name} has no docstring"
-        if callable(obj) and not isinstance(obj, type) or name in {"start_span", "trace_context"}:
+        if (callable(obj) and not isinstance(obj, type)) or name in {"start_span", "trace_context"}:
             assert ">>>" in doc, f"{name} docstring has no example"
 
 

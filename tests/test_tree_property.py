@@ -32,9 +32,7 @@ def _nodes(async_allowed: bool) -> st.SearchStrategy[Node]:
     leaf = st.builds(Node, kind=st.sampled_from(kinds), gather=st.booleans())
 
     def extend(children: st.SearchStrategy[list[Node]]) -> st.SearchStrategy[Node]:
-        return st.builds(
-            Node, kind=st.sampled_from(kinds), gather=st.booleans(), children=children
-        )
+        return st.builds(Node, kind=st.sampled_from(kinds), gather=st.booleans(), children=children)
 
     return st.recursive(leaf, lambda inner: extend(st.lists(inner, max_size=4)), max_leaves=12)
 

@@ -100,7 +100,9 @@ def search_knowledge(query: str, top_k: int = 2) -> list[dict[str, Any]]:
     scored = []
     for doc_id, text in _KNOWLEDGE_BASE.items():
         words = {w.lower().strip(".,:;%$") for w in text.split()}
-        scored.append({"id": doc_id, "score": len(terms & words) / max(1, len(terms)), "text": text})
+        scored.append(
+            {"id": doc_id, "score": len(terms & words) / max(1, len(terms)), "text": text}
+        )
     scored.sort(key=lambda d: (-d["score"], d["id"]))
     return scored[:top_k]
 
@@ -198,5 +200,8 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMAND = ("run a traced document-analysis pipeline (no network) and print its tree",
-           _add_arguments, _run)
+COMMAND = (
+    "run a traced document-analysis pipeline (no network) and print its tree",
+    _add_arguments,
+    _run,
+)
