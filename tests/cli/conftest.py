@@ -1,0 +1,79 @@
+"""Fixtures for the viewer commands: a real demo file and synthetic spans with known times."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+T0 = 1_700_000_000_000_000_000  # ns; a fixed epoch so synthetic traces sort predictably
+MS = 1_000_000
+
+
+def tid(trace: int) -> str:
+    """Trace ids that differ in their first characters, so prefixes select one."""
+    return f"{trace:02x}" + "a" * 30
+
+
+def span(  # noqa: PLR0917 - positional, so a list of spans reads like a table
+    trace: int, sid: int, parent: int | None, name: str, start_ms: float, end_ms: float,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A JSONL span with ids derived from small integers and times in ms after ``T0``."""
+    return {
+        "format_version": 1,
+        "name": name,
+        "trace_id": tid(trace),
+        "span_id": f"{sid:016x}",
+        "parent_span_id": None if parent is None else f"{parent:016x}",
+        "type": "span",
+        "start_time_ns": T0 + int(start_ms * MS),
+        "end_time_ns": T0 + int(end_ms * MS),
+        "status": "ok",
+        "attributes": {},
+        **fields,
+    }
+
+
+def write_jsonl(path: Path, spans: list[dict[str, Any]], extra: bytes = b"") -> Path:
+    path.write_bytes(b"".join(orjson.dumps(s) + b"\n" for s in spans) + extra)
+    return path
+
+
+def llm_attrs(model: str, provider: str, tin: int, tout: int, cost: float) -> dict[str, Any]:
+    return {"gen_ai.request.model": model, "gen_ai.provider.name": provider,
+            "gen_ai.usage.input_tokens": tin, "gen_ai.usage.output_tokens": tout,
+            "brokle.cost.total_usd": cost}
+
+
+def three_traces() -> list[dict[str, Any]]:
+    """Trace 1 (oldest, ok, user a), trace 2 (error, session s2), trace 3 (newest, LLM)."""
+    return [
+        span(1, 11, None, "ingest", 0, 50, user_id="a", session_id="s1", input={"doc": "x"}),
+        span(1, 12, 11, "parse", 5, 20, user_id="a", session_id="s1", output="parsed"),
+        span(2, 21, None, "answer", 100, 180, session_id="s2", status="error",
+             error={"type": "ValueError", "message": "bad", "stacktrace": "Traceback..."}),
+        span(2, 22, 21, "lookup", 110, 120, type="retrieval", session_id="s2"),
+        span(3, 32, 31, "chat", 210, 290, type="llm",
+             attributes=llm_attrs("gpt-4o", "openai", 120, 30, 0.0015)),
+        span(3, 31, None, "agent-run", 200, 300, type="agent", user_id="b"),
+    ]
+
+
+@pytest.fixture
+def three(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "three.jsonl", three_traces())
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's main job: two runs of ``brokle-trace demo`` into one file."""
+    path = tmp_path_factory.mktemp("demo") / "demo.jsonl"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "brokle_trace", "demo", "--file", str(path)],
+                       check=True, capture_output=True, timeout=120, cwd=path.parent)
+    return path
