@@ -19,9 +19,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
-from brokle_trace import _otel, _state, capture
+from brokle_trace import _otel, _span, _state, capture
 from brokle_trace._export._convert import Resource
 from brokle_trace._export._pipeline import DROP_REASONS, Pipeline
 from brokle_trace.typing import Exporter
@@ -57,6 +64,46 @@ class Settings(BaseModel):
     schedule_delay: float = Field(default=0.2, gt=0, le=60)
     shutdown_timeout: float = Field(default=2.0, ge=0)
     strict: bool = False
+    # -- export (docs/reliability.md, docs/exporters.md) --
+    #: The queue's memory bound, besides ``max_queue_size`` (encoded span bytes, estimated).
+    max_queue_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
+    #: A batch handed to exporters is cut at this many (estimated) bytes.
+    max_export_batch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: How long the worker waits for one exporter call before counting it failed.
+    exporter_timeout: float = Field(default=30.0, gt=0)
+    #: Share of traces kept (head sampling on the trace id; children follow their root).
+    sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: OTLP: base URL (``/v1/traces`` is appended) or the full traces URL.
+    otlp_endpoint: str | None = None
+    #: OTLP: extra headers, a dict or ``k1=v1,k2=v2`` (the OTEL_EXPORTER_OTLP_HEADERS syntax).
+    otlp_headers: dict[str, str] = Field(default_factory=dict)
+    #: Sent as ``Authorization: Bearer <key>``; never logged.
+    api_key: SecretStr | None = None
+    #: OTLP: seconds per export, retries included (default: OTEL_EXPORTER_OTLP_TIMEOUT or 10).
+    otlp_timeout: float | None = Field(default=None, gt=0)
+    otlp_compression: Literal["gzip", "none"] | None = None
+    #: OTLP: a request's cap before compression; bigger batches are split.
+    otlp_max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: JSONL: rotate the file when it reaches this size (0: never).
+    traces_file_max_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
+    #: JSONL: how many rotated files (``.1`` .. ``.N``) to keep.
+    traces_file_backups: int = Field(default=5, ge=0)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:4318")
+        return value
+
+    @field_validator("otlp_headers", mode="before")
+    @classmethod
+    def _parse_headers(cls, value: object) -> object:
+        if isinstance(value, str):
+            from brokle_trace.exporters.otlp import parse_headers
+
+            return parse_headers(value)
+        return value
 
     @field_validator("exporter", mode="before")
     @classmethod
@@ -138,7 +185,7 @@ def _build_exporters(settings: Settings) -> list[Exporter]:
         if name == "none":
             continue
         built.append(_registry.build(name, settings))
-    built.extend(settings.exporters)
+    built.extend(_registry.adapt(item) for item in settings.exporters)
     return built
 
 
@@ -193,7 +240,12 @@ def _install(
         max_queue_size=settings.max_queue_size,
         max_batch_size=settings.max_export_batch_size,
         schedule_delay=settings.schedule_delay,
+        max_queue_bytes=settings.max_queue_bytes,
+        max_batch_bytes=settings.max_export_batch_bytes,
+        exporter_timeout=settings.exporter_timeout,
+        sample_rate=settings.sample_rate,
     )
+    _span.set_sample_rate(settings.sample_rate)
     _settings = settings
     _pipeline = pipeline
     _state.capture_settings = cap_settings

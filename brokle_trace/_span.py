@@ -13,6 +13,7 @@ find: a failed slot read costs more than the rest of a span.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ class SpanFacts:
     """What is static about a traced function, computed once at decoration time."""
 
     __slots__ = (
+        "_unsampled",
         "attributes",
         "capture_inputs",
         "capture_outputs",
@@ -49,6 +51,7 @@ class SpanFacts:
         "name",
         "param_names",
         "result_hook",
+        "sampled_out",
         "serializer",
         "session_id",
         "skip_first",
@@ -110,6 +113,23 @@ class SpanFacts:
         # Trace attributes given on the decorator are inherited by the subtree; only build
         # a merged TraceAttrs per call when there are any.
         self.trace_attrs = bool(self.tags or user_id or session_id or self.metadata)
+        # Head sampling: spans of a dropped trace swap in a twin of these facts that captures
+        # nothing and runs no hooks; the export queue skips and counts them.
+        self.sampled_out = False
+        self._unsampled: SpanFacts | None = None
+
+    def unsampled(self) -> SpanFacts:
+        """The twin used by spans of a sampled-out trace (built once, then cached)."""
+        twin = self._unsampled
+        if twin is None:
+            twin = copy.copy(self)
+            twin.capture_inputs = twin.capture_outputs = False
+            twin.result_hook = twin.item_hook = twin.stream_end_hook = None
+            twin.flush_on_end = False
+            twin.sampled_out = True
+            twin._unsampled = twin
+            self._unsampled = twin
+        return twin
 
 
 class Span:
@@ -362,9 +382,35 @@ def begin(facts: SpanFacts) -> Span:
     span._updated = False
     span._input = span._output = UNSET
     span._span_id = _ids.new_span_id()
+    if _sample_bound is not None:
+        _sample(span, facts)
     _count_started()
     span._start_ns = _time_ns()
     return span
+
+
+#: Head sampling. None keeps every trace at the cost of one global load per span. Otherwise a
+#: trace is kept when the low 64 bits of its id are below this bound: OpenTelemetry's
+#: TraceIdRatioBased rule, so services sampling at the same rate agree on the same traces.
+_sample_bound: int | None = None
+_LOW_64 = (1 << 64) - 1
+
+
+def set_sample_rate(rate: float) -> None:
+    """Keep ``rate`` (0..1) of traces; children follow their root's decision."""
+    global _sample_bound
+    _sample_bound = None if rate >= 1.0 else round(max(0.0, rate) * (1 << 64))
+
+
+def _sample(span: Span, facts: SpanFacts) -> None:
+    parent = span._parent
+    if parent is not None:
+        out = parent._facts.sampled_out
+    else:
+        # A root, or a child of a remote/OTel parent: decide on the trace id.
+        out = (span._trace_id & _LOW_64) >= (_sample_bound or 0)
+    if out:
+        span._facts = facts.unsampled()
 
 
 def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "SPAN_KIND_BY_TYPE",
     "llm_static_attributes",
     "retrieval_static_attributes",
+    "to_otel_attributes",
 ]
 
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
@@ -76,3 +77,163 @@ def retrieval_static_attributes(*, index_name: str | None, top_k: int | None) ->
     if top_k is not None:
         attrs[GEN_AI_REQUEST_TOP_K] = top_k
     return attrs
+
+
+# ============================================================================================
+# OTLP mapping (owned by the export issue): SpanData -> OpenTelemetry span attributes.
+# Everything an OTLP backend sees about a span is decided here, in one function, so the
+# GenAI and the OpenInference views can never drift apart.
+# ============================================================================================
+
+INPUT_VALUE = "input.value"
+INPUT_MIME_TYPE = "input.mime_type"
+OUTPUT_VALUE = "output.value"
+OUTPUT_MIME_TYPE = "output.mime_type"
+USER_ID = "user.id"
+SESSION_ID = "session.id"
+TAG_TAGS = "tag.tags"
+METADATA = "metadata"
+LLM_MODEL_NAME = "llm.model_name"
+LLM_PROVIDER = "llm.provider"
+LLM_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
+LLM_TOKEN_COUNT_TOTAL = "llm.token_count.total"
+BROKLE_SPAN_TYPE = "brokle.span.type"
+BROKLE_LEVEL = "brokle.level"
+
+#: Deprecated GenAI names we never send, and the current name each one moves to.
+_DEPRECATED = {
+    "gen_ai.system": GEN_AI_PROVIDER_NAME,
+    "gen_ai.usage.prompt_tokens": GEN_AI_USAGE_INPUT_TOKENS,
+    "gen_ai.usage.completion_tokens": GEN_AI_USAGE_OUTPUT_TOKENS,
+}
+
+#: Attributes of ours that are always kept, whatever the attribute-count limit.
+CORE_ATTRIBUTES = frozenset(
+    {
+        GEN_AI_OPERATION_NAME,
+        GEN_AI_PROVIDER_NAME,
+        GEN_AI_REQUEST_MODEL,
+        GEN_AI_RESPONSE_MODEL,
+        GEN_AI_REQUEST_TOP_K,
+        GEN_AI_DATA_SOURCE_ID,
+        GEN_AI_USAGE_INPUT_TOKENS,
+        GEN_AI_USAGE_OUTPUT_TOKENS,
+        GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+    }
+)
+
+#: Default cap on attributes per exported span (OpenTelemetry's SDK default).
+MAX_OTLP_ATTRIBUTES = 128
+
+_SCALARS = (str, bool, int, float)
+
+
+def _otel_value(value: Any) -> Any:
+    """An OTLP-legal attribute value: a scalar, a homogeneous scalar list, else JSON text."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, (list, tuple)) and value:
+        kind = type(value[0])
+        if kind in (str, bool, int, float) and all(type(v) is kind for v in value):
+            return list(value)
+    return _json(value)
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _io(out: dict[str, Any], value: Any, value_key: str, mime_key: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, str):
+        out[value_key], out[mime_key] = value, "text/plain"
+    else:
+        out[value_key], out[mime_key] = _json(value), "application/json"
+
+
+def to_otel_attributes(
+    span: Any, *, max_attributes: int = MAX_OTLP_ATTRIBUTES
+) -> tuple[dict[str, Any], int]:
+    """OpenTelemetry attributes for a ``SpanData``, and how many were dropped by the limit.
+
+    Both vocabularies at once: GenAI semantic conventions (``gen_ai.*``) and OpenInference
+    (``openinference.span.kind``, ``input.value``, ``llm.*``), plus ``user.id`` and
+    ``session.id``. Deprecated GenAI names are renamed. Core attributes come first and are
+    never dropped; the span's own extra attributes fill the rest up to ``max_attributes``.
+
+    Example:
+        >>> from brokle_trace import SpanData
+        >>> span = SpanData(name="ask", trace_id="1" * 32, span_id="2" * 16, type="llm",
+        ...                 start_time_ns=1, end_time_ns=2, input="hi", user_id="u1",
+        ...                 attributes={"gen_ai.request.model": "gpt-4o"})
+        >>> attrs, dropped = to_otel_attributes(span)
+        >>> attrs["openinference.span.kind"], attrs["llm.model_name"], attrs["user.id"]
+        ('LLM', 'gpt-4o', 'u1')
+    """
+    own: dict[str, Any] = {}
+    for key, value in span.attributes.items():
+        if value is None:
+            continue
+        new_key = _DEPRECATED.get(key)
+        if new_key is not None:
+            own.setdefault(new_key, value)
+        else:
+            own[key] = value
+
+    out: dict[str, Any] = {
+        OPENINFERENCE_SPAN_KIND: SPAN_KIND_BY_TYPE.get(span.type, "CHAIN"),
+        BROKLE_SPAN_TYPE: span.type,
+    }
+    operation = own.get(GEN_AI_OPERATION_NAME) or OPERATION_BY_TYPE.get(span.type)
+    if operation:
+        out[GEN_AI_OPERATION_NAME] = operation
+    for key in CORE_ATTRIBUTES:
+        if key in own and key != GEN_AI_OPERATION_NAME:
+            out[key] = _otel_value(own[key])
+    _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
+    _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
+    if span.user_id is not None:
+        out[USER_ID] = span.user_id
+    if span.session_id is not None:
+        out[SESSION_ID] = span.session_id
+    if span.tags:
+        out[TAG_TAGS] = list(span.tags)
+    if span.metadata:
+        out[METADATA] = _json(span.metadata)
+    if span.level != "default":
+        out[BROKLE_LEVEL] = span.level
+
+    # OpenInference twins of the GenAI facts.
+    model = own.get(GEN_AI_RESPONSE_MODEL) or own.get(GEN_AI_REQUEST_MODEL)
+    if model:
+        out[LLM_MODEL_NAME] = str(model)
+    provider = own.get(GEN_AI_PROVIDER_NAME)
+    if provider:
+        out[LLM_PROVIDER] = str(provider)
+    tokens_in = own.get(GEN_AI_USAGE_INPUT_TOKENS)
+    tokens_out = own.get(GEN_AI_USAGE_OUTPUT_TOKENS)
+    if isinstance(tokens_in, int):
+        out[LLM_TOKEN_COUNT_PROMPT] = tokens_in
+    if isinstance(tokens_out, int):
+        out[LLM_TOKEN_COUNT_COMPLETION] = tokens_out
+    if isinstance(tokens_in, int) and isinstance(tokens_out, int):
+        out[LLM_TOKEN_COUNT_TOTAL] = tokens_in + tokens_out
+
+    dropped = 0
+    room = max_attributes - len(out)
+    for key, value in own.items():
+        if key in out:
+            continue
+        if room <= 0:
+            dropped += 1
+            continue
+        out[key] = _otel_value(value)
+        room -= 1
+    return out, dropped

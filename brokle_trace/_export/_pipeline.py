@@ -2,7 +2,12 @@
 
 Span end is one ``deque.append`` after a length check: O(1), lock-free under the GIL, never
 blocking. The worker wakes on a timer or when a batch is ready, converts spans to
-``SpanData`` (redaction happens there), and calls each exporter in turn.
+``SpanData`` (redaction happens there), and hands each batch to every exporter's runner
+(``_runner``), which isolates a raising, hung or slow exporter behind a timeout.
+
+The queue is bounded by count *and* by bytes without any per-span cost: the worker measures
+the encoded size of a sample of the spans it converts (an average that follows the
+workload), and keeps the count limit the hot path reads at ``max_queue_bytes / average``.
 
 ``flush`` puts a marker in the queue and waits for the worker to reach it, so it covers
 exactly the spans that ended before the call, and honours its timeout.
@@ -11,6 +16,7 @@ exactly the spans that ended before the call, and honours its timeout.
 from __future__ import annotations
 
 import collections
+import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -18,7 +24,8 @@ from typing import Any
 
 from brokle_trace import _otel, _state, capture
 from brokle_trace._export._convert import Resource, to_span_data
-from brokle_trace._model import SpanData
+from brokle_trace._export._runner import Runner
+from brokle_trace._model import SpanData, span_json
 from brokle_trace._span import Span
 from brokle_trace.typing import Exporter, ExportResult
 
@@ -33,6 +40,11 @@ DROP_REASONS = (
     "sampled_out",
 )
 _WARN_EVERY_S = 30.0
+#: Per-span memory besides its encoded size (the Span object, snapshot containers).
+_SPAN_OVERHEAD = 512
+#: Measure the encoded size of one span in this many (keeps the cost ~0.2 us per span).
+_SIZE_SAMPLE_EVERY = 16
+_INITIAL_SPAN_BYTES = 2048
 
 
 class _FlushMarker:
@@ -42,8 +54,23 @@ class _FlushMarker:
         self.done = threading.Event()
 
 
+def _count_of(counter: itertools.count[int]) -> int:
+    # itertools.count exposes its next value only through repr: "count(N)".
+    return int(repr(counter)[6:-1])
+
+
 class Pipeline:
-    """Queue + worker + exporters for one process. Rebuilt by ``configure`` and after fork."""
+    """Queue + worker + exporters for one process. Rebuilt by ``configure`` and after fork.
+
+    Example:
+        >>> from brokle_trace.exporters import InMemoryExporter
+        >>> from brokle_trace import capture
+        >>> p = Pipeline([InMemoryExporter()], capture_settings=capture.CaptureSettings(),
+        ...              resource=Resource(), max_queue_size=1000, max_batch_size=100,
+        ...              schedule_delay=0.1)
+        >>> p.flush(1.0), p.shutdown(1.0)
+        (True, True)
+    """
 
     def __init__(
         self,
@@ -54,39 +81,83 @@ class Pipeline:
         max_queue_size: int,
         max_batch_size: int,
         schedule_delay: float,
+        max_queue_bytes: int = 128 * 1024 * 1024,
+        max_batch_bytes: int = 4 * 1024 * 1024,
+        exporter_timeout: float = 30.0,
+        sample_rate: float = 1.0,
     ) -> None:
         self.exporters = list(exporters)
         self._settings = capture_settings
         self._resource = resource
         self._max_queue = max_queue_size
+        self._max_queue_bytes = max_queue_bytes
         self._batch = max_batch_size
+        self._max_batch_bytes = max_batch_bytes
         self._delay = schedule_delay
+        self._exporter_timeout = exporter_timeout
+        self._avg_bytes = float(_INITIAL_SPAN_BYTES)
+        self._measured = False
+        # The count limit the hot path reads: one list cell, rewritten by the worker.
+        self._cap = [self._count_limit()]
+        self._batch_n = self._batch_limit()
         self._queue: collections.deque[Span | _FlushMarker] = collections.deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+        self._runners: dict[int, Runner] = {}
         self._stopping = False
         self._stopped = False
+        self._abandoned = False
+        self._shutdown_done = threading.Event()
+        self._shutdown_ok = True
+        self._deadline: float | None = None
+        self._in_flight = 0
+        self._strict_error: BaseException | None = None
         self.exported = 0
         self.export_failures = 0
         self.dropped = dict.fromkeys(DROP_REASONS, 0)
-        self._last_warn = -_WARN_EVERY_S
-        self.enqueue = self._make_enqueue()
+        self._sampled_out = itertools.count()
+        self._queue_full = itertools.count()
+        self._count_full = self._queue_full.__next__
+        self._full_warned = -_WARN_EVERY_S
+        self._last_warn: dict[str, float] = {}
+        self.enqueue = self._make_enqueue(sample_rate < 1.0)
 
     # -- hot path -----------------------------------------------------------------------------
-    def _make_enqueue(self) -> Any:
+    def _make_enqueue(self, sampling: bool) -> Any:
         queue = self._queue
         append = queue.append
-        max_size = self._max_queue
+        cap = self._cap
         batch = self._batch
         wake = self._wake.set
-        drop = self.drop
+        full = self._full
         start = self._ensure_worker
 
-        def enqueue(span: Span) -> None:
+        if not sampling:
+
+            def enqueue(span: Span) -> None:
+                n = len(queue)
+                if n >= cap[0]:
+                    full()
+                    return
+                append(span)
+                if n == 0 and self._worker is None:
+                    start()
+                elif n + 1 == batch:
+                    wake()
+
+            return enqueue
+
+        sampled_out = self._sampled_out.__next__
+
+        # A separate closure so that without sampling the hot path has no sampling check.
+        def enqueue_sampled(span: Span) -> None:
+            if span._facts.sampled_out:
+                sampled_out()
+                return
             n = len(queue)
-            if n >= max_size:
-                drop("queue_full", 1)
+            if n >= cap[0]:
+                full()
                 return
             append(span)
             if n == 0 and self._worker is None:
@@ -94,45 +165,89 @@ class Pipeline:
             elif n + 1 == batch:
                 wake()
 
-        return enqueue
+        return enqueue_sampled
+
+    def _full(self) -> None:
+        # Still the caller's thread, and under overload it runs for every span: a counter
+        # and a lock-free time check, not the locked drop() path.
+        if self._stopped:
+            self.drop("shutdown", 1)
+            return
+        self._count_full()
+        now = time.monotonic()
+        if now - self._full_warned >= _WARN_EVERY_S:
+            self._full_warned = now
+            _state.logger.warning(
+                "brokle_trace: export queue full (%d spans): dropping spans (queue_full, %d "
+                "so far); raise max_queue_size/max_queue_bytes or check the exporter",
+                len(self._queue),
+                _count_of(self._queue_full),
+            )
+
+    def _count_limit(self) -> int:
+        by_bytes = int(self._max_queue_bytes // (self._avg_bytes + _SPAN_OVERHEAD))
+        return max(1, min(self._max_queue, by_bytes))
+
+    def _batch_limit(self) -> int:
+        return max(1, min(self._batch, int(self._max_batch_bytes // self._avg_bytes)))
 
     # -- counting -----------------------------------------------------------------------------
     def drop(self, reason: str, count: int) -> None:
         """Count ``count`` lost spans and warn (rate-limited) saying how many and why."""
+        if count <= 0:
+            return
         with self._lock:
             self.dropped[reason] += count
-            now = time.monotonic()
-            warn = now - self._last_warn >= _WARN_EVERY_S
-            if warn:
-                self._last_warn = now
-                total = dict(self.dropped)
-        if warn:
-            _state.logger.warning(
-                "brokle_trace: dropped %d span(s) (%s); totals so far: %s",
-                count,
-                reason,
-                {k: v for k, v in total.items() if v},
-            )
+            total = dict(self.dropped)
+        self._warn(
+            "drop",
+            "brokle_trace: dropped %d span(s) (%s); totals so far: %s",
+            count,
+            reason,
+            {k: v for k, v in total.items() if v},
+        )
+
+    def _warn(self, kind: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_warn.get(kind, -_WARN_EVERY_S) < _WARN_EVERY_S:
+                return
+            self._last_warn[kind] = now
+        _state.logger.warning(message, *args)
+
+    def _internal(self, kind: str, exc: BaseException) -> None:
+        # In strict mode internal_error re-raises; in the worker that would kill the thread,
+        # so the error is kept and re-raised by the next flush() in the caller's thread.
+        try:
+            _state.internal_error(kind, exc)
+        except BaseException as raised:
+            if self._strict_error is None:
+                self._strict_error = raised
 
     @property
     def queue_depth(self) -> int:
+        """Spans waiting in the queue (flush markers excluded)."""
         return sum(1 for item in list(self._queue) if type(item) is Span)
 
     # -- worker -------------------------------------------------------------------------------
     def _ensure_worker(self) -> None:
         with self._lock:
-            if self._worker is not None or self._stopped:
+            if self._worker is not None or self._stopping:
                 return
             worker = threading.Thread(target=self._run, name="brokle-trace-export", daemon=True)
             self._worker = worker
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError:
+            # Interpreter shutting down: shutdown() drains synchronously instead.
+            with self._lock:
+                self._worker = None
 
     def _run(self) -> None:
-        # The exporters' own HTTP calls must never be traced by OTel instrumentations.
         try:
             _otel.suppress_instrumentation()
         except Exception as exc:  # pragma: no cover - depends on the OTel API version
-            _state.internal_error("suppress_instrumentation", exc)
+            self._internal("suppress_instrumentation", exc)
         while True:
             self._wake.wait(self._delay)
             self._wake.clear()
@@ -147,41 +262,104 @@ class Pipeline:
         while queue:
             batch: list[Span] = []
             markers: list[_FlushMarker] = []
-            while queue and len(batch) < self._batch:
-                item = popleft()
+            limit = self._batch_n
+            while queue and len(batch) < limit:
+                try:
+                    item = popleft()
+                except IndexError:  # shutdown() cleared the queue meanwhile
+                    break
                 if type(item) is _FlushMarker:
                     markers.append(item)
                     break  # export what came before the marker, then release it
                 batch.append(item)  # type: ignore[arg-type]
+            self._in_flight = len(batch)
             if batch:
-                self._export(batch)
+                try:
+                    self._export(batch)
+                except Exception as exc:  # never let a bug kill the worker
+                    self.drop("export_failed", len(batch))
+                    self._internal("export_batch", exc)
+            self._in_flight = 0
             for marker in markers:
                 marker.done.set()
 
-    def _export(self, batch: list[Span]) -> None:
+    def _convert(self, batch: list[Span]) -> list[SpanData]:
         records: list[SpanData] = []
         for span in batch:
             try:
                 records.append(to_span_data(span, self._settings, self._resource))
             except Exception as exc:
                 self.drop("serialize_error", 1)
-                _state.internal_error("convert_span", exc)
-        if not records:
-            return
-        ok = True
-        for exporter in self.exporters:
+                self._internal("convert_span", exc)
+        self._learn_sizes(records)
+        return records
+
+    def _learn_sizes(self, records: list[SpanData]) -> None:
+        avg = self._avg_bytes
+        for i in range(0, len(records), _SIZE_SAMPLE_EVERY):
             try:
-                result = exporter.export(records)
-            except Exception as exc:
-                result = ExportResult.FAILURE
-                _state.internal_error(f"exporter {type(exporter).__name__}", exc)
-            if result is not ExportResult.SUCCESS:
-                ok = False
+                size = len(span_json(records[i]))
+            except Exception:  # sizing is best effort; the record itself is fine
+                continue
+            # The first measurement replaces the initial guess; later ones move the average.
+            avg = float(size) if not self._measured else avg + 0.2 * (size - avg)
+            self._measured = True
+        self._avg_bytes = avg
+        self._cap[0] = self._count_limit() if not self._stopped else -1
+        self._batch_n = self._batch_limit()
+
+    def _export(self, batch: list[Span]) -> None:
+        records = self._convert(batch)
+        n = len(records)
+        if not n:
+            return
+        worst: dict[str, int] = {}
+        for exporter in list(self.exporters):
+            runner = self._runner(exporter)
+            outcome = runner.call(records, self._wait_budget())
+            failed = outcome.result is not ExportResult.SUCCESS
+            if failed:
                 self.export_failures += 1
-        if ok:
-            self.exported += len(records)
-        else:
-            self.drop("export_failed", len(records))
+                if outcome.error is not None:
+                    self._internal(f"exporter {runner.name}", outcome.error)
+                elif outcome.note:
+                    self._warn(
+                        f"{outcome.note}:{runner.name}",
+                        "brokle_trace: exporter %s %s; its batch of %d span(s) is dropped",
+                        runner.name,
+                        "timed out" if outcome.note == "timeout" else "is still stuck",
+                        n,
+                    )
+            drops = outcome.drops
+            if drops is None:
+                drops = {"export_failed": n} if failed else {}
+            if sum(drops.values()) > sum(worst.values()):
+                worst = drops
+        # A span counts as exported when every exporter delivered it; the exporter that lost
+        # the most decides the reasons (each exporter's own counts are in stats()).
+        with self._lock:
+            if self._abandoned:
+                return  # shutdown() already counted this batch as lost
+        left = n
+        for reason, reported in worst.items():
+            count = min(reported, left)
+            left -= count
+            self.drop(reason, count)
+        with self._lock:
+            self.exported += left
+
+    def _wait_budget(self) -> float:
+        deadline = self._deadline
+        if deadline is None:
+            return self._exporter_timeout
+        return min(self._exporter_timeout, max(0.0, deadline - time.monotonic()))
+
+    def _runner(self, exporter: Exporter) -> Runner:
+        # Keyed by identity: testing.capture_spans swaps ``exporters`` in and out.
+        runner = self._runners.get(id(exporter))
+        if runner is None or runner.exporter is not exporter:
+            runner = self._runners[id(exporter)] = Runner(exporter)
+        return runner
 
     # -- lifecycle ----------------------------------------------------------------------------
     def flush(self, timeout: float) -> bool:
@@ -193,16 +371,36 @@ class Pipeline:
         if self._worker is None:
             self._ensure_worker()
         self._wake.set()
-        return marker.done.wait(max(0.0, timeout))
+        if self._worker is None:  # no thread possible (interpreter exit): do it here
+            self._drain()
+        done = marker.done.wait(max(0.0, timeout))
+        error, self._strict_error = self._strict_error, None
+        if error is not None:
+            raise error
+        return done
 
     def shutdown(self, timeout: float) -> bool:
-        """Flush, stop the worker and shut the exporters down. Idempotent."""
+        """Flush, stop the worker and shut the exporters down, within ``timeout``.
+
+        Idempotent and thread-safe: a second call waits for the first and returns its result.
+        Spans still queued (or in an export that outlives the timeout) count as ``shutdown``.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
         with self._lock:
-            if self._stopping:
-                return True
+            first = not self._stopping
             self._stopping = True
             worker = self._worker
-        deadline = time.monotonic() + max(0.0, timeout)
+        if not first:
+            self._shutdown_done.wait(max(0.0, timeout))
+            return self._shutdown_ok
+        self._deadline = deadline
+        try:
+            self._shutdown_ok = self._stop(worker, deadline)
+        finally:
+            self._shutdown_done.set()
+        return self._shutdown_ok
+
+    def _stop(self, worker: threading.Thread | None, deadline: float) -> bool:
         ok = True
         if worker is not None:
             self._wake.set()
@@ -210,24 +408,61 @@ class Pipeline:
             ok = not worker.is_alive()
         else:
             self._drain()
-        self._stopped = True
-        left = sum(1 for item in self._queue if type(item) is Span)
-        if left:
-            self.drop("shutdown", left)
-            ok = False
+        with self._lock:
+            self._stopped = True
+            self._cap[0] = -1  # any late enqueue is counted as "shutdown"
+            if not ok:
+                self._abandoned = True
+            in_flight = self._in_flight if not ok else 0
+        left = sum(1 for item in list(self._queue) if type(item) is Span)
         self._queue.clear()
+        self.drop("shutdown", left + in_flight)
+        ok = ok and not (left + in_flight)
+        for runner in self._runners.values():
+            runner.stop()
         for exporter in self.exporters:
+            self._shutdown_exporter(exporter, deadline)
+        if self._strict_error is not None:
+            error, self._strict_error = self._strict_error, None
+            raise error
+        return ok
+
+    def _shutdown_exporter(self, exporter: Exporter, deadline: float) -> None:
+        # An exporter's shutdown may block (closing a socket to a dead host): bound it with a
+        # helper thread so exit never hangs; at interpreter exit call it directly.
+        def call() -> None:
             try:
                 exporter.shutdown()
             except Exception as exc:
-                _state.internal_error(f"exporter {type(exporter).__name__} shutdown", exc)
-        return ok
+                self._internal(f"exporter {type(exporter).__name__} shutdown", exc)
+
+        thread = threading.Thread(target=call, name="brokle-trace-shutdown", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            call()
+            return
+        thread.join(max(0.05, deadline - time.monotonic()))
 
     def stats(self) -> dict[str, Any]:
+        """Counters: exported, failures, dropped by reason, queue depth, per-exporter details."""
         with self._lock:
-            return {
-                "exported": self.exported,
-                "export_failures": self.export_failures,
-                "dropped": dict(self.dropped),
-                "queue_depth": self.queue_depth,
-            }
+            dropped = dict(self.dropped)
+            exported = self.exported
+            failures = self.export_failures
+        dropped["sampled_out"] += _count_of(self._sampled_out)
+        dropped["queue_full"] += _count_of(self._queue_full)
+        depth = self.queue_depth
+        return {
+            "exported": exported,
+            "export_failures": failures,
+            "dropped": dropped,
+            "queue_depth": depth,
+            "queued": depth,
+            "in_flight": self._in_flight,
+            "queue_limit": max(0, self._cap[0]),
+            "exporters": {
+                f"{runner.name}#{i}": runner.stats()
+                for i, runner in enumerate(list(self._runners.values()))
+            },
+        }

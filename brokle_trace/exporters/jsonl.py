@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,25 +15,39 @@ from brokle_trace.typing import ExportResult
 
 __all__ = ["JsonlExporter"]
 
+_LOG_EVERY_S = 60.0
+
 
 class JsonlExporter:
     """Append spans to ``path`` as JSON Lines (one ``SpanData`` per line).
 
-    The file is opened on the first batch, in append mode, and each batch is written with a
-    single ``write`` of whole lines, so concurrent writers (forked workers) never interleave
-    parts of lines. An unwritable path or a full disk fails the batch (counted as
-    ``export_failed``) with a warning that names the path.
+    * Atomic lines: the file is opened with ``O_APPEND`` and each batch is one ``write`` of
+      whole lines, so processes appending to the same file (forked workers) never interleave
+      parts of lines.
+    * Rotation: when the file would pass ``max_bytes`` it becomes ``<path>.1`` (older ones
+      shift up to ``<path>.<backups>``); ``max_bytes=0`` never rotates.
+    * Failures: an unwritable path or a full disk fails the batch with a warning naming the
+      path and the error; the spans not fully written are counted as ``export_failed`` and a
+      cut line is closed so every other line stays readable.
 
     Example:
         >>> import tempfile, pathlib
         >>> from brokle_trace.exporters import JsonlExporter
-        >>> exporter = JsonlExporter(pathlib.Path(tempfile.mkdtemp()) / "traces.jsonl")
+        >>> exporter = JsonlExporter(pathlib.Path(tempfile.mkdtemp()) / "traces.jsonl",
+        ...                          max_bytes=10_000_000, backups=3)
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_bytes: int = 0, backups: int = 5
+    ) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
         self._fd: int | None = None
         self._lock = threading.Lock()
+        self._drops: dict[str, int] = {}
+        self._last_log = -_LOG_EVERY_S
+        self.rotations = 0
 
     def _open(self) -> int:
         if self._fd is None:
@@ -40,30 +56,109 @@ class JsonlExporter:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return self._fd
 
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _maybe_rotate(self, fd: int, incoming: int) -> int:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            return fd
+        if info.st_size + incoming <= self.max_bytes:
+            return fd
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            on_disk = None
+        # Another process sharing the file may have rotated it already: then only reopen.
+        if on_disk is not None and (on_disk.st_ino, on_disk.st_dev) == (
+            info.st_ino,
+            info.st_dev,
+        ):
+            if self.backups > 0:
+                for i in range(self.backups - 1, 0, -1):
+                    older = Path(f"{self.path}.{i}")
+                    if older.exists():
+                        os.replace(older, f"{self.path}.{i + 1}")
+                os.replace(self.path, f"{self.path}.1")
+            else:
+                os.unlink(self.path)
+            self.rotations += 1
+        self._close()
+        return self._open()
+
     def export(self, spans: Sequence[SpanData]) -> ExportResult:
-        data = b"".join(span_json(s) for s in spans)
+        """Append ``spans`` as lines; FAILURE (and a counted loss) if the write fails."""
+        lines = [span_json(s) for s in spans]
+        data = b"".join(lines)
+        written = 0
         with self._lock:
             try:
                 fd = self._open()
+                if self.max_bytes:
+                    fd = self._maybe_rotate(fd, len(data))
                 view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                while written < len(data):
+                    written += os.write(fd, view[written:])
             except OSError as exc:
-                _state.internal_error(
-                    "jsonl_write", OSError(f"cannot write traces to {self.path}: {exc.strerror}")
+                lost = self._lost_lines(lines, written)
+                if written and lost:
+                    self._close_cut_line()
+                self._drops["export_failed"] = self._drops.get("export_failed", 0) + lost
+                self._log(
+                    "brokle_trace: cannot write traces to %s (%s); %d span(s) lost",
+                    self.path,
+                    exc.strerror or exc,
+                    lost,
                 )
                 return ExportResult.FAILURE
         return ExportResult.SUCCESS
 
+    @staticmethod
+    def _lost_lines(lines: list[bytes], written: int) -> int:
+        done = 0
+        for line in lines:
+            if written < len(line):
+                break
+            written -= len(line)
+            done += 1
+        return len(lines) - done
+
+    def _close_cut_line(self) -> None:
+        # Best effort: end the half-written line so readers can skip just that one.
+        try:
+            if self._fd is not None:
+                os.write(self._fd, b"\n")
+        except OSError:
+            pass
+
+    def _log(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last_log >= _LOG_EVERY_S:
+            self._last_log = now
+            _state.logger.warning(message, *args)
+
+    def take_drops(self) -> dict[str, int]:
+        """Spans of the last batch that did not reach the file, by reason (and reset)."""
+        with self._lock:
+            drops, self._drops = self._drops, {}
+        return drops
+
+    def stats(self) -> dict[str, object]:
+        """The file and how often it rotated.
+
+        Example:
+            >>> JsonlExporter("traces.jsonl").stats()["rotations"]
+            0
+        """
+        return {"path": str(self.path), "rotations": self.rotations}
+
     def after_fork(self) -> JsonlExporter:
         """A forked child appends to the same file through its own descriptor."""
-        return JsonlExporter(self.path)
+        return JsonlExporter(self.path, max_bytes=self.max_bytes, backups=self.backups)
 
     def shutdown(self) -> None:
+        """Close the file."""
         with self._lock:
-            if self._fd is not None:
-                try:
-                    os.close(self._fd)
-                finally:
-                    self._fd = None
+            self._close()

@@ -1,0 +1,306 @@
+"""OTLP/HTTP (protobuf, gzip) to any OpenTelemetry backend: Collector, Jaeger, Tempo, Phoenix,
+Langfuse, Brokle.
+
+Encoding is the OpenTelemetry project's own (``opentelemetry-exporter-otlp-proto-common``'s
+``encode_spans`` over SDK ``ReadableSpan`` objects), so the bytes are what an OTel SDK would
+send. Requests are capped in bytes *before* compression: a batch over the cap is split, and
+a single span over it is dropped and counted, never blocking the rest.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
+from opentelemetry.sdk.trace import ReadableSpan
+
+from brokle_trace import _state
+from brokle_trace._model import SpanData
+from brokle_trace.exporters._http import HttpSender, redacted_url
+from brokle_trace.exporters._readable import ResourceCache, to_readable_spans
+from brokle_trace.typing import ExportResult
+
+__all__ = ["DEFAULT_ENDPOINT", "OTLPExporter", "parse_headers", "resolve_endpoint"]
+
+DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+_TRACES_PATH = "/v1/traces"
+_LOG_EVERY_S = 60.0
+
+
+def parse_headers(value: str | None) -> dict[str, str]:
+    """Parse ``OTEL_EXPORTER_OTLP_HEADERS`` syntax: ``k1=v1,k2=v2`` (values URL-encoded).
+
+    Example:
+        >>> parse_headers("x-team=ml,Authorization=Basic%20abc")
+        {'x-team': 'ml', 'Authorization': 'Basic abc'}
+    """
+    headers: dict[str, str] = {}
+    for item in (value or "").split(","):
+        key, sep, val = item.partition("=")
+        if sep and key.strip():
+            headers[unquote(key.strip())] = unquote(val.strip())
+    return headers
+
+
+def _with_traces_path(base: str) -> str:
+    base = base.rstrip("/")
+    return base if base.endswith(_TRACES_PATH) else base + _TRACES_PATH
+
+
+def resolve_endpoint(explicit: str | None, environ: Mapping[str, str]) -> str:
+    """The traces URL: ours (``BROKLE_OTLP_ENDPOINT``) first, then the standard variables.
+
+    A base URL (ours or ``OTEL_EXPORTER_OTLP_ENDPOINT``) gets ``/v1/traces`` appended;
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is used as given.
+
+    Example:
+        >>> resolve_endpoint(None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+        'http://collector:4318/v1/traces'
+    """
+    if explicit:
+        return _with_traces_path(explicit)
+    if environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+    if environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return _with_traces_path(environ["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    return DEFAULT_ENDPOINT
+
+
+def _env_timeout(environ: Mapping[str, str]) -> float | None:
+    # The spec gives OTEL_EXPORTER_OTLP_*TIMEOUT in milliseconds.
+    for var in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
+        raw = environ.get(var)
+        if raw:
+            try:
+                return max(0.001, float(raw) / 1000.0)
+            except ValueError:
+                _state.logger.warning("brokle_trace: ignoring %s=%r (not a number)", var, raw)
+    return None
+
+
+class OTLPExporter:
+    """Send spans to an OpenTelemetry backend over OTLP/HTTP.
+
+    Configure it through ``configure(exporter="otlp", otlp_endpoint=..., api_key=...)`` or
+    ``BROKLE_EXPORTER=otlp`` with ``BROKLE_OTLP_ENDPOINT`` / the standard
+    ``OTEL_EXPORTER_OTLP_*`` variables, or build one yourself. ``api_key`` is sent as
+    ``Authorization: Bearer <key>`` and never logged or shown in ``repr``.
+
+    Example:
+        >>> from brokle_trace import configure
+        >>> from brokle_trace.exporters import OTLPExporter
+        >>> exporter = OTLPExporter("http://localhost:4318", headers={"x-team": "ml"})
+        >>> exporter.endpoint
+        'http://localhost:4318/v1/traces'
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        compression: str | None = None,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        certificate: str | None = None,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 32.0,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.endpoint = resolve_endpoint(endpoint, env)
+        merged = parse_headers(env.get("OTEL_EXPORTER_OTLP_HEADERS"))
+        merged.update(parse_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")))
+        merged.update(headers or {})
+        if api_key:
+            merged["Authorization"] = f"Bearer {api_key}"
+        compression = (
+            compression
+            or env.get("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
+            or env.get("OTEL_EXPORTER_OTLP_COMPRESSION")
+            or "gzip"
+        ).lower()
+        if compression not in ("gzip", "none"):
+            raise ValueError(f"OTLP compression must be 'gzip' or 'none', got {compression!r}")
+        self.compression = compression
+        self.gzip = compression == "gzip"
+        self.timeout = timeout if timeout is not None else (_env_timeout(env) or 10.0)
+        self.max_request_bytes = max_request_bytes
+        wire = {"Content-Type": "application/x-protobuf", "User-Agent": "brokle-trace"}
+        if compression == "gzip":
+            wire["Content-Encoding"] = "gzip"
+        wire.update(merged)
+        cafile = (
+            certificate
+            or env.get("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE")
+            or env.get("OTEL_EXPORTER_OTLP_CERTIFICATE")
+        )
+        # Everything resolved, so after_fork can rebuild the same exporter without the env.
+        self._config: dict[str, Any] = {
+            "headers": merged,
+            "timeout": self.timeout,
+            "compression": compression,
+            "max_request_bytes": max_request_bytes,
+            "certificate": cafile,
+            "backoff_initial": backoff_initial,
+            "backoff_max": backoff_max,
+        }
+        self._sender = HttpSender(
+            self.endpoint,
+            wire,
+            cafile=cafile,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )
+        self._resources = ResourceCache()
+        self._lock = threading.Lock()
+        self._drops: dict[str, int] = {}
+        self._last_log: dict[str, float] = {}
+        self._shutdown = False
+        self.counters = {
+            "requests": 0,
+            "attempts": 0,
+            "failed_requests": 0,
+            "spans_sent": 0,
+            "too_large": 0,
+            "rejected": 0,
+        }
+
+    def __repr__(self) -> str:
+        names = sorted(self._config["headers"])
+        return f"OTLPExporter(endpoint={redacted_url(self.endpoint)!r}, headers={names})"
+
+    # -- export ---------------------------------------------------------------------------------
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        """Encode and send ``spans``; FAILURE if any of them was not delivered."""
+        if self._shutdown:
+            self._lose("shutdown", len(spans))
+            return ExportResult.FAILURE
+        deadline = time.monotonic() + self.timeout
+        readable = to_readable_spans(spans, self._resources)
+        ok = True
+        for chunk, raw in self._requests(readable):
+            body = gzip.compress(raw, compresslevel=5, mtime=0) if self.gzip else raw
+            result = self._sender.send(body, deadline)
+            self.counters["requests"] += 1
+            self.counters["attempts"] += result.attempts
+            if result.ok:
+                self.counters["spans_sent"] += len(chunk) - self._partial(result.body)
+                continue
+            ok = False
+            self.counters["failed_requests"] += 1
+            self._lose("export_failed", len(chunk))
+            self._log(
+                f"status:{result.status}",
+                "brokle_trace: OTLP export of %d span(s) to %s failed: %s",
+                len(chunk),
+                redacted_url(self.endpoint),
+                result.reason,
+            )
+        return ExportResult.SUCCESS if ok else ExportResult.FAILURE
+
+    def _requests(self, spans: list[ReadableSpan]) -> list[tuple[list[ReadableSpan], bytes]]:
+        """Split ``spans`` into requests under the byte cap; count and drop oversized spans."""
+        if not spans:
+            return []
+        request = encode_spans(spans)
+        if request.ByteSize() <= self.max_request_bytes:
+            return [(spans, request.SerializeToString())]
+        out: list[tuple[list[ReadableSpan], bytes]] = []
+        chunk: list[ReadableSpan] = []
+        size = 0
+        for span in spans:
+            # A one-span request's size includes the resource and scope once, so the sum of
+            # these over-estimates a chunk's real size: a chunk never exceeds the cap.
+            one = encode_spans([span]).ByteSize()
+            if one > self.max_request_bytes:
+                self.counters["too_large"] += 1
+                self._lose("too_large", 1)
+                self._log(
+                    "too_large",
+                    "brokle_trace: dropped span %r: %d bytes encoded, over the %d-byte OTLP "
+                    "request cap (raise otlp_max_request_bytes or lower capture limits)",
+                    span.name,
+                    one,
+                    self.max_request_bytes,
+                )
+                continue
+            if chunk and size + one > self.max_request_bytes:
+                out.append((chunk, encode_spans(chunk).SerializeToString()))
+                chunk, size = [], 0
+            chunk.append(span)
+            size += one
+        if chunk:
+            out.append((chunk, encode_spans(chunk).SerializeToString()))
+        return out
+
+    def _partial(self, body: bytes) -> int:
+        """Count the spans a 2xx response says it rejected (OTLP partial success)."""
+        if not body:
+            return 0
+        try:
+            response = ExportTraceServiceResponse.FromString(body)
+        except Exception:  # not protobuf (some proxies answer JSON or text): nothing to count
+            return 0
+        rejected = int(response.partial_success.rejected_spans)
+        if rejected:
+            self.counters["rejected"] += rejected
+            self._lose("export_failed", rejected)
+            self._log(
+                "partial",
+                "brokle_trace: the OTLP backend rejected %d span(s): %s",
+                rejected,
+                response.partial_success.error_message[:200],
+            )
+        return rejected
+
+    # -- accounting -----------------------------------------------------------------------------
+    def _lose(self, reason: str, count: int) -> None:
+        with self._lock:
+            self._drops[reason] = self._drops.get(reason, 0) + count
+
+    def take_drops(self) -> dict[str, int]:
+        """The spans of the last batch this exporter lost, by reason (and reset)."""
+        with self._lock:
+            drops, self._drops = self._drops, {}
+        return drops
+
+    def _log(self, kind: str, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_log.get(kind, -_LOG_EVERY_S) >= _LOG_EVERY_S:
+            self._last_log[kind] = now
+            _state.logger.warning(message, *args)
+
+    def stats(self) -> dict[str, Any]:
+        """Request, attempt and loss counters for this exporter.
+
+        Example:
+            >>> OTLPExporter("http://localhost:4318").stats()["requests"]
+            0
+        """
+        return {"endpoint": redacted_url(self.endpoint), **self.counters}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def after_fork(self) -> OTLPExporter:
+        """A fresh exporter for a forked child: its own connection, locks and counters."""
+        # The resolved URL is passed as the signal-specific variable so it is used verbatim.
+        return OTLPExporter(
+            **self._config, environ={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.endpoint}
+        )
+
+    def shutdown(self) -> None:
+        """Stop retrying, end a blocked request, close the connection. Idempotent."""
+        self._shutdown = True
+        self._sender.abort()
+        self._sender.close()

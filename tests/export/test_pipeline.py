@@ -1,0 +1,258 @@
+"""The queue and the worker: bounds, counting, isolation of bad exporters, flush/shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+import brokle_trace
+from brokle_trace import SpanData, observe
+from brokle_trace._model import span_json
+from brokle_trace.testing import InMemoryExporter
+from brokle_trace.typing import ExportResult
+from tests.export.receiver import Receiver, Reply
+
+
+@observe
+def work(x: object = None) -> object:
+    return x
+
+
+class Raising:
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        raise RuntimeError("exporter bug")
+
+    def shutdown(self) -> None:
+        pass
+
+
+class Hung:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+        self.shutdowns = 0
+
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        self.calls += 1
+        self.release.wait(10)
+        return ExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+        self.release.set()
+
+
+def stats() -> dict:
+    return brokle_trace.stats()
+
+
+def test_stats_report_every_counter(memory: InMemoryExporter) -> None:
+    work()
+    assert brokle_trace.flush(2.0)
+    s = stats()
+    assert s["exported"] == 1 and s["started"] >= 1
+    assert set(s["dropped"]) == {
+        "queue_full",
+        "too_large",
+        "export_failed",
+        "shutdown",
+        "serialize_error",
+        "sampled_out",
+    }
+    for key in ("queued", "queue_depth", "export_failures", "in_flight", "exporters"):
+        assert key in s
+
+
+@pytest.mark.usefixtures("lenient")
+def test_raising_exporter_is_isolated_and_counted() -> None:
+    memory = InMemoryExporter()
+    brokle_trace.configure(exporter="none", exporters=[Raising(), memory])
+    for _ in range(3):
+        work()
+        assert brokle_trace.flush(2.0)
+    assert len(memory.spans) == 3  # the healthy exporter still gets everything
+    s = stats()
+    assert s["export_failures"] == 3
+    assert s["dropped"]["export_failed"] == 3  # not delivered to *every* exporter: counted
+    assert s["internal_errors"].get("exporter Raising") == 3
+
+
+def test_raising_exporter_surfaces_in_strict_mode() -> None:
+    from brokle_trace import _state
+
+    brokle_trace.configure(exporter="none", exporters=[Raising()], strict=True)
+    _state.strict = True  # set directly too: the option's routing is another module's business
+    work()
+    with pytest.raises(RuntimeError, match="exporter bug"):
+        brokle_trace.flush(2.0)
+
+
+def test_hung_exporter_times_out_and_others_keep_flowing() -> None:
+    hung, memory = Hung(), InMemoryExporter()
+    brokle_trace.configure(exporter="none", exporters=[hung, memory], exporter_timeout=0.2)
+    work()
+    start = time.monotonic()
+    assert brokle_trace.flush(3.0)
+    assert 0.15 <= time.monotonic() - start < 1.0
+    work()  # the hung call is still running: this batch fails fast ("busy")
+    start = time.monotonic()
+    assert brokle_trace.flush(3.0)
+    assert time.monotonic() - start < 0.15
+    assert hung.calls == 1 and len(memory.spans) == 2
+    hung.release.set()
+    time.sleep(0.05)
+    work()
+    assert brokle_trace.flush(3.0)
+    assert hung.calls == 2 and len(memory.spans) == 3
+    s = stats()
+    assert s["dropped"]["export_failed"] == 2 and s["exported"] == 1
+    (hung_stats,) = [v for k, v in s["exporters"].items() if k.startswith("Hung")]
+    assert hung_stats["timeouts"] == 1 and hung_stats["busy"] == 1
+
+
+def test_slow_exporter_within_timeout_delivers() -> None:
+    class Slow(InMemoryExporter):
+        def export(self, spans: Sequence[SpanData]) -> ExportResult:
+            time.sleep(0.1)
+            return super().export(spans)
+
+    slow = Slow()
+    brokle_trace.configure(exporter="none", exporters=[slow], exporter_timeout=1.0)
+    work()
+    assert brokle_trace.flush(3.0)
+    assert len(slow.spans) == 1 and stats()["dropped"]["export_failed"] == 0
+
+
+def test_flush_against_a_hung_backend_returns_false_in_time(receiver: Receiver) -> None:
+    receiver.replies = [Reply(action="hang")]
+    brokle_trace.configure(exporter="otlp", otlp_endpoint=receiver.url, otlp_timeout=5)
+    work()
+    start = time.monotonic()
+    assert brokle_trace.flush(timeout=0.2) is False
+    elapsed = time.monotonic() - start
+    assert 0.19 <= elapsed < 0.3
+    start = time.monotonic()
+    brokle_trace.shutdown(0.3)
+    assert time.monotonic() - start < 0.6
+
+
+def test_full_queue_drops_and_counts(caplog: pytest.LogCaptureFixture) -> None:
+    hung = Hung()
+    brokle_trace.configure(
+        exporter="none",
+        exporters=[hung],
+        max_queue_size=10,
+        max_export_batch_size=5,
+        exporter_timeout=5,
+    )
+    for _ in range(100):
+        work()
+    s = stats()
+    assert s["dropped"]["queue_full"] >= 80
+    assert "queue_full" in caplog.text
+    hung.release.set()
+    assert brokle_trace.flush(3.0)
+    s = stats()
+    assert s["exported"] + s["dropped"]["queue_full"] == 100
+
+
+def test_byte_bound_lowers_the_count_limit_for_big_spans(memory: InMemoryExporter) -> None:
+    brokle_trace.configure(
+        exporter="none", exporters=[memory], max_queue_bytes=1_000_000, max_queue_size=100_000
+    )
+    for _ in range(64):
+        work("x" * 3900)
+    assert brokle_trace.flush(2.0)
+    size = len(span_json(memory.spans[0]))
+    assert size > 3900
+    limit = stats()["queue_limit"]
+    # The limit follows the measured size: ~1 MB / (size + overhead), not 100 000.
+    assert 1_000_000 // (size + 2048) <= limit <= 1_000_000 // size
+
+
+def test_shutdown_is_idempotent_and_thread_safe() -> None:
+    class Counting(InMemoryExporter):
+        shutdowns = 0
+
+        def shutdown(self) -> None:
+            type(self).shutdowns += 1
+
+    exporter = Counting()
+    brokle_trace.configure(exporter="none", exporters=[exporter])
+    work()
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(brokle_trace.shutdown(2.0)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 4
+    assert Counting.shutdowns == 1 and len(exporter.spans) == 1
+    work()  # ended after shutdown: counted, not silently lost
+    assert stats()["dropped"]["shutdown"] == 1
+    assert brokle_trace.shutdown(1.0) is True
+
+
+def test_shutdown_with_a_hung_exporter_is_bounded_and_counts_the_rest() -> None:
+    hung = Hung()
+    brokle_trace.configure(exporter="none", exporters=[hung], max_export_batch_size=2)
+    for _ in range(5):
+        work()
+    brokle_trace.flush(0.05)
+    start = time.monotonic()
+    assert brokle_trace.shutdown(0.3) is False
+    assert time.monotonic() - start < 0.6
+    s = stats()
+    assert s["dropped"]["shutdown"] + s["exported"] + s["dropped"]["export_failed"] == 5
+    assert s["dropped"]["shutdown"] >= 3
+
+
+def test_burst_of_20000_spans_is_exported_in_full(receiver: Receiver) -> None:
+    # Default queue and batch settings; only the destination is given.
+    brokle_trace.configure(exporter="otlp", otlp_endpoint=receiver.url)
+
+    @observe
+    def tight(i: int) -> int:
+        return i
+
+    for i in range(20_000):
+        tight(i)
+    assert brokle_trace.flush(60.0)
+    s = stats()
+    assert s["exported"] == 20_000, s
+    assert sum(s["dropped"].values()) == 0
+    assert len(receiver.spans()) == 20_000
+
+
+def test_file_and_otlp_at_once(receiver: Receiver, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "t.jsonl"
+    brokle_trace.configure(
+        exporter=["jsonl", "otlp"], traces_file=path, otlp_endpoint=receiver.url, strict=True
+    )
+    work()
+    work()
+    assert brokle_trace.flush(3.0)
+    assert len(path.read_text().splitlines()) == 2 and len(receiver.spans()) == 2
+
+
+def test_exporter_calls_are_not_traced_by_otel_instrumentations() -> None:
+    from opentelemetry import context
+
+    seen: list[object] = []
+
+    class Probe(InMemoryExporter):
+        def export(self, spans: Sequence[SpanData]) -> ExportResult:
+            seen.append(context.get_value(context._SUPPRESS_INSTRUMENTATION_KEY))
+            seen.append(context.get_value("suppress_http_instrumentation"))
+            return super().export(spans)
+
+    brokle_trace.configure(exporter="none", exporters=[Probe()])
+    work()
+    assert brokle_trace.flush(2.0)
+    assert seen == [True, True]
