@@ -8,13 +8,20 @@ pay for them.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 __all__ = ["COMMANDS"]
 
 
+def _default_file() -> Path:
+    return Path(os.environ.get("BROKLE_TRACES_FILE", "brokle_traces.jsonl"))
+
+
 def _file_and_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="JSONL traces file")
+    parser.add_argument("file", type=Path, metavar="FILE", nargs="?", default=_default_file(),
+                        help="JSONL traces file (default: $BROKLE_TRACES_FILE or "
+                        "./brokle_traces.jsonl, where the library writes by default)")
     group = parser.add_argument_group("filters (combine with AND)")
     group.add_argument("--trace", metavar="ID", help="only this trace (an id or its prefix)")
     group.add_argument("--last", type=int, metavar="N",
@@ -63,7 +70,9 @@ def _run_html(args: argparse.Namespace) -> int:
 
 
 def _stats_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="JSONL traces file")
+    parser.add_argument("file", type=Path, metavar="FILE", nargs="?", default=_default_file(),
+                        help="JSONL traces file (default: $BROKLE_TRACES_FILE or "
+                        "./brokle_traces.jsonl, where the library writes by default)")
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="rows per table and slowest traces shown (default 10; 0: all)")
     parser.add_argument("--json", action="store_true", help="machine-readable JSON output")

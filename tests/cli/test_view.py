@@ -131,3 +131,13 @@ def test_plain_when_rich_is_missing(three: Path, capsys: pytest.CaptureFixture[s
     code, out, err = view(capsys, str(three), "--color", "always")
     assert code == 0 and "\x1b[" not in out and "└─ chat" in out
     assert "pip install brokle-trace[view]" in err
+
+
+def test_file_defaults_to_the_librarys_default(three: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(three.parent)
+    three.rename(three.parent / "brokle_traces.jsonl")
+    assert main(["view", "--last", "1"]) == 0
+    assert "agent-run" in capsys.readouterr().out
+    monkeypatch.setenv("BROKLE_TRACES_FILE", "elsewhere.jsonl")
+    assert main(["stats"]) == 2
