@@ -26,6 +26,10 @@ from brokle_trace._scopes import (
     update_current_trace,
 )
 from brokle_trace._span import Span
+from brokle_trace.llm import update_current_llm
+from brokle_trace.llm._anthropic import wrap_anthropic
+from brokle_trace.llm._openai import wrap_openai
+from brokle_trace.llm._summary import summarize
 from brokle_trace.typing import Exporter, ExportResult, Serializer
 
 __version__ = "0.1.0"
@@ -49,8 +53,12 @@ __all__ = [
     "shutdown",
     "start_span",
     "stats",
+    "summarize",
     "trace_context",
+    "update_current_llm",
     "update_current_span",
     "update_current_trace",
+    "wrap_anthropic",
     "wrap_context",
+    "wrap_openai",
 ]

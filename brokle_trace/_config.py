@@ -105,6 +105,22 @@ class Settings(BaseModel):
             return parse_headers(value)
         return value
 
+    #: Model prices (USD per 1M tokens) added to / overriding the built-in table; see
+    #: ``brokle_trace.llm``. ``{"my-model": {"input": 1.0, "output": 2.0}, "alias": "gpt-4o"}``
+    prices: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _check_prices(cls, value: object) -> object:
+        from brokle_trace.llm._prices import parse_prices
+
+        if isinstance(value, str):  # BROKLE_PRICES holds JSON
+            import json
+
+            value = json.loads(value) if value.strip() else {}
+        parse_prices(value)  # raises ValueError naming the bad entry
+        return value
+
     @field_validator("exporter", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

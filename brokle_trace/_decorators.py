@@ -498,6 +498,24 @@ def observe(
     return decorator
 
 
+@overload
+def observe_llm(func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def observe_llm(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+    capture_content: bool | None = None,
+    reducer: Callable[[Sequence[Any]], Any] | None = None,
+    **options: Any,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
 def observe_llm(
     func: Callable[P, R] | None = None,
     /,
@@ -505,26 +523,75 @@ def observe_llm(
     name: str | None = None,
     model: str | None = None,
     provider: str | None = None,
+    capture_content: bool | None = None,
+    reducer: Callable[[Sequence[Any]], Any] | None = None,
     **options: Any,
 ) -> Any:
-    """Trace an LLM call: an ``llm`` span recording the model and provider.
+    """Trace an LLM call: an ``llm`` span with model, provider, parameters, usage and cost.
 
-    Takes every option of :func:`observe`.
+    Takes every option of :func:`observe`, plus ``capture_content`` (False: record no
+    prompt or completion text, only model, parameters, usage, cost and timing; default: the
+    global input/output capture) and ``reducer`` (for generators: turns the list of yielded
+    chunks into the span's output instead of joining their text).
+
+    The result is read for usage (OpenAI/Anthropic responses, their dicts, any object with
+    the common usage fields) and priced; a generator gets time to first chunk and its chunk
+    count. ``temperature``, ``max_tokens``, ``top_p``, ``stop`` and ``stream`` arguments are
+    recorded as ``gen_ai.request.*`` when inputs are captured.
 
     Example:
         >>> from brokle_trace import observe_llm
         >>> @observe_llm(name="story", model="gpt-4o", provider="openai")
-        ... def story(prompt: str) -> str:
-        ...     return "Once upon a time"
-        >>> story("a dragon")
+        ... def story(prompt: str, temperature: float = 0.7) -> dict:
+        ...     return {"text": "Once upon a time",
+        ...             "usage": {"prompt_tokens": 5, "completion_tokens": 4}}
+        >>> story("a dragon")["text"]
         'Once upon a time'
     """
     from brokle_trace import semconv
 
     attributes = dict(options.pop("attributes", None) or {})
     attributes.update(semconv.llm_static_attributes(model=model, provider=provider))
-    decorator = observe(name=name, type="llm", attributes=attributes, **options)
-    return decorator(func) if func is not None else decorator
+    if capture_content is not None:
+        options.setdefault("capture_inputs", capture_content)
+        options.setdefault("capture_outputs", capture_content)
+    if reducer is None:
+        decorator = observe(name=name, type="llm", attributes=attributes, **options)
+        return decorator(func) if func is not None else decorator
+
+    from brokle_trace.llm import hooks_for
+
+    # A reducer needs its own hooks; observe() keeps its public signature free of them.
+    full: dict[str, Any] = {
+        "name": name,
+        "type": "llm",
+        "attributes": attributes,
+        "ignore_args": options.pop("ignore_args", None),
+        "flush_on_end": options.pop("flush", False),
+        **options,
+        **hooks_for("llm", func, reducer=reducer),
+    }
+
+    def decorate(fn: Any) -> Any:
+        return _decorate(fn, None, dict(full))
+
+    return decorate(func) if func is not None else decorate
+
+
+@overload
+def observe_retrieval(func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def observe_retrieval(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    index_name: str | None = None,
+    top_k: int | None = None,
+    **options: Any,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
 def observe_retrieval(

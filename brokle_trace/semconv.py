@@ -10,15 +10,50 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BROKLE_COST_INPUT_USD",
+    "BROKLE_COST_OUTPUT_USD",
+    "BROKLE_COST_TOTAL_USD",
+    "BROKLE_COST_UNPRICED",
+    "BROKLE_EMBEDDING_INPUT_COUNT",
+    "BROKLE_PROVIDER_ERROR_CODE",
+    "BROKLE_PROVIDER_ERROR_TYPE",
+    "BROKLE_RETRIEVAL_DOCUMENT_COUNT",
+    "BROKLE_ROLLUP_COST_USD",
+    "BROKLE_ROLLUP_INPUT_TOKENS",
+    "BROKLE_ROLLUP_LLM_CALLS",
+    "BROKLE_ROLLUP_OUTPUT_TOKENS",
+    "BROKLE_ROLLUP_UNPRICED_CALLS",
+    "BROKLE_STREAM_CHUNKS",
+    "BROKLE_USAGE_TOTAL_TOKENS",
+    "ERROR_TYPE",
     "GEN_AI_DATA_SOURCE_ID",
+    "GEN_AI_EMBEDDINGS_DIMENSION_COUNT",
     "GEN_AI_OPERATION_NAME",
     "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_REQUEST_CHOICE_COUNT",
+    "GEN_AI_REQUEST_FREQUENCY_PENALTY",
+    "GEN_AI_REQUEST_MAX_TOKENS",
     "GEN_AI_REQUEST_MODEL",
+    "GEN_AI_REQUEST_PRESENCE_PENALTY",
+    "GEN_AI_REQUEST_SEED",
+    "GEN_AI_REQUEST_STOP_SEQUENCES",
+    "GEN_AI_REQUEST_STREAM",
+    "GEN_AI_REQUEST_TEMPERATURE",
     "GEN_AI_REQUEST_TOP_K",
+    "GEN_AI_REQUEST_TOP_P",
+    "GEN_AI_RESPONSE_FINISH_REASONS",
+    "GEN_AI_RESPONSE_ID",
     "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK",
+    "GEN_AI_RETRIEVAL_QUERY_TEXT",
+    "GEN_AI_TOOL_CALL_ID",
+    "GEN_AI_TOOL_NAME",
+    "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS",
+    "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS",
     "GEN_AI_USAGE_INPUT_TOKENS",
     "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS",
+    "HTTP_RESPONSE_STATUS_CODE",
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_BY_TYPE",
     "SPAN_KIND_BY_TYPE",
@@ -37,6 +72,45 @@ GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
 OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+
+# -- LLM, retrieval, tool and embedding spans (issue 5) -------------------------------------------
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
+GEN_AI_REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_SEED = "gen_ai.request.seed"
+GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
+GEN_AI_REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
+GEN_AI_RETRIEVAL_QUERY_TEXT = "gen_ai.retrieval.query.text"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+ERROR_TYPE = "error.type"
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+#: Our own names (no GenAI equivalent): usage totals, cost, stream facts, roll-ups.
+BROKLE_USAGE_TOTAL_TOKENS = "brokle.usage.total_tokens"
+BROKLE_COST_INPUT_USD = "brokle.cost.input_usd"
+BROKLE_COST_OUTPUT_USD = "brokle.cost.output_usd"
+BROKLE_COST_TOTAL_USD = "brokle.cost.total_usd"
+BROKLE_COST_UNPRICED = "brokle.cost.unpriced"
+BROKLE_STREAM_CHUNKS = "brokle.stream.chunks"
+BROKLE_PROVIDER_ERROR_TYPE = "brokle.provider.error_type"
+BROKLE_PROVIDER_ERROR_CODE = "brokle.provider.error_code"
+BROKLE_RETRIEVAL_DOCUMENT_COUNT = "brokle.retrieval.document_count"
+BROKLE_EMBEDDING_INPUT_COUNT = "brokle.embedding.input_count"
+#: Subtree totals on every ancestor of an LLM span; on the root span they are the trace's.
+BROKLE_ROLLUP_INPUT_TOKENS = "brokle.rollup.input_tokens"
+BROKLE_ROLLUP_OUTPUT_TOKENS = "brokle.rollup.output_tokens"
+BROKLE_ROLLUP_COST_USD = "brokle.rollup.cost_usd"
+BROKLE_ROLLUP_LLM_CALLS = "brokle.rollup.llm_calls"
+BROKLE_ROLLUP_UNPRICED_CALLS = "brokle.rollup.unpriced_calls"
 
 #: Our span type -> OpenInference span kind.
 SPAN_KIND_BY_TYPE = {

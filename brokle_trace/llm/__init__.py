@@ -1,47 +1,119 @@
 """LLM, retrieval, tool and embedding spans: usage, cost, streaming, client wrappers.
 
-TEMPORARY minimal version; the full one (usage extraction, price table, streaming, wrappers)
-replaces it (issue 5).
+* usage extraction from OpenAI, Anthropic, Gemini and plain dict results (``_usage``);
+* a price table with aliases and dated variants, overridable with ``configure(prices=...)``
+  (``_prices``, ``_cost``);
+* streaming: time to first chunk, chunk count, joined text, usage from final chunks
+  (``_stream``);
+* retrieval documents, tool and embedding facts (``_retrieval``, ``_hooks``);
+* ``wrap_openai`` / ``wrap_anthropic`` (``_openai``, ``_anthropic``), which import nothing
+  from the SDKs;
+* ``summarize(spans)``: calls, errors, tokens, cost and latency per provider and model.
+
+Nothing here runs for plain ``span`` spans: the core asks :func:`hooks_for` once per decorated
+function and gets no hooks for them.
+
+Example:
+    >>> from brokle_trace.llm import Usage, compute_cost
+    >>> compute_cost("gpt-4o", Usage(input_tokens=1000, output_tokens=500)).total_usd
+    0.0075
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from brokle_trace import semconv
+from brokle_trace.llm._cost import Cost, compute_cost, unpriced_models
+from brokle_trace.llm._hooks import hooks_for
+from brokle_trace.llm._prices import PRICES_AS_OF, ModelPrice, resolve_price
+from brokle_trace.llm._record import apply_llm_update
+from brokle_trace.llm._usage import Usage, extract_usage, find_usage
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace.llm._anthropic import wrap_anthropic
+    from brokle_trace.llm._openai import wrap_openai
+    from brokle_trace.llm._summary import ModelStats, Summary, summarize
 
-__all__ = ["apply_llm_update", "hooks_for"]
+__all__ = [
+    "PRICES_AS_OF",
+    "Cost",
+    "ModelPrice",
+    "ModelStats",
+    "Summary",
+    "Usage",
+    "apply_llm_update",
+    "compute_cost",
+    "extract_usage",
+    "find_usage",
+    "hooks_for",
+    "resolve_price",
+    "summarize",
+    "unpriced_models",
+    "update_current_llm",
+    "wrap_anthropic",
+    "wrap_openai",
+]
+
+_LAZY = {
+    "wrap_openai": "brokle_trace.llm._openai",
+    "wrap_anthropic": "brokle_trace.llm._anthropic",
+    "summarize": "brokle_trace.llm._summary",
+    "Summary": "brokle_trace.llm._summary",
+    "ModelStats": "brokle_trace.llm._summary",
+}
 
 
-def hooks_for(span_type: str, fn: Any) -> dict[str, Any]:
-    """The span-type hooks for a decorated function, chosen once at decoration time.
+def __getattr__(name: str) -> Any:
+    # The wrappers and the report are imported on first use: decorating a function (which
+    # imports this package for its hooks) stays cheap.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brokle_trace.llm' has no attribute {name!r}")
+    import importlib
 
-    Returns keyword arguments for ``SpanFacts``: ``result_hook(span, result)`` (live return
-    value), ``item_hook(span, item)`` (each yielded item), ``stream_end_hook(span)`` (a
-    generator span ends). An empty dict means a plain span.
-    """
-    return {}
+    return getattr(importlib.import_module(module), name)
 
 
-def apply_llm_update(
-    span: Span,
+def update_current_llm(
     *,
     model: str | None = None,
     usage: Any = None,
     cost_usd: Any = None,
     completion_start_time: Any = None,
+    **request: Any,
 ) -> None:
-    """Record LLM facts set by hand with ``update_current_span(model=..., usage=...)``."""
-    attrs: dict[str, Any] = {}
-    if model is not None:
-        attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
-    if isinstance(usage, dict):
-        if "input_tokens" in usage:
-            attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] = usage["input_tokens"]
-        if "output_tokens" in usage:
-            attrs[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] = usage["output_tokens"]
-    if attrs:
-        span.update(attributes=attrs)
+    """Set LLM facts on the current span by hand: model, usage, cost, first-token time.
+
+    Extra keyword arguments are request parameters (``temperature=``, ``max_tokens=``,
+    ``top_p=``, ``stop=``, ...) recorded as ``gen_ai.request.*``. Never raises.
+
+    Example:
+        >>> from brokle_trace import observe_llm, update_current_llm
+        >>> @observe_llm(name="answer", provider="acme")
+        ... def answer(q: str) -> str:
+        ...     update_current_llm(model="acme-1", usage={"input_tokens": 9, "output_tokens": 3},
+        ...                        temperature=0.1)
+        ...     return "42"
+        >>> answer("meaning of life?")
+        '42'
+    """
+    from brokle_trace import _span, _state
+    from brokle_trace.llm._params import request_attributes
+
+    span = _span.current_span()
+    if span is None:
+        _state.internal_error("update_current_llm", RuntimeError("called outside of any span"))
+        return
+    try:
+        if request:
+            attrs = request_attributes(request)
+            if attrs:
+                span.update(attributes=attrs)
+        span.update(
+            model=model,
+            usage=usage,
+            cost_usd=cost_usd,
+            completion_start_time=completion_start_time,
+        )
+    except Exception as exc:
+        _state.internal_error("update_current_llm", exc)
