@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -65,7 +65,8 @@ def _last_user_text(messages: Any) -> str:
 class FakeLLMServer:
     """The fake server: start/stop it with ``with``; steer it through its attributes.
 
-    * ``reply``: fixed reply text (default: ``"echo: <last user message>"``);
+    * ``reply``: fixed reply text (default: ``"echo: <last user message>"``), or
+      ``responder(body) -> str`` to answer from the request body;
     * ``fail_next(path, status, times=1)``: the next calls to ``path`` answer with the
       provider's error JSON and ``status`` (e.g. 429, 500, 529);
     * ``response_models``: request model -> model name the response reports (dated names);
@@ -75,6 +76,7 @@ class FakeLLMServer:
 
     def __init__(self) -> None:
         self.reply: str | None = None
+        self.responder: Callable[[dict[str, Any]], str] | None = None
         self.response_models: dict[str, str] = {}
         self.cache_read_tokens = 0
         self.chunk_delay = 0.0
@@ -126,7 +128,9 @@ class FakeLLMServer:
             queue = self._failures.get(path)
             return queue.popleft() if queue else None
 
-    def _reply_for(self, prompt: str) -> str:
+    def _reply_for(self, prompt: str, body: dict[str, Any]) -> str:
+        if self.responder is not None:
+            return self.responder(body)
         return self.reply if self.reply is not None else f"echo: {prompt}"
 
     def _model(self, body: dict[str, Any]) -> str:
@@ -208,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any]) -> None:
         from brokle_trace.llm._fake_payloads import chat_chunks, chat_completion
 
-        text = self.fake._reply_for(_last_user_text(body.get("messages")))
+        text = self.fake._reply_for(_last_user_text(body.get("messages")), body)
         usage = _openai_usage(_words(body.get("messages")), _words(text), self.fake)
         model = self.fake._model(body)
         if body.get("stream"):
@@ -221,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _responses(self, body: dict[str, Any]) -> None:
         from brokle_trace.llm._fake_payloads import response_events, response_object
 
-        text = self.fake._reply_for(_last_user_text(body.get("input")))
+        text = self.fake._reply_for(_last_user_text(body.get("input")), body)
         tokens_in, tokens_out = _words(body.get("input")), _words(text)
         usage = {
             "input_tokens": tokens_in,
@@ -263,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _messages(self, body: dict[str, Any]) -> None:
         from brokle_trace.llm._fake_payloads import anthropic_events, anthropic_message
 
-        text = self.fake._reply_for(_last_user_text(body.get("messages")))
+        text = self.fake._reply_for(_last_user_text(body.get("messages")), body)
         cached = self.fake.cache_read_tokens
         usage = {
             "input_tokens": _words(body.get("messages")) + _words(body.get("system")),

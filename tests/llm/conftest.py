@@ -27,6 +27,7 @@ def _server() -> Iterator[FakeLLMServer]:
 def server(_server: FakeLLMServer) -> FakeLLMServer:
     # One server for the session (fast); its steering state is reset per test.
     _server.reply = None
+    _server.responder = None
     _server.response_models = {}
     _server.cache_read_tokens = 0
     _server.requests.clear()
