@@ -25,6 +25,7 @@ from brokle_trace import _otel, _state, capture, semconv
 from brokle_trace._context import CURRENT
 from brokle_trace._decorators import _reset
 from brokle_trace._span import Span, SpanFacts, begin, end, fail
+from brokle_trace.llm._errors import error_attributes
 from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import attrs_of, record
 from brokle_trace.llm._stream import on_end, on_item, set_output
@@ -185,24 +186,6 @@ class _Call:
             _state.internal_error("llm_wrapper_end", internal)
 
 
-def error_attributes(exc: BaseException) -> dict[str, Any]:
-    """``error.type``, HTTP status and the provider's own error type/code for an SDK error."""
-    attrs: dict[str, Any] = {semconv.ERROR_TYPE: type(exc).__name__}
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        attrs[semconv.HTTP_RESPONSE_STATUS_CODE] = status
-    kind = getattr(exc, "type", None)
-    if not isinstance(kind, str):
-        body = getattr(exc, "body", None)
-        kind = read(read(body, "error"), "type") or read(body, "type")
-    if isinstance(kind, str) and kind != "error":
-        attrs[semconv.BROKLE_PROVIDER_ERROR_TYPE] = kind
-    code = getattr(exc, "code", None)
-    if isinstance(code, (str, int)) and not isinstance(code, bool):
-        attrs[semconv.BROKLE_PROVIDER_ERROR_CODE] = str(code)
-    return attrs
-
-
 # -- streams --------------------------------------------------------------------------------------
 
 
@@ -268,6 +251,8 @@ def instrument_stream(stream: Any, call: _Call) -> bool:
         stream.close = close
     else:
         return False
+    # A stream dropped without being read never runs our generator: end the span then.
+    weakref.finalize(stream, call.finish, None, streamed=True)
     return True
 
 

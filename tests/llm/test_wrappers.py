@@ -336,3 +336,16 @@ def test_fallback_chain_reads_as_siblings(
     assert parent.attributes["brokle.rollup.llm_calls"] == 1
     assert parent.attributes["brokle.rollup.cost_usd"] == fallback.attributes[
         "brokle.cost.total_usd"]
+
+
+def test_a_stream_dropped_unread_still_ends_its_span(openai_client: Any) -> None:
+    import gc
+
+    client = wrap_openai(openai_client)
+    with capture_spans() as spans:
+        stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+        stream.response.close()
+        del stream
+        gc.collect()
+    span = only(spans)
+    assert span.status == "ok" and span.attributes["brokle.stream.chunks"] == 0
