@@ -87,7 +87,8 @@ def inject(headers: MutableMapping[str, str] | None = None) -> MutableMapping[st
     if ours is not None and value and ours._facts.sampled_out:
         innermost = otel_trace.get_current_span().get_span_context()
         if innermost.span_id == ours._span_id:
-            headers["traceparent"] = value[:-2] + "00"
+            flags = int(value[-2:], 16) & ~0x01  # clear "sampled", keep the other flags
+            headers["traceparent"] = f"{value[:-2]}{flags:02x}"
     return headers
 
 

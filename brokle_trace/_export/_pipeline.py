@@ -16,7 +16,6 @@ exactly the spans that ended before the call, and honours its timeout.
 from __future__ import annotations
 
 import collections
-import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from brokle_trace import _otel, _state, capture
 from brokle_trace._export._convert import Resource, to_span_data
+from brokle_trace._export._counters import DROP_REASONS, Counters
 from brokle_trace._export._runner import Runner
 from brokle_trace._model import SpanData, span_json
 from brokle_trace._span import Span
@@ -31,15 +31,6 @@ from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["DROP_REASONS", "Pipeline"]
 
-DROP_REASONS = (
-    "queue_full",
-    "too_large",
-    "export_failed",
-    "shutdown",
-    "serialize_error",
-    "sampled_out",
-)
-_WARN_EVERY_S = 30.0
 #: Per-span memory besides its encoded size (the Span object, snapshot containers).
 _SPAN_OVERHEAD = 512
 #: Measure the encoded size of one span in this many (keeps the cost ~0.2 us per span).
@@ -52,11 +43,6 @@ class _FlushMarker:
 
     def __init__(self) -> None:
         self.done = threading.Event()
-
-
-def _count_of(counter: itertools.count[int]) -> int:
-    # itertools.count exposes its next value only through repr: "count(N)".
-    return int(repr(counter)[6:-1])
 
 
 class Pipeline:
@@ -103,6 +89,7 @@ class Pipeline:
         self._queue: collections.deque[Span | _FlushMarker] = collections.deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self._claim = threading.Lock()
         self._worker: threading.Thread | None = None
         self._runners: dict[int, Runner] = {}
         self._stopping = False
@@ -113,14 +100,9 @@ class Pipeline:
         self._deadline: float | None = None
         self._in_flight = 0
         self._strict_error: BaseException | None = None
-        self.exported = 0
-        self.export_failures = 0
-        self.dropped = dict.fromkeys(DROP_REASONS, 0)
-        self._sampled_out = itertools.count()
-        self._queue_full = itertools.count()
-        self._count_full = self._queue_full.__next__
-        self._full_warned = -_WARN_EVERY_S
-        self._last_warn: dict[str, float] = {}
+        self.counters = Counters()
+        self.drop = self.counters.drop
+        self._warn = self.counters.warn
         self.enqueue = self._make_enqueue(sample_rate < 1.0)
 
     # -- hot path -----------------------------------------------------------------------------
@@ -148,7 +130,7 @@ class Pipeline:
 
             return enqueue
 
-        sampled_out = self._sampled_out.__next__
+        sampled_out = self.counters.count_sampled_out
 
         # A separate closure so that without sampling the hot path has no sampling check.
         def enqueue_sampled(span: Span) -> None:
@@ -168,21 +150,10 @@ class Pipeline:
         return enqueue_sampled
 
     def _full(self) -> None:
-        # Still the caller's thread, and under overload it runs for every span: a counter
-        # and a lock-free time check, not the locked drop() path.
         if self._stopped:
             self.drop("shutdown", 1)
-            return
-        self._count_full()
-        now = time.monotonic()
-        if now - self._full_warned >= _WARN_EVERY_S:
-            self._full_warned = now
-            _state.logger.warning(
-                "brokle_trace: export queue full (%d spans): dropping spans (queue_full, %d "
-                "so far); raise max_queue_size/max_queue_bytes or check the exporter",
-                len(self._queue),
-                _count_of(self._queue_full),
-            )
+        else:
+            self.counters.queue_full(len(self._queue))
 
     def _count_limit(self) -> int:
         by_bytes = int(self._max_queue_bytes // (self._avg_bytes + _SPAN_OVERHEAD))
@@ -192,29 +163,6 @@ class Pipeline:
         return max(1, min(self._batch, int(self._max_batch_bytes // self._avg_bytes)))
 
     # -- counting -----------------------------------------------------------------------------
-    def drop(self, reason: str, count: int) -> None:
-        """Count ``count`` lost spans and warn (rate-limited) saying how many and why."""
-        if count <= 0:
-            return
-        with self._lock:
-            self.dropped[reason] += count
-            total = dict(self.dropped)
-        self._warn(
-            "drop",
-            "brokle_trace: dropped %d span(s) (%s); totals so far: %s",
-            count,
-            reason,
-            {k: v for k, v in total.items() if v},
-        )
-
-    def _warn(self, kind: str, message: str, *args: object) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last_warn.get(kind, -_WARN_EVERY_S) < _WARN_EVERY_S:
-                return
-            self._last_warn[kind] = now
-        _state.logger.warning(message, *args)
-
     def _internal(self, kind: str, exc: BaseException) -> None:
         # In strict mode internal_error re-raises; in the worker that would kill the thread,
         # so the error is kept and re-raised by the next flush() in the caller's thread.
@@ -263,23 +211,25 @@ class Pipeline:
             batch: list[Span] = []
             markers: list[_FlushMarker] = []
             limit = self._batch_n
-            while queue and len(batch) < limit:
-                try:
+            # Popping and shutdown()'s final count take the same lock, so every span is
+            # either in the queue or in flight when shutdown counts: none falls between.
+            with self._claim:
+                if self._stopped:
+                    return
+                while queue and len(batch) < limit:
                     item = popleft()
-                except IndexError:  # shutdown() cleared the queue meanwhile
-                    break
-                if type(item) is _FlushMarker:
-                    markers.append(item)
-                    break  # export what came before the marker, then release it
-                batch.append(item)  # type: ignore[arg-type]
-            self._in_flight = len(batch)
+                    if type(item) is _FlushMarker:
+                        markers.append(item)
+                        break  # export what came before the marker, then release it
+                    batch.append(item)  # type: ignore[arg-type]
+                self._in_flight = len(batch)
             if batch:
                 try:
                     self._export(batch)
                 except Exception as exc:  # never let a bug kill the worker
-                    self.drop("export_failed", len(batch))
+                    if self._settle():
+                        self.drop("export_failed", len(batch))
                     self._internal("export_batch", exc)
-            self._in_flight = 0
             for marker in markers:
                 marker.done.set()
 
@@ -289,7 +239,12 @@ class Pipeline:
             try:
                 records.append(to_span_data(span, self._settings, self._resource))
             except Exception as exc:
-                self.drop("serialize_error", 1)
+                with self._claim:
+                    counted = not self._abandoned
+                    if counted:
+                        self._in_flight -= 1
+                if counted:
+                    self.drop("serialize_error", 1)
                 self._internal("convert_span", exc)
         self._learn_sizes(records)
         return records
@@ -312,6 +267,7 @@ class Pipeline:
         records = self._convert(batch)
         n = len(records)
         if not n:
+            self._settle()
             return
         worst: dict[str, int] = {}
         for exporter in list(self.exporters):
@@ -319,7 +275,7 @@ class Pipeline:
             outcome = runner.call(records, self._wait_budget())
             failed = outcome.result is not ExportResult.SUCCESS
             if failed:
-                self.export_failures += 1
+                self.counters.add_failure()
                 if outcome.error is not None:
                     self._internal(f"exporter {runner.name}", outcome.error)
                 elif outcome.note:
@@ -337,16 +293,22 @@ class Pipeline:
                 worst = drops
         # A span counts as exported when every exporter delivered it; the exporter that lost
         # the most decides the reasons (each exporter's own counts are in stats()).
-        with self._lock:
-            if self._abandoned:
-                return  # shutdown() already counted this batch as lost
+        if not self._settle():
+            return  # shutdown() already counted this batch as lost
         left = n
         for reason, reported in worst.items():
             count = min(reported, left)
             left -= count
             self.drop(reason, count)
-        with self._lock:
-            self.exported += left
+        self.counters.add_exported(left)
+
+    def _settle(self) -> bool:
+        """Claim the in-flight batch for counting; False if shutdown() already counted it."""
+        with self._claim:
+            if self._abandoned:
+                return False
+            self._in_flight = 0
+            return True
 
     def _wait_budget(self) -> float:
         deadline = self._deadline
@@ -408,24 +370,42 @@ class Pipeline:
             ok = not worker.is_alive()
         else:
             self._drain()
-        with self._lock:
+        with self._claim:
             self._stopped = True
             self._cap[0] = -1  # any late enqueue is counted as "shutdown"
             if not ok:
                 self._abandoned = True
             in_flight = self._in_flight if not ok else 0
-        left = sum(1 for item in list(self._queue) if type(item) is Span)
-        self._queue.clear()
+            left = sum(1 for item in list(self._queue) if type(item) is Span)
+            self._queue.clear()
         self.drop("shutdown", left + in_flight)
         ok = ok and not (left + in_flight)
         for runner in self._runners.values():
             runner.stop()
         for exporter in self.exporters:
             self._shutdown_exporter(exporter, deadline)
+        # A caller that passed the length check just before the limit dropped to -1 may have
+        # appended since: count those too.
+        late = sum(1 for item in list(self._queue) if type(item) is Span)
+        self._queue.clear()
+        self.drop("shutdown", late)
+        self._summarise()
         if self._strict_error is not None:
             error, self._strict_error = self._strict_error, None
             raise error
         return ok
+
+    def _summarise(self) -> None:
+        # The last word at exit: whatever the rate limit hid, say in one line what was lost.
+        stats = self.stats()
+        lost = {k: v for k, v in stats["dropped"].items() if v and k != "sampled_out"}
+        if lost:
+            _state.logger.warning(
+                "brokle_trace: shutting down: %d span(s) exported, %d lost %s",
+                stats["exported"],
+                sum(lost.values()),
+                lost,
+            )
 
     def _shutdown_exporter(self, exporter: Exporter, deadline: float) -> None:
         # An exporter's shutdown may block (closing a socket to a dead host): bound it with a
@@ -446,17 +426,9 @@ class Pipeline:
 
     def stats(self) -> dict[str, Any]:
         """Counters: exported, failures, dropped by reason, queue depth, per-exporter details."""
-        with self._lock:
-            dropped = dict(self.dropped)
-            exported = self.exported
-            failures = self.export_failures
-        dropped["sampled_out"] += _count_of(self._sampled_out)
-        dropped["queue_full"] += _count_of(self._queue_full)
         depth = self.queue_depth
         return {
-            "exported": exported,
-            "export_failures": failures,
-            "dropped": dropped,
+            **self.counters.snapshot(),
             "queue_depth": depth,
             "queued": depth,
             "in_flight": self._in_flight,

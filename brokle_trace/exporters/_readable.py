@@ -7,8 +7,10 @@ two can never disagree about ids, attributes, status or resource.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -48,33 +50,52 @@ class _ReadableSpan(ReadableSpan):
         return self._brokle_dropped
 
 
+def _env_resource(environ: Mapping[str, str]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for item in environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            attrs[unquote(key.strip())] = unquote(value.strip())
+    if environ.get("OTEL_SERVICE_NAME"):
+        attrs["service.name"] = environ["OTEL_SERVICE_NAME"]
+    return attrs
+
+
 class ResourceCache:
     """One SDK ``Resource`` per (service, environment, release), built once.
 
-    ``Resource.create`` also merges ``OTEL_RESOURCE_ATTRIBUTES`` / ``OTEL_SERVICE_NAME`` and
-    the ``telemetry.sdk.*`` facts, so a span renders under the right service everywhere.
+    ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` are merged in (ours win), plus the
+    ``telemetry.sdk.*`` facts. Built by hand rather than with ``Resource.create``, whose
+    resource detectors run on a thread pool: that fails in an atexit flush.
 
     Example:
         >>> ResourceCache().get("checkout", "prod", "1.2").attributes["service.name"]
         'checkout'
     """
 
-    def __init__(self) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._cache: dict[tuple[str | None, str | None, str | None], Resource] = {}
+        self._base: dict[str, Any] = {
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "brokle_trace",
+            "telemetry.sdk.version": _SCOPE.version,
+            "service.name": "unknown_service",
+            **_env_resource(os.environ if environ is None else environ),
+        }
 
     def get(self, service: str | None, environment: str | None, release: str | None) -> Resource:
         """The resource for these three facts (each may be None)."""
         key = (service, environment, release)
         resource = self._cache.get(key)
         if resource is None:
-            attrs: dict[str, Any] = {}
+            attrs = dict(self._base)
             if service:
                 attrs["service.name"] = service
             if environment:
                 attrs["deployment.environment.name"] = environment
             if release:
                 attrs["service.version"] = release
-            resource = self._cache[key] = Resource.create(attrs)
+            resource = self._cache[key] = Resource(attrs)
         return resource
 
 
