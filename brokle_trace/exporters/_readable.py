@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from brokle_trace import semconv
 from brokle_trace._model import SpanData
 
-__all__ = ["ResourceCache", "to_readable_span", "to_readable_spans"]
+__all__ = ["CLIENT_TYPES", "SCOPE", "ResourceCache", "to_readable_span", "to_readable_spans"]
 
 
 def _version() -> str:
@@ -32,9 +32,9 @@ def _version() -> str:
         return "0"
 
 
-_SCOPE = InstrumentationScope("brokle_trace", _version())
+SCOPE = InstrumentationScope("brokle_trace", _version())
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_CLIENT_TYPES = frozenset({"llm", "embedding"})
+CLIENT_TYPES = frozenset({"llm", "embedding"})
 _OK = Status(StatusCode.UNSET)
 
 
@@ -78,7 +78,7 @@ class ResourceCache:
         self._base: dict[str, Any] = {
             "telemetry.sdk.language": "python",
             "telemetry.sdk.name": "brokle_trace",
-            "telemetry.sdk.version": _SCOPE.version,
+            "telemetry.sdk.version": SCOPE.version,
             "service.name": "unknown_service",
             **_env_resource(os.environ if environ is None else environ),
         }
@@ -133,11 +133,11 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
         resource=resources.get(span.service, span.environment, span.release),
         attributes=attributes,
         events=events,
-        kind=SpanKind.CLIENT if span.type in _CLIENT_TYPES else SpanKind.INTERNAL,
+        kind=SpanKind.CLIENT if span.type in CLIENT_TYPES else SpanKind.INTERNAL,
         status=status,
         start_time=span.start_time_ns,
         end_time=span.end_time_ns,
-        instrumentation_scope=_SCOPE,
+        instrumentation_scope=SCOPE,
         dropped_attributes=dropped,
     )
 

@@ -1,10 +1,11 @@
 """OTLP/HTTP (protobuf, gzip) to any OpenTelemetry backend: Collector, Jaeger, Tempo, Phoenix,
 Langfuse, Brokle.
 
-Encoding is the OpenTelemetry project's own (``opentelemetry-exporter-otlp-proto-common``'s
-``encode_spans`` over SDK ``ReadableSpan`` objects), so the bytes are what an OTel SDK would
-send. Requests are capped in bytes *before* compression: a batch over the cap is split, and
-a single span over it is dropped and counted, never blocking the rest.
+Messages are the OpenTelemetry project's own protobuf classes
+(``opentelemetry-proto``), filled in place (``_encode``); a test checks they equal what the
+SDK's ``encode_spans`` builds for the same spans. Requests are capped in bytes *before*
+compression: a batch over the cap is split, and a single span over it is dropped and counted,
+never blocking the rest.
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
-from opentelemetry.sdk.trace import ReadableSpan
 
 from brokle_trace import _state
 from brokle_trace._model import SpanData
+from brokle_trace.exporters._encode import encode_request
 from brokle_trace.exporters._http import HttpSender, redacted_url
-from brokle_trace.exporters._readable import ResourceCache, to_readable_spans
+from brokle_trace.exporters._readable import ResourceCache
 from brokle_trace.typing import ExportResult
 
 __all__ = ["DEFAULT_ENDPOINT", "OTLPExporter", "parse_headers", "resolve_endpoint"]
@@ -188,9 +188,8 @@ class OTLPExporter:
             self._lose("shutdown", len(spans))
             return ExportResult.FAILURE
         deadline = time.monotonic() + self.timeout
-        readable = to_readable_spans(spans, self._resources)
         ok = True
-        for chunk, raw in self._requests(readable):
+        for chunk, raw in self._requests(spans):
             body = gzip.compress(raw, compresslevel=5, mtime=0) if self.gzip else raw
             result = self._sender.send(body, deadline)
             self.counters["requests"] += 1
@@ -210,20 +209,22 @@ class OTLPExporter:
             )
         return ExportResult.SUCCESS if ok else ExportResult.FAILURE
 
-    def _requests(self, spans: list[ReadableSpan]) -> list[tuple[list[ReadableSpan], bytes]]:
+    def _requests(self, spans: Sequence[SpanData]) -> list[tuple[Sequence[SpanData], bytes]]:
         """Split ``spans`` into requests under the byte cap; count and drop oversized spans."""
         if not spans:
             return []
-        request = encode_spans(spans)
+        encode = encode_request
+        resources = self._resources
+        request = encode(spans, resources)
         if request.ByteSize() <= self.max_request_bytes:
             return [(spans, request.SerializeToString())]
-        out: list[tuple[list[ReadableSpan], bytes]] = []
-        chunk: list[ReadableSpan] = []
+        out: list[tuple[Sequence[SpanData], bytes]] = []
+        chunk: list[SpanData] = []
         size = 0
         for span in spans:
             # A one-span request's size includes the resource and scope once, so the sum of
             # these over-estimates a chunk's real size: a chunk never exceeds the cap.
-            one = encode_spans([span]).ByteSize()
+            one = encode([span], resources).ByteSize()
             if one > self.max_request_bytes:
                 self.counters["too_large"] += 1
                 self._lose("too_large", 1)
@@ -237,12 +238,12 @@ class OTLPExporter:
                 )
                 continue
             if chunk and size + one > self.max_request_bytes:
-                out.append((chunk, encode_spans(chunk).SerializeToString()))
+                out.append((chunk, encode(chunk, resources).SerializeToString()))
                 chunk, size = [], 0
             chunk.append(span)
             size += one
         if chunk:
-            out.append((chunk, encode_spans(chunk).SerializeToString()))
+            out.append((chunk, encode(chunk, resources).SerializeToString()))
         return out
 
     def _partial(self, body: bytes) -> int:

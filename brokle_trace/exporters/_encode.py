@@ -1,0 +1,118 @@
+"""SpanData -> OTLP ``ExportTraceServiceRequest``, filled straight into the OpenTelemetry
+project's own protobuf classes (``opentelemetry-proto``).
+
+Why not ``encode_spans`` over SDK ``ReadableSpan`` objects: building a ReadableSpan and then
+kwargs-constructed messages costs ~39 us per span; filling the messages in place costs ~8.
+The wire format is protobuf's and the schema OpenTelemetry's either way, and a test checks
+that this produces exactly the message ``encode_spans`` produces for the same spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, SpanFlags, Status
+
+from brokle_trace import semconv
+from brokle_trace._model import SpanData
+from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE, ResourceCache
+
+__all__ = ["encode_request"]
+
+_INTERNAL = Span.SpanKind.SPAN_KIND_INTERNAL
+_CLIENT = Span.SpanKind.SPAN_KIND_CLIENT
+_ERROR = Status.StatusCode.STATUS_CODE_ERROR
+_HAS_IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
+_IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+
+
+def _set_value(target: AnyValue, value: Any) -> None:
+    kind = type(value)
+    if kind is str:
+        target.string_value = value
+    elif kind is bool:
+        target.bool_value = value
+    elif kind is int:
+        target.int_value = value
+    elif kind is float:
+        target.double_value = value
+    elif kind is bytes:
+        target.bytes_value = value
+    else:  # to_otel_attributes only yields scalars and homogeneous scalar lists
+        values = target.array_value.values
+        for item in value:
+            _set_value(values.add(), item)
+
+
+def _fill_attributes(target: Any, attributes: dict[str, Any]) -> None:
+    add = target.add
+    for key, value in attributes.items():
+        kv: KeyValue = add()
+        kv.key = key
+        _set_value(kv.value, value)
+
+
+def _fill_span(target: Span, span: SpanData) -> None:
+    target.trace_id = bytes.fromhex(span.trace_id)
+    target.span_id = bytes.fromhex(span.span_id)
+    flags = int(_HAS_IS_REMOTE)
+    if span.parent_span_id is not None:
+        target.parent_span_id = bytes.fromhex(span.parent_span_id)
+        if span.attributes.get("brokle.remote_parent"):
+            flags |= int(_IS_REMOTE)
+    target.flags = flags
+    target.name = span.name
+    target.kind = _CLIENT if span.type in CLIENT_TYPES else _INTERNAL
+    target.start_time_unix_nano = span.start_time_ns
+    target.end_time_unix_nano = span.end_time_ns
+    attributes, dropped = semconv.to_otel_attributes(span)
+    _fill_attributes(target.attributes, attributes)
+    target.dropped_attributes_count = dropped
+    status = target.status
+    status.SetInParent()
+    if span.status == "error":
+        status.code = _ERROR
+        if span.status_message:
+            status.message = span.status_message
+        error = span.error
+        if error is not None:
+            event = target.events.add()
+            event.name = "exception"
+            event.time_unix_nano = span.end_time_ns
+            exc = {"exception.type": error.type, "exception.message": error.message}
+            if error.stacktrace:
+                exc["exception.stacktrace"] = error.stacktrace
+            _fill_attributes(event.attributes, exc)
+
+
+def encode_request(
+    spans: Sequence[SpanData], resources: ResourceCache
+) -> ExportTraceServiceRequest:
+    """One OTLP request for ``spans``, grouped by resource (service, environment, release).
+
+    Example:
+        >>> s = SpanData(name="x", trace_id="1" * 32, span_id="2" * 16,
+        ...              start_time_ns=1, end_time_ns=2)
+        >>> encode_request([s], ResourceCache({})).resource_spans[0].scope_spans[0].spans[0].name
+        'x'
+    """
+    request = ExportTraceServiceRequest()
+    scopes: dict[tuple[str | None, str | None, str | None], ScopeSpans] = {}
+    for span in spans:
+        key = (span.service, span.environment, span.release)
+        scope = scopes.get(key)
+        if scope is None:
+            resource_spans = request.resource_spans.add()
+            resource = resources.get(*key)
+            _fill_attributes(resource_spans.resource.attributes, dict(resource.attributes))
+            scope = resource_spans.scope_spans.add()
+            scope.scope.name = SCOPE.name
+            scope.scope.version = SCOPE.version or ""
+            scopes[key] = scope
+        _fill_span(scope.spans.add(), span)
+    return request
