@@ -1,0 +1,218 @@
+"""The redactor: key-name rules and value rules compiled once per settings object.
+
+Value rules run independently and their spans are *merged*, rather than being alternatives
+of one big regex: with alternation a match of one rule can hide an overlapping secret found
+by another (``Authorization: Bearer x`` matched as a header name, leaving the token); with
+merging the union of everything any rule found is replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from brokle_trace.capture._rules import KeyRule, ValueRule
+
+__all__ = ["Redactor", "ascii_lower", "marker", "normalize_key"]
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_KEY_SEPARATORS = re.compile(r"[\s.\-]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_KEY_CACHE_MAX = 4096
+#: Strings up to this length have their redaction cached: keys and enum-like values
+#: ("role": "user") repeat endlessly, and a lookup is ~20x cheaper than the rule scan.
+_SHORT = 64
+_MAX_PASSES = 4
+
+
+def marker(rule: str) -> str:
+    """The text that replaces a secret: names the rule, never any part of the match."""
+    return f"[REDACTED:{rule}]"
+
+
+def normalize_key(key: str) -> str:
+    """``"X-Api-Key"`` -> ``"x_api_key"``; ``"apiKey"`` and ``"API_KEY"`` -> ``"api_key"``."""
+    return _KEY_SEPARATORS.sub("_", _CAMEL.sub("_", key)).lower()
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case A-Z only, so indices in the result are indices in ``text``.
+
+    ``str.lower`` may change the length of non-ASCII text (``"İ".lower()`` is two code points),
+    which would shift every span found on the lowered copy.
+    """
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    rx: re.Pattern[str]
+    secret_groups: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    marker: str
+    patterns: tuple[_Pattern, ...]
+    lower: bool
+    need_all: str
+    need_any: str
+
+
+def _compile(rule: ValueRule) -> _Rule:
+    patterns = []
+    for source in rule.patterns:
+        rx = re.compile(source)
+        groups = tuple(sorted(i for n, i in rx.groupindex.items() if n.startswith("s")))
+        patterns.append(_Pattern(rx, groups))
+    return _Rule(rule.name, marker(rule.name), tuple(patterns), rule.lower, rule.need_all,
+                 rule.need_any)
+
+
+class Redactor:
+    """Finds secrets by key name and by value, for one settings object.
+
+    Example:
+        >>> from brokle_trace.capture._rules import BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES
+        >>> r = Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, ())
+        >>> r.redact("key sk-proj-abc123def456ghi789jkl0")[0]
+        'key [REDACTED:openai_key]'
+        >>> r.key_rule("max_tokens") is None, r.key_rule("X-Api-Key")
+        (True, 'api_key')
+    """
+
+    def __init__(
+        self,
+        key_rules: Sequence[KeyRule],
+        value_rules: Sequence[ValueRule],
+        allow_keys: Iterable[str],
+    ) -> None:
+        self._allow = frozenset(normalize_key(k) for k in allow_keys)
+        self._key_names = tuple(r.name for r in key_rules)
+        alternatives = "|".join(f"(?P<k{i}>{r.pattern})" for i, r in enumerate(key_rules))
+        self._key_rx = re.compile(f"(?:^|_)(?:{alternatives})$") if key_rules else None
+        self._key_cache: dict[str, str | None] = {}
+        self.rules = tuple(_compile(r) for r in value_rules)
+        # Rules grouped by their required characters, checked once per group: most strings
+        # fail every gate and cost a handful of memchr calls.
+        groups: dict[str, list[tuple[int, _Rule]]] = {}
+        for index, rule in enumerate(self.rules):
+            groups.setdefault(rule.need_all, []).append((index, rule))
+        self._groups = tuple((gate, tuple(rules)) for gate, rules in groups.items())
+        self._short_cache: dict[str, tuple[str, int]] = {}
+
+    # -- keys ---------------------------------------------------------------------------
+    def key_rule(self, key: str) -> str | None:
+        """The name of the key rule that makes ``key`` secret, or None (cached per key)."""
+        cache = self._key_cache
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        result: str | None = None
+        if self._key_rx is not None:
+            norm = normalize_key(key)
+            if norm not in self._allow:
+                m = self._key_rx.search(norm)
+                if m is not None and m.lastgroup is not None:
+                    result = self._key_names[int(m.lastgroup[1:])]
+        if len(cache) >= _KEY_CACHE_MAX:
+            cache.clear()  # bounded; a service with unbounded key variety just recomputes
+        cache[key] = result
+        return result
+
+    # -- values -------------------------------------------------------------------------
+    def spans(self, text: str) -> list[tuple[int, int, int]]:
+        """Merged ``(start, end, rule_index)`` spans of every secret in ``text``."""
+        found: list[tuple[int, int, int]] = []
+        lowered: str | None = None
+        for gate, rules in self._groups:
+            if gate and (gate not in text if len(gate) == 1 else
+                         not all(c in text for c in gate)):
+                continue
+            for index, rule in rules:
+                if rule.need_any:
+                    for c in rule.need_any:
+                        if c in text:
+                            break
+                    else:
+                        continue
+                if rule.lower:
+                    if lowered is None:
+                        # The leading space gives camelCase look-behinds a boundary at 0.
+                        lowered = " " + ascii_lower(text)
+                    target, offset = lowered, 1
+                else:
+                    target, offset = text, 0
+                for pattern in rule.patterns:
+                    for m in pattern.rx.finditer(target):
+                        start, end = m.span()
+                        for g in pattern.secret_groups:
+                            if m.start(g) != -1:
+                                start, end = m.span(g)
+                                break
+                        if end > start:
+                            found.append((start - offset, end - offset, index))
+        if len(found) < 2:
+            return found
+        found.sort()
+        merged = [found[0]]
+        for start, end, index in found[1:]:
+            last_start, last_end, last_index = merged[-1]
+            if start < last_end:
+                if end > last_end:
+                    merged[-1] = (last_start, end, last_index)
+            else:
+                merged.append((start, end, index))
+        return merged
+
+    def redact(self, text: str, keep: int | None = None) -> tuple[str, int]:
+        """Replace every secret in ``text``; return the text and how many were replaced.
+
+        With ``keep``, only ``text[:keep]`` survives (original coordinates): a secret that
+        *starts* before ``keep`` is replaced whole even if it runs past it, so cutting
+        after redaction never leaves part of a secret.
+
+        Repeats until nothing changes (at most a few passes): a marker can create a word
+        boundary that exposes a neighbour (``AKIA...sk-...`` only shows its ``sk-`` key
+        once the AWS id is gone), and a fixpoint also makes redaction idempotent.
+        """
+        short = keep is None and len(text) <= _SHORT
+        if short:
+            hit = self._short_cache.get(text)
+            if hit is not None:
+                return hit
+        out, count = self._redact(text, self.spans(text), keep)
+        passes = 1
+        while count and passes < _MAX_PASSES:
+            again, more = self._redact(out, self.spans(out), None)
+            if not more:
+                break
+            out, count, passes = again, count + more, passes + 1
+        if short:
+            if len(self._short_cache) >= _KEY_CACHE_MAX:
+                self._short_cache.clear()
+            self._short_cache[text] = (out, count)
+        return out, count
+
+    def _redact(
+        self, text: str, spans: list[tuple[int, int, int]], keep: int | None
+    ) -> tuple[str, int]:
+        if not spans:
+            return (text if keep is None else text[:keep]), 0
+        end_of_text = len(text) if keep is None else keep
+        parts: list[str] = []
+        pos = 0
+        count = 0
+        for start, end, index in spans:
+            if start >= end_of_text:
+                break
+            parts.append(text[pos:start])
+            parts.append(self.rules[index].marker)
+            pos = end
+            count += 1
+        if pos < end_of_text:
+            parts.append(text[pos:end_of_text])
+        return "".join(parts), count

@@ -1,0 +1,408 @@
+"""``expand``: one step of the walk, turning any object into a leaf or a bounded container.
+
+Both stages call it: the snapshot on the caller's thread, the worker for what the snapshot
+left by reference. It returns a JSON leaf, a ``Cut`` string, or a *fresh* bounded ``list``
+/ ``dict`` whose entries are still raw (the caller decides how deep to go).
+
+Rules that keep it total and non-blocking:
+
+* dispatch on ``type(obj)`` (a ``Mock(spec=dict)`` lies through ``__class__``), and look
+  features up on the *class*, never on the instance (a ``Mock`` has every attribute);
+* copy builtin containers through their C methods (``dict.copy(d)``, ``list.__iter__``),
+  which neither run user code nor can observe a half-done concurrent mutation;
+* never iterate, ``len()`` or ``str()`` an unknown object; ``repr`` only when its class
+  defines one, guarded, and the result cut like any string.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import io
+import os
+import sys
+import types
+import uuid
+from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
+from itertools import islice
+from pathlib import PurePath
+from typing import Any
+
+from brokle_trace.capture._counters import report
+from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
+from brokle_trace.capture._redact import marker
+
+__all__ = ["SCALARS", "expand", "type_name"]
+
+Handler = Callable[[Any, Ctx], object]
+SCALARS = frozenset({int, float, bool, type(None)})
+_OURS = frozenset({Cut, CutList, CutDict})
+_HANDLERS: dict[type, Handler] = {}
+_HANDLERS_MAX = 2048
+_BIG_INT_BITS = 14_000  # ~4300 decimal digits: CPython's int->str limit, and plenty
+
+
+def type_name(cls: Any) -> str:
+    """``cls.__qualname__`` when it is a sane string, else a generic name."""
+    try:
+        name = cls.__qualname__
+    except Exception:
+        return "object"
+    return name[:100] if isinstance(name, str) else "object"
+
+
+def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
+    """One bounded step: a leaf, a ``Cut``, a fresh bounded container, or a ``Deferred``."""
+    t = type(obj)
+    if t is str:
+        s: str = obj  # type: ignore[assignment]
+        return s if len(s) <= ctx.cut else Cut(s[: ctx.cut], len(s), ctx.limit)
+    if t in SCALARS:
+        if t is int and obj.bit_length() > _BIG_INT_BITS:  # type: ignore[attr-defined]
+            return f"<int: {obj.bit_length()} bits>"  # type: ignore[attr-defined]
+        return obj
+    if t is dict:
+        return _copy_dict(obj, ctx)  # type: ignore[arg-type]
+    if t is list or t is tuple:
+        seq: list[Any] = obj  # type: ignore[assignment]
+        if len(seq) <= ctx.c.max_items:
+            return list(seq)
+        out = CutList(seq[: ctx.c.max_items])  # a C-level slice: ~0.2 us for 100 items
+        out.total = len(seq)
+        return out
+    if t in _OURS:
+        return obj
+    if t is Deferred:
+        return expand(obj.obj, ctx) if ctx.worker else obj  # type: ignore[attr-defined]
+    if t is Snapshot:
+        return expand(obj.root, ctx)  # type: ignore[attr-defined]
+    c = ctx.c
+    if serialize and (ctx.serializer is not None or c.serializer is not None
+                      or c.type_serializer(t) is not None):
+        result = _custom(obj, t, ctx)
+        if result is not NotImplemented:
+            return result
+    handler = _HANDLERS.get(t)
+    if handler is None:
+        handler = _classify(t)
+        if len(_HANDLERS) >= _HANDLERS_MAX:
+            _HANDLERS.clear()  # e.g. Mock makes a class per instance; stay bounded
+        _HANDLERS[t] = handler
+    return handler(obj, ctx)
+
+
+def _custom(obj: object, t: type, ctx: Ctx) -> object:
+    """Decorator serializer, then registered type serializer, then the global one."""
+    context = {"max_string_length": ctx.limit, "max_items": ctx.c.max_items,
+               "max_depth": ctx.c.max_depth, "worker": ctx.worker}
+    for ser in (ctx.serializer, ctx.c.type_serializer(t), ctx.c.serializer):
+        if ser is None:
+            continue
+        try:
+            result = ser(obj, context)
+        except Exception as exc:
+            report("serializer_errors", exc, f"serializer for {type_name(t)} raised")
+            return f"<{type_name(t)}: serializer raised {type(exc).__name__}>"
+        if result is not NotImplemented:
+            # The result goes through the same budget and redaction; not through the
+            # serializers again at this level, so returning ``obj`` itself cannot loop.
+            return expand(result, ctx, serialize=False)
+    return NotImplemented
+
+
+# -- containers -----------------------------------------------------------------------------
+def _copy_dict(d: dict[Any, Any], ctx: Ctx) -> dict[Any, Any]:
+    n = dict.__len__(d)
+    m = ctx.c.max_items
+    if n <= m:
+        return dict.copy(d)
+    out = CutDict(islice(dict.items(d), m))
+    out.total = n
+    return out
+
+
+def _copy_seq(obj: object, n: int, it: Any, ctx: Ctx) -> list[Any]:
+    m = ctx.c.max_items
+    if n <= m:
+        return list(it)
+    out = CutList(islice(it, m))
+    out.total = n
+    return out
+
+
+def _h_dict_sub(obj: Any, ctx: Ctx) -> object:
+    return _copy_dict(obj, ctx)
+
+
+def _h_list_sub(obj: Any, ctx: Ctx) -> object:
+    return _copy_seq(obj, list.__len__(obj), list.__iter__(obj), ctx)
+
+
+def _h_tuple_sub(obj: Any, ctx: Ctx) -> object:
+    return _copy_seq(obj, tuple.__len__(obj), tuple.__iter__(obj), ctx)
+
+
+def _h_deque(obj: Any, ctx: Ctx) -> object:
+    return _copy_seq(obj, deque.__len__(obj), deque.__iter__(obj), ctx)
+
+
+def _h_set(obj: Any, ctx: Ctx) -> object:
+    base: Any = frozenset if isinstance(obj, frozenset) else set
+    items = _copy_seq(obj, base.__len__(obj), base.__iter__(obj), ctx)
+    # Sets have no order; sort what we kept when that is cheap and total, for stable output.
+    if items and (all(type(x) is str for x in items) or all(type(x) is int for x in items)):
+        items.sort()
+    return items
+
+
+def _namedtuple_handler(fields: tuple[str, ...]) -> Handler:
+    def handle(obj: Any, ctx: Ctx) -> object:
+        pairs = zip(fields, tuple.__iter__(obj), strict=False)  # a subclass may add fields
+        if len(fields) <= ctx.c.max_items:
+            return dict(pairs)
+        out = CutDict(islice(pairs, ctx.c.max_items))
+        out.total = len(fields)
+        return out
+    return handle
+
+
+def _fields_handler(names: tuple[str, ...]) -> Handler:
+    """Dataclasses and attrs classes: read the declared fields, nothing else."""
+    def handle(obj: Any, ctx: Ctx) -> object:
+        m = ctx.c.max_items
+        out: dict[str, Any] = {} if len(names) <= m else CutDict()
+        for name in names[:m]:
+            try:
+                out[name] = object.__getattribute__(obj, name)
+            except AttributeError:  # init=False field never set
+                continue
+        if isinstance(out, CutDict):
+            out.total = len(names)
+        return out
+    return handle
+
+
+def _h_instance_dict(obj: Any, ctx: Ctx) -> object:
+    """Pydantic (v1 and v2) keep their fields in ``__dict__``: read it, call nothing."""
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        d = None
+    if type(d) is not dict:
+        return f"<{type_name(type(obj))}>"
+    return _copy_dict(d, ctx)
+
+
+def _h_plain_object(obj: Any, ctx: Ctx) -> object:
+    """No ``__repr__`` of its own: show its attributes, or just its type."""
+    out = _h_instance_dict(obj, ctx)
+    return out if out else f"<{type_name(type(obj))}>"
+
+
+# -- leaves ---------------------------------------------------------------------------------
+def _h_bytes(obj: Any, ctx: Ctx) -> object:
+    base: Any = bytes if isinstance(obj, bytes) else bytearray
+    n = base.__len__(obj)
+    data = bytes(base.__getitem__(obj, slice(0, ctx.cut)))
+    # A cut may split a multi-byte character: drop up to 3 trailing bytes before giving up.
+    for trim in range(4 if n > ctx.cut else 1):
+        try:
+            text = data[: len(data) - trim].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return f"<bytes: {n} bytes, not UTF-8>"
+    if n <= ctx.cut:
+        return text
+    # Fewer characters than bytes were kept: the margin must still follow what is shown.
+    return Cut(text, n, max(0, min(ctx.limit, len(text) - ctx.c.margin)), "bytes")
+
+
+def _h_enum(obj: Any, ctx: Ctx) -> object:
+    value = obj.__dict__.get("_value_")
+    if type(value) in SCALARS or type(value) is str:
+        return expand(value, ctx)
+    return f"{type_name(type(obj))}.{obj.__dict__.get('_name_')}"
+
+
+def _h_exception(obj: Any, ctx: Ctx) -> object:
+    t: Any = type(obj)
+    message: object
+    if t.__str__ is BaseException.__str__:  # its own __str__ would be user code: use args
+        args = BaseException.args.__get__(obj, t)  # type: ignore[attr-defined]
+        message = "" if not args else args[0] if len(args) == 1 else list(args)
+    else:
+        message = _guarded(obj, str, "str")
+    return {"type": type_name(t), "message": message}
+
+
+def _guarded(obj: Any, fn: Callable[[Any], object], what: str) -> str:
+    """``repr``/``str`` of an object whose class defines it: guarded, result cut later."""
+    try:
+        text = type(obj).__repr__(obj) if fn is repr else fn(obj)  # type: ignore[call-arg]
+    except Exception as exc:
+        report("repr_errors", exc, f"{what}() of {type_name(type(obj))} raised")
+        return f"<{type_name(type(obj))}: {what}() raised {type(exc).__name__}>"
+    if type(text) is not str:
+        return f"<{type_name(type(obj))}: {what}() returned {type(text).__name__}>"
+    return text
+
+
+def _h_repr(obj: Any, ctx: Ctx) -> object:
+    return expand(_guarded(obj, repr, "repr"), ctx)
+
+
+def _placeholder(label: str) -> Handler:
+    def handle(obj: Any, ctx: Ctx) -> object:
+        return label
+    return handle
+
+
+def _convert(fn: Callable[[Any], object]) -> Handler:
+    def handle(obj: Any, ctx: Ctx) -> object:
+        return expand(fn(obj), ctx)
+    return handle
+
+
+def _h_float(obj: Any, ctx: Ctx) -> object:
+    return float.__float__(obj)
+
+
+def _h_int(obj: Any, ctx: Ctx) -> object:
+    return expand(int.__int__(obj), ctx)
+
+
+# -- optional libraries (looked up only if the user already imported them) ------------------
+def _h_ndarray(obj: Any, ctx: Ctx) -> object:
+    m = ctx.c.max_items
+    size = int(obj.size)
+    if size <= m and obj.ndim <= ctx.c.max_depth:
+        return expand(obj.tolist(), ctx)
+    # ``flat[:m]`` copies m elements whatever the layout; ``ravel`` could copy them all.
+    return {"type": type_name(type(obj)), "dtype": str(obj.dtype), "shape": list(obj.shape),
+            "size": size, "head": obj.flat[: max(m - 1, 1)].tolist()}
+
+
+def _pandas_handler(kind: str) -> Handler:
+    def handle(obj: Any, ctx: Ctx) -> object:
+        if not ctx.worker:
+            return Deferred(obj)  # a pandas summary costs ~100 us: not on the caller's thread
+        m = ctx.c.max_items
+        name = type_name(type(obj))
+        if kind == "frame":
+            rows, cols = obj.shape
+            head = obj.iloc[: min(5, m), :m].to_dict(orient="records")
+            return {"type": name, "shape": [rows, cols], "columns": list(obj.columns[:m]),
+                    "head": head}
+        head = obj[:m].tolist() if kind == "index" else obj.iloc[:m].tolist()
+        return {"type": name, "length": len(obj), "dtype": str(obj.dtype), "head": head}
+    return handle
+
+
+_PYDANTIC_SECRETS = frozenset({"SecretStr", "SecretBytes", "Secret", "_SecretBase", "_SecretField"})
+
+
+def _optional(t: type) -> Handler | None:
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if issubclass(t, np.ndarray):
+            return _h_ndarray
+        if issubclass(t, np.generic):
+            return _convert(lambda o: o.item())
+    pd = sys.modules.get("pandas")
+    if pd is not None:
+        for cls, kind in ((pd.DataFrame, "frame"), (pd.Series, "series"), (pd.Index, "index")):
+            if issubclass(t, cls):
+                return _pandas_handler(kind)
+    for module in ("pydantic", "pydantic.v1"):
+        pyd = sys.modules.get(module)
+        if pyd is None:
+            continue
+        if any(b.__name__ in _PYDANTIC_SECRETS and b.__module__.startswith("pydantic")
+               for b in t.__mro__):
+            return _placeholder(marker("pydantic_secret"))
+        base = getattr(pyd, "BaseModel", None)
+        if isinstance(base, type) and issubclass(t, base):
+            return _h_instance_dict
+    return None
+
+
+# -- classification (once per type) ---------------------------------------------------------
+_LEAF_CONVERTERS: tuple[tuple[type, Callable[[Any], object]], ...] = (
+    (dt.datetime, lambda o: o.isoformat()),
+    (dt.date, lambda o: o.isoformat()),
+    (dt.time, lambda o: o.isoformat()),
+    (dt.timedelta, lambda o: o.total_seconds()),
+    (Decimal, str),
+    (uuid.UUID, str),
+    (PurePath, os.fspath),
+    (complex, complex.__repr__),
+    (range, range.__repr__),
+)
+_STREAM_TYPES = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType, io.IOBase)
+
+
+def _classify(t: type) -> Handler:
+    try:
+        return _classify_unguarded(t)
+    except Exception:
+        # A metaclass that raises on attribute lookup: don't touch its instances at all.
+        return _placeholder(f"<{type_name(t)}>")
+
+
+def _classify_unguarded(t: type) -> Handler:
+    if issubclass(t, enum.Enum):
+        return _h_enum
+    optional = _optional(t)
+    if optional is not None:
+        return optional
+    if issubclass(t, str):
+        return _convert(str.__str__)
+    if issubclass(t, int):
+        return _h_int
+    if issubclass(t, float):
+        return _h_float
+    if issubclass(t, (bytes, bytearray)):
+        return _h_bytes
+    if issubclass(t, memoryview):
+        return lambda o, ctx: f"<memoryview: {memoryview.__getattribute__(o, 'nbytes')} bytes>"
+    for cls, fn in _LEAF_CONVERTERS:
+        if issubclass(t, cls):
+            return _convert(fn)
+    if issubclass(t, dict):
+        return _h_dict_sub
+    if issubclass(t, tuple):
+        fields = t.__dict__.get("_fields")
+        if isinstance(fields, tuple) and all(type(f) is str for f in fields):
+            return _namedtuple_handler(fields)
+        return _h_tuple_sub
+    if issubclass(t, list):
+        return _h_list_sub
+    if issubclass(t, (set, frozenset)):
+        return _h_set
+    if issubclass(t, deque):
+        return _h_deque
+    if issubclass(t, BaseException):
+        return _h_exception
+    if issubclass(t, _STREAM_TYPES) or any(
+            hasattr(t, a) for a in ("__next__", "__anext__", "__aiter__")):
+        # Iterators, generators, files, streams: reading them would consume the user's data.
+        return _placeholder(f"<{type_name(t)}: not consumed>")
+    if issubclass(t, type):
+        return lambda o, ctx: f"<class {type_name(o)}>"
+    if issubclass(t, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return lambda o, ctx: f"<function {type_name(o)}>"
+    if issubclass(t, types.ModuleType):
+        return lambda o, ctx: f"<module {o.__name__}>"
+    if dataclasses.is_dataclass(t):
+        return _fields_handler(tuple(f.name for f in dataclasses.fields(t)))
+    attrs_fields = getattr(t, "__attrs_attrs__", None)
+    if isinstance(attrs_fields, tuple):
+        return _fields_handler(tuple(a.name for a in attrs_fields))
+    if t.__repr__ is object.__repr__:
+        return _h_plain_object
+    return _h_repr

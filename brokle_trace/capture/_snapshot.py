@@ -1,0 +1,128 @@
+"""``snapshot``: the only stage on the caller's thread. Cheap, bounded, never raises.
+
+It copies the value breadth-first, one whole level at a time, while the level fits in
+``snapshot_budget`` entries: containers become fresh bounded copies, long strings are cut to
+the limit plus the redaction margin, rich objects become plain dicts. Deeper levels that do
+not fit stay *referenced* inside those copies and the export worker reads them later.
+
+Breadth-first because the shallow levels are what users mutate right after a call (a chat
+``messages`` list gets the reply appended) and where big strings usually sit; a whole level
+at a time so the rule is easy to state: a level is either copied at call time or not.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from brokle_trace.capture._counters import report
+from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
+from brokle_trace.capture._serializers import SCALARS, expand
+from brokle_trace.capture._settings import CaptureSettings
+
+__all__ = ["snapshot_value"]
+
+_CONTAINERS = frozenset({dict, list, CutDict, CutList})
+_DICTS = frozenset({dict, CutDict})
+
+
+def snapshot_value(
+    value: object,
+    settings: CaptureSettings,
+    max_string_length: int | None,
+    serializer: Any,
+) -> object:
+    """See ``brokle_trace.capture.snapshot``."""
+    c = settings._compiled
+    try:
+        if max_string_length is None or max_string_length == c.limit:
+            limit, cut = c.limit, c.cut
+        else:
+            limit, cut = c.string_limits(max_string_length)
+        t = type(value)
+        if t is str:
+            s: str = value  # type: ignore[assignment]
+            return s if len(s) <= cut else Cut(s[:cut], len(s), limit)
+        if t is dict and len(value) <= c.max_items:  # type: ignore[arg-type]
+            # Fast path: a flat dict of short strings and numbers (most argument dicts)
+            # needs nothing but a copy.
+            out: dict[Any, Any] = value.copy()  # type: ignore[attr-defined]
+            for v in out.values():
+                tv = type(v)
+                if tv is str:
+                    if len(v) > cut:
+                        break
+                elif tv not in SCALARS:
+                    break
+            else:
+                return out
+            ctx = c.snapshot_ctx if serializer is None and limit == c.limit else Ctx(
+                c, limit, cut, serializer, False)
+            return _levels(value, out, ctx)
+        if t in SCALARS:
+            return value
+        ctx = c.snapshot_ctx if serializer is None and limit == c.limit else Ctx(
+            c, limit, cut, serializer, False)
+        return _levels(value, expand(value, ctx), ctx)
+    except Exception as exc:
+        if c.strict:
+            raise
+        report("capture_errors", exc, "snapshot failed")
+        return "[CAPTURE_ERROR]"
+
+
+def _levels(value: object, root: object, ctx: Ctx) -> object:
+    """Copy level after level of ``root`` (already expanded from ``value``) within budget."""
+    if type(root) not in _CONTAINERS:
+        if ctx.serializer is not None and type(root) is Deferred:
+            return Snapshot(root, ctx.serializer, {}, ctx.limit)
+        return root
+    meta: dict[int, tuple[int, int]] = {id(root): (id(value), 0)}
+    c = ctx.c
+    budget = c.budget
+    cut = ctx.cut
+    m = c.max_items
+    frontier: list[Any] = [root]
+    depth = 1
+    while frontier and depth < c.max_depth:
+        count = 0
+        for node in frontier:
+            count += len(node)
+        if count > budget:
+            break
+        budget -= count
+        following: list[Any] = []
+        for node in frontier:
+            entries = node.items() if type(node) in _DICTS else enumerate(node)
+            for key, raw in entries:
+                tr = type(raw)
+                new: Any
+                # Inline the three commonest types: a call costs more than their copy.
+                if tr is str:
+                    if len(raw) > cut:
+                        new = raw[:cut]
+                        meta[id(new)] = (0, len(raw))
+                        node[key] = new
+                    continue
+                if tr in SCALARS:
+                    continue
+                if tr is list:
+                    new = raw[:m]
+                    meta[id(new)] = (id(raw), len(raw))
+                elif tr is dict:
+                    n = len(raw)
+                    new = raw.copy() if n <= m else dict(islice(raw.items(), m))
+                    meta[id(new)] = (id(raw), n)
+                else:
+                    new = expand(raw, ctx)
+                    if new is raw:
+                        continue
+                    if type(new) in _CONTAINERS:
+                        meta[id(new)] = (id(raw), 0)
+                # Replacing a value never resizes the container being iterated.
+                node[key] = new
+                if type(new) in _CONTAINERS:
+                    following.append(new)
+        frontier = following
+        depth += 1
+    return Snapshot(root, ctx.serializer, meta, ctx.limit)
