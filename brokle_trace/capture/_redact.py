@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from brokle_trace.capture._rules import KeyRule, ValueRule
 
-__all__ = ["Redactor", "ascii_lower", "marker", "normalize_key"]
+__all__ = ["SHORT", "Redactor", "ascii_lower", "marker", "normalize_key"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _KEY_SEPARATORS = re.compile(r"[\s.\-]+")
@@ -22,7 +22,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 _KEY_CACHE_MAX = 4096
 #: Strings up to this length have their redaction cached: keys and enum-like values
 #: ("role": "user") repeat endlessly, and a lookup is ~20x cheaper than the rule scan.
-_SHORT = 64
+SHORT = 64
 _MAX_PASSES = 4
 
 
@@ -101,7 +101,10 @@ class Redactor:
         for index, rule in enumerate(self.rules):
             groups.setdefault(rule.need_all, []).append((index, rule))
         self._groups = tuple((gate, tuple(rules)) for gate, rules in groups.items())
-        self._short_cache: dict[str, tuple[str, int]] = {}
+        #: text -> (redacted text, redactions), for strings up to SHORT characters.
+        self.short_cache: dict[str, tuple[str, int]] = {}
+        #: dict key -> (exported key text, key rule, redactions), same bound.
+        self.key_info: dict[str, tuple[str, str | None, int]] = {}
 
     # -- keys ---------------------------------------------------------------------------
     def key_rule(self, key: str) -> str | None:
@@ -122,6 +125,12 @@ class Redactor:
             cache.clear()  # bounded; a service with unbounded key variety just recomputes
         cache[key] = result
         return result
+
+    def remember_key(self, key: str, text: str, rule: str | None, count: int) -> None:
+        """Cache how a short key is exported (the walker asks for every row of a list)."""
+        if len(self.key_info) >= _KEY_CACHE_MAX:
+            self.key_info.clear()
+        self.key_info[key] = (text, rule, count)
 
     # -- values -------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[int, int, int]]:
@@ -179,9 +188,9 @@ class Redactor:
         boundary that exposes a neighbour (``AKIA...sk-...`` only shows its ``sk-`` key
         once the AWS id is gone), and a fixpoint also makes redaction idempotent.
         """
-        short = keep is None and len(text) <= _SHORT
+        short = keep is None and len(text) <= SHORT
         if short:
-            hit = self._short_cache.get(text)
+            hit = self.short_cache.get(text)
             if hit is not None:
                 return hit
         out, count = self._redact(text, self.spans(text), keep)
@@ -192,9 +201,9 @@ class Redactor:
                 break
             out, count, passes = again, count + more, passes + 1
         if short:
-            if len(self._short_cache) >= _KEY_CACHE_MAX:
-                self._short_cache.clear()
-            self._short_cache[text] = (out, count)
+            if len(self.short_cache) >= _KEY_CACHE_MAX:
+                self.short_cache.clear()
+            self.short_cache[text] = (out, count)
         return out, count
 
     def _redact(

@@ -53,6 +53,9 @@ class ValueRule:
     need_any: str = ""
 
 
+#: Words that make a following "token" a count or a time, not a credential (``max_token``).
+_COUNTING = ("first", "last", "max", "min", "num", "total", "per")
+
 # Normalised key names (see KeyRule). ``tokens``, ``author``, ``session_id`` and friends must
 # *not* match: LLM apps use ``max_tokens``/``input_tokens``/``token_count`` everywhere.
 BUILTIN_KEY_RULES: tuple[KeyRule, ...] = (
@@ -62,7 +65,12 @@ BUILTIN_KEY_RULES: tuple[KeyRule, ...] = (
         r"secrets?|secret_?key|secret_access_key",
         ("client_secret", "secretKey", "AWS_SECRET_ACCESS_KEY"),
     ),
-    KeyRule("token", r"token", ("token", "access_token", "refreshToken", "x-auth-token")),
+    # ``time_to_first_token``, ``max_token``, ``num_token`` count or time tokens: not secrets.
+    KeyRule(
+        "token",
+        "".join(f"(?<!{w}_)" for w in _COUNTING) + "token",
+        ("token", "access_token", "refreshToken", "x-auth-token"),
+    ),
     KeyRule("api_key", r"api_?keys?", ("api_key", "api-key", "apikey", "apiKey", "X-Api-Key")),
     KeyRule("access_key", r"access_?keys?(?:_id)?", ("access_key", "aws_access_key_id")),
     KeyRule(
@@ -108,7 +116,8 @@ _SECRET_PARAM = (
     "pass" + _camel("pass", ()) + r"(?:wo?rd|phrase|code)s?" + _SEP + _VALUE,
     "secret" + _camel("secret", _SECRET_PREFIXES) + r"(?:s|[_-]?(?:access[_-]?)?key)?"
     + _SEP + _VALUE,
-    "token" + _camel("token", _TOKEN_PREFIXES) + _SEP + _VALUE,
+    "token" + _camel("token", _TOKEN_PREFIXES)
+    + "".join(f"(?<!{w}[_-]token)" for w in _COUNTING) + _SEP + _VALUE,
     # Only compound key names: a bare ``key=`` is far too common to treat as a secret.
     r"key(?:(?<=[^a-z0-9]apikey)|(?<=api[_-]key)|(?<=access[_-]key)|(?<=[^a-z0-9]accesskey)"
     r"|(?<=private[_-]key)|(?<=[^a-z0-9]privatekey)|(?<=secretkey))(?:[_-]?id)?" + _SEP + _VALUE,

@@ -83,15 +83,12 @@ def _levels(value: object, root: object, ctx: Ctx) -> object:
     cut = ctx.cut
     m = c.max_items
     frontier: list[Any] = [root]
+    count = len(root)  # type: ignore[arg-type]
     depth = 1
-    while frontier and depth < c.max_depth:
-        count = 0
-        for node in frontier:
-            count += len(node)
-        if count > budget:
-            break
+    while frontier and depth < c.max_depth and count <= budget:
         budget -= count
         following: list[Any] = []
+        count = 0  # entries of the next level, summed as its containers are made
         for node in frontier:
             entries = node.items() if type(node) in _DICTS else enumerate(node)
             for key, raw in entries:
@@ -106,13 +103,17 @@ def _levels(value: object, root: object, ctx: Ctx) -> object:
                     continue
                 if tr in SCALARS:
                     continue
-                if tr is list:
-                    new = raw[:m]
-                    meta[id(new)] = (id(raw), len(raw))
-                elif tr is dict:
+                if tr is list or tr is dict:
                     n = len(raw)
-                    new = raw.copy() if n <= m else dict(islice(raw.items(), m))
+                    if tr is list:
+                        new = raw[:m]
+                    else:
+                        new = raw.copy() if n <= m else dict(islice(raw.items(), m))
                     meta[id(new)] = (id(raw), n)
+                    node[key] = new
+                    following.append(new)
+                    count += len(new)
+                    continue
                 else:
                     new = expand(raw, ctx)
                     if new is raw:
@@ -123,6 +124,7 @@ def _levels(value: object, root: object, ctx: Ctx) -> object:
                 node[key] = new
                 if type(new) in _CONTAINERS:
                     following.append(new)
+                    count += len(new)
         frontier = following
         depth += 1
     return Snapshot(root, ctx.serializer, meta, ctx.limit)

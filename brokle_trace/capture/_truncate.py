@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 DICT_MARKER_KEY = "[TRUNCATED]"
+_OPEN = "[REDACTED:"
 _STRING_MARK = re.compile(r"\.\.\.\[TRUNCATED: (\d+) (chars|bytes)\]\Z")
 _LIST_MARK = re.compile(r"\[TRUNCATED: (\d+) more of (\d+) items\]\Z")
 _DICT_MARK = re.compile(r"\[TRUNCATED: (\d+) more of (\d+) keys\]\Z")
@@ -62,9 +63,12 @@ def clean_cut(text: str, keep: int) -> str:
     if len(text) <= keep:
         return text
     head = text[:keep]
-    start = head.rfind("[REDACTED:")
-    if start != -1 and "]" not in head[start:]:
-        return head[:start]
+    start = head.rfind("[")
+    if start != -1:
+        tail = head[start:]
+        # a marker cut anywhere, even inside "[REDACTED:" itself
+        if "]" not in tail and (tail.startswith(_OPEN) or _OPEN.startswith(tail)):
+            return head[:start]
     return head
 
 

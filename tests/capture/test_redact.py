@@ -37,7 +37,8 @@ def test_each_key_rule_replaces_the_whole_value(rule: Any) -> None:
     "key",
     ["session_id", "max_tokens", "input_tokens", "output_tokens", "token_count",
      "total_tokens", "author", "authors", "tokens", "tokenizer", "keys", "key", "passage",
-     "secretary", "prompt_tokens", "completion_tokens", "oauth_provider", "cookies_accepted_at"],
+     "secretary", "prompt_tokens", "completion_tokens", "oauth_provider", "cookies_accepted_at",
+     "gen_ai.response.time_to_first_token", "max_token", "llm.token_count.total"],
 )
 def test_everyday_llm_keys_are_not_redacted(key: str) -> None:
     assert capture({key: 42}) == {key: 42}

@@ -43,3 +43,13 @@ def test_markers_keep_original_counts_through_a_second_cut() -> None:
 def test_oversized_values_are_cut_not_dropped(value: Any) -> None:
     out, cut = fit_bytes(value, 256)
     assert cut and len(orjson.dumps(out)) <= 256 and "TRUNCATED" in orjson.dumps(out).decode()
+
+
+def test_a_cut_never_leaves_half_a_redaction_marker() -> None:
+    from brokle_trace.capture._truncate import clean_cut
+
+    text = "abc [REDACTED:openai_key] tail"
+    for keep in range(len(text) + 1):
+        head = clean_cut(text, keep)
+        assert text.startswith(head) and len(head) <= keep
+        assert head.endswith("]") or "[" not in head[head.rfind(" "):]
