@@ -140,7 +140,9 @@ class Settings(BaseModel):
 
 
 _SETTINGS_FIELDS = frozenset(Settings.model_fields)
-_CAPTURE_FIELDS = frozenset(f.name for f in dataclasses.fields(capture.CaptureSettings))
+_CAPTURE_FIELDS = frozenset(
+    f.name for f in dataclasses.fields(capture.CaptureSettings) if f.init
+)
 _ENV_ALIASES = {"service_name": ("OTEL_SERVICE_NAME",)}
 
 
@@ -183,8 +185,11 @@ def _split_kwargs(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     for key, value in kwargs.items():
         if key in _CAPTURE_FIELDS:
             cap[key] = value
-        elif key in _SETTINGS_FIELDS:
+        if key in _SETTINGS_FIELDS:
+            # A name in both (strict) configures both layers.
             general[key] = value
+        elif key in _CAPTURE_FIELDS:
+            pass
         else:
             known = sorted(_SETTINGS_FIELDS | _CAPTURE_FIELDS)
             hint = difflib.get_close_matches(key, known, n=1)
@@ -264,7 +269,7 @@ def _install(
     _span.set_sample_rate(settings.sample_rate)
     _settings = settings
     _pipeline = pipeline
-    _state.capture_settings = cap_settings
+    _state.set_capture_settings(cap_settings)
     _state.capture_inputs = settings.capture_inputs
     _state.capture_outputs = settings.capture_outputs
     _state.strict = settings.strict

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -178,7 +179,8 @@ class Span:
     _end_ns: int
     _input: object
     _output: object
-    _error: tuple[type[BaseException], BaseException, Any] | None
+    #: (exception type, its TracebackException or None, SystemExit's code)
+    _error: tuple[type[BaseException], Any, Any] | None
     _status_message: str
     _level: str
     _metadata: dict[str, Any]
@@ -434,9 +436,23 @@ def end(span: Span) -> None:
 
 
 def fail(span: Span, exc: BaseException) -> None:
-    """End ``span`` because ``exc`` was raised through it."""
+    """End ``span`` because ``exc`` was raised through it.
+
+    The exception is summarised now (type, message, frames without locals) rather than
+    kept: a queued traceback would pin every local variable of every frame until export.
+    """
     span._end_ns = _time_ns()
-    span._error = (type(exc), exc, exc.__traceback__)
+    etype = type(exc)
+    if etype is GeneratorExit:
+        span._error = (etype, None, None)  # an early close(): nothing to format
+    else:
+        try:
+            summary: Any = traceback.TracebackException(
+                etype, exc, exc.__traceback__, lookup_lines=False, compact=True
+            )
+        except Exception:  # a hostile __str__ or a broken chain: keep the type only
+            summary = None
+        span._error = (etype, summary, getattr(exc, "code", None))
     _state.enqueue(span)
 
 

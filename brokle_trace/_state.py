@@ -37,6 +37,16 @@ enabled: bool = True
 #: Re-raise internal errors instead of logging them (the library's own tests).
 strict: bool = False
 capture_settings: CaptureSettings = CaptureSettings()
+#: Strings up to this length are kept whole at call time (the limit plus the redaction
+#: margin); the worker redacts, then truncates to the limit. Mirrors ``capture_settings``.
+capture_cut: int = capture_settings._compiled.cut
+
+
+def set_capture_settings(settings: CaptureSettings) -> None:
+    """Swap the capture settings and what the hot path derives from them, together."""
+    global capture_settings, capture_cut
+    capture_settings = settings
+    capture_cut = settings._compiled.cut
 capture_inputs: bool = True
 capture_outputs: bool = True
 

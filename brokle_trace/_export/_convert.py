@@ -10,6 +10,7 @@ from typing import Any
 from brokle_trace import capture
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
 from brokle_trace._span import Span
+from brokle_trace._decorators import RAW_ARGS, inputs_dict
 from brokle_trace._state import UNSET
 
 __all__ = ["Resource", "to_span_data"]
@@ -27,23 +28,28 @@ class Resource:
 
 
 def _error_info(
-    error: tuple[type[BaseException], BaseException, Any], settings: capture.CaptureSettings
+    error: tuple[type[BaseException], Any, Any], settings: capture.CaptureSettings
 ) -> tuple[str, str | None, ErrorInfo | None]:
     """(status, status_message, error) for a span that ended by an exception."""
-    etype, exc, tb = error
+    etype, summary, exit_code = error
     if etype is GeneratorExit:
         # close() on an unfinished generator: the consumer stopped early, not a failure.
         return "ok", None, None
-    if etype is SystemExit and getattr(exc, "code", None) in (0, None):
+    if etype is SystemExit and exit_code in (0, None):
         return "ok", None, None
-    try:
-        message = str(exc)
-    except Exception:
-        message = f"<{etype.__name__}: str() failed>"
-    try:
-        stack = "".join(traceback.format_exception(etype, exc, tb))
-    except Exception:
-        stack = None
+    message = f"<{etype.__name__}: message unavailable>"
+    stack = None
+    if summary is not None:
+        # TracebackException keeps str(exc) as `_str` (3.10-3.13); fall back to its format.
+        text = getattr(summary, "_str", None)
+        if not isinstance(text, str):
+            only = "".join(summary.format_exception_only()).strip()
+            text = only.split(": ", 1)[1] if ": " in only else ""
+        message = text
+        try:
+            stack = "".join(summary.format())
+        except Exception:
+            stack = None
     if stack is not None and len(stack) > _MAX_STACK_CHARS:
         # The innermost frames are the useful ones: keep the tail.
         stack = "...[truncated]\n" + stack[-_MAX_STACK_CHARS:]
@@ -85,6 +91,9 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
         if span_attrs:
             attributes.update(span_attrs)
     inp = span._input
+    if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
+        # Immutable arguments kept by reference at call time: name them now.
+        inp = inputs_dict(facts, inp[1], inp[2])
     out = span._output
     attrs = span.attrs
     parent_id = span._parent_id

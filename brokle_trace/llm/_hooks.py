@@ -29,14 +29,11 @@ _TOOL_CALL_ID_KEYS = ("tool_call_id", "call_id")
 
 
 def _inputs(span: Span) -> Mapping[str, Any] | None:
-    # The captured argument snapshot: only there when input capture is on for this span.
-    # Hooks get no live arguments, so this bounded copy is what we read (a plain dict, or a
-    # capture ``Snapshot`` whose ``root`` is that dict); cut strings are simply skipped.
-    inp = getattr(span, "_input", None)
-    if isinstance(inp, Mapping):
-        return inp
-    root = getattr(inp, "root", None)
-    return root if isinstance(root, Mapping) else None
+    # The captured arguments: only there when input capture is on for this span. Hooks get
+    # no live arguments, so this bounded copy is what we read; cut strings are skipped.
+    from brokle_trace._decorators import captured_inputs
+
+    return captured_inputs(span)
 
 
 def _params_from_inputs(span: Span) -> None:

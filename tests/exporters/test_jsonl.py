@@ -91,7 +91,7 @@ def test_full_disk_reaches_the_pipeline_counters() -> None:
 
 
 def test_partial_write_counts_only_the_lost_lines() -> None:
-    lines = [b"a" * 10 + b"\n", b"b" * 10 + b"\n", b"c" * 10 + b"\n"]
+    lines = [11, 22, 33]  # three 11-byte lines: where each one ends
     assert JsonlExporter._lost_lines(lines, 0) == 3
     assert JsonlExporter._lost_lines(lines, 11) == 2
     assert JsonlExporter._lost_lines(lines, 15) == 2
