@@ -23,6 +23,9 @@ _KEY_CACHE_MAX = 4096
 #: Strings up to this length have their redaction cached: keys and enum-like values
 #: ("role": "user") repeat endlessly, and a lookup is ~20x cheaper than the rule scan.
 SHORT = 64
+#: Longest text whose redaction is cached, and the most characters the cache may hold.
+_CACHE_TEXT_MAX = 4096
+_CACHE_CHARS_MAX = 4_000_000
 _MAX_PASSES = 4
 
 
@@ -101,8 +104,9 @@ class Redactor:
         for index, rule in enumerate(self.rules):
             groups.setdefault(rule.need_all, []).append((index, rule))
         self._groups = tuple((gate, tuple(rules)) for gate, rules in groups.items())
-        #: text -> (redacted text, redactions), for strings up to SHORT characters.
+        #: text -> (redacted text, redactions), for strings up to _CACHE_TEXT_MAX characters.
         self.short_cache: dict[str, tuple[str, int]] = {}
+        self._cached_chars = 0
         #: dict key -> (exported key text, key rule, redactions), same bound.
         self.key_info: dict[str, tuple[str, str | None, int]] = {}
 
@@ -188,7 +192,9 @@ class Redactor:
         boundary that exposes a neighbour (``AKIA...sk-...`` only shows its ``sk-`` key
         once the AWS id is gone), and a fixpoint also makes redaction idempotent.
         """
-        short = keep is None and len(text) <= SHORT
+        # Redaction is a pure function of the text: prompts, templates and system messages
+        # repeat on every call, so medium strings are cached too (bounded by total chars).
+        short = keep is None and len(text) <= _CACHE_TEXT_MAX
         if short:
             hit = self.short_cache.get(text)
             if hit is not None:
@@ -201,8 +207,10 @@ class Redactor:
                 break
             out, count, passes = again, count + more, passes + 1
         if short:
-            if len(self.short_cache) >= _KEY_CACHE_MAX:
+            self._cached_chars += len(text) + len(out)
+            if len(self.short_cache) >= _KEY_CACHE_MAX or self._cached_chars > _CACHE_CHARS_MAX:
                 self.short_cache.clear()
+                self._cached_chars = len(text) + len(out)
             self.short_cache[text] = (out, count)
         return out, count
 
