@@ -33,7 +33,7 @@ R = TypeVar("R")
 class TraceAttrs:
     """Trace-level attributes inherited by every span below where they were set."""
 
-    __slots__ = ("metadata", "session_id", "tags", "user_id")
+    __slots__ = ("exported", "metadata", "session_id", "tags", "user_id")
 
     def __init__(
         self,
@@ -46,6 +46,8 @@ class TraceAttrs:
         self.session_id = session_id
         self.tags = tags
         self.metadata = metadata
+        #: The export worker's cache of the redacted values (see _export._convert).
+        self.exported: Any = None
 
     def merged(
         self,

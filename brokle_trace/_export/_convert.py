@@ -10,7 +10,9 @@ from typing import Any
 from brokle_trace import capture
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
 from brokle_trace._span import Span
+from brokle_trace._context import TraceAttrs
 from brokle_trace._decorators import RAW_ARGS, inputs_dict
+from brokle_trace.capture._finalize import finalize_value
 from brokle_trace._state import UNSET
 
 __all__ = ["Resource", "to_span_data"]
@@ -95,7 +97,7 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
         # Immutable arguments kept by reference at call time: name them now.
         inp = inputs_dict(facts, inp[1], inp[2])
     out = span._output
-    attrs = span.attrs
+    tags, user_id, session_id = _trace_fields(span.attrs, settings)
     parent_id = span._parent_id
     return fast_span_data(
         {
@@ -114,28 +116,16 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
             "error": error_info,
             "input": None
             if inp is UNSET
-            else capture.finalize(
-                inp,
-                settings,
-                max_string_length=facts.max_input_length,
-                field="input",
-                span_name=name,
-            ),
+            else finalize_value(inp, settings, facts.max_input_length, "input", name),
             "output": None
             if out is UNSET
-            else capture.finalize(
-                out,
-                settings,
-                max_string_length=facts.max_output_length,
-                field="output",
-                span_name=name,
-            ),
+            else finalize_value(out, settings, facts.max_output_length, "output", name),
             "metadata": _as_dict(capture.redact_value(metadata, settings, field="metadata"))
             if metadata
             else {},
-            "tags": _tags(attrs.tags, settings) if attrs.tags else [],
-            "user_id": _opt_str(attrs.user_id, settings),
-            "session_id": _opt_str(attrs.session_id, settings),
+            "tags": list(tags),
+            "user_id": user_id,
+            "session_id": session_id,
             "attributes": _as_dict(capture.redact_value(attributes, settings, field="attributes"))
             if attributes
             else {},
@@ -148,6 +138,26 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
 
 def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
+
+
+def _trace_fields(
+    attrs: TraceAttrs, settings: capture.CaptureSettings
+) -> tuple[tuple[str, ...], str | None, str | None]:
+    """Redacted (tags, user_id, session_id), computed once per TraceAttrs.
+
+    A TraceAttrs is immutable and shared by every span below where it was set, so the
+    worker (the only thread that reads ``exported``) caches the result on it.
+    """
+    cached = attrs.exported
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    fields = (
+        tuple(_tags(attrs.tags, settings)) if attrs.tags else (),
+        _opt_str(attrs.user_id, settings),
+        _opt_str(attrs.session_id, settings),
+    )
+    attrs.exported = (settings, fields)
+    return fields
 
 
 def _tags(tags: tuple[str, ...], settings: capture.CaptureSettings) -> list[str]:

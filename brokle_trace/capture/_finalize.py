@@ -313,6 +313,10 @@ def _fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
     Returns (False, None) whenever anything is unusual; the caller then walks.
     """
     t = type(value)
+    if (t is int and _INT_MIN <= value <= _INT_MAX) or (  # type: ignore[operator]
+        t is float and value - value == 0.0  # type: ignore[operator]
+    ) or t is bool or value is None:
+        return True, value  # type: ignore[return-value]
     if t is str:
         out = _fast_text(c, value, limit)  # type: ignore[arg-type]
         if out is not None and (len(out) + 2) * _JSON_BYTES_PER_CHAR <= c.max_bytes:
