@@ -19,6 +19,7 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 from brokle_trace import _span as _span_module
 from brokle_trace import _state, capture
 from brokle_trace.capture._snapshot import snapshot_value
+from brokle_trace._codegen import exact_wrapper
 from brokle_trace._context import CURRENT
 from brokle_trace._span import Span, SpanFacts, begin, end, fail
 from brokle_trace._state import UNSET
@@ -433,6 +434,22 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
             return gen, (_start(facts, args, kwargs) if _state.enabled else None)
 
         wrapper = _make_generator(setup_gen)
+    elif (
+        exact := exact_wrapper(
+            fn,
+            inspect.iscoroutinefunction(fn),
+            {
+                "_bt_state": _state,
+                "_bt_start": _start,
+                "_bt_set": CURRENT.set,
+                "_bt_fail": _fail,
+                "_bt_finish": _finish,
+                "_bt_facts": facts,
+            },
+        )
+    ) is not None:
+        # The same steps as the generic wrappers below, with fn's own parameter list.
+        wrapper = exact
     elif inspect.iscoroutinefunction(fn):
 
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:

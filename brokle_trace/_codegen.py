@@ -1,0 +1,148 @@
+"""Signature-exact wrappers, generated once per decorated function.
+
+A generic ``def wrapper(*args, **kwargs)`` packs a tuple and a dict on every call and reaches
+the user's function through ``CALL_FUNCTION_EX``, which CPython cannot inline: that alone is
+2-3x the cost of a bare call, so "tracing disabled" could never be "a flag check and nothing
+else". Here the wrapper gets the function's own parameter list (same names, kinds and default
+objects), so arguments bind exactly as they would on the function itself, and the call to it
+is an ordinary, inlinable Python call.
+
+The wrapper body is the same for every function; only the parameter list and the argument
+lists change. Anything unusual (no signature, a parameter named like our internals) falls
+back to the generic wrapper.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["exact_wrapper"]
+
+_PREFIX = "_bt_"
+
+_SYNC = """\
+def {name}({params}):
+    if not _bt_state.enabled:
+        return _bt_fn({call})
+    _bt_span = _bt_start(_bt_facts, {args}, {kwargs})
+    if _bt_span is None:
+        return _bt_fn({call})
+    _bt_token = _bt_set(_bt_span)
+    try:
+        _bt_result = _bt_fn({call})
+    except BaseException as _bt_exc:
+        _bt_fail(_bt_span, _bt_token, _bt_exc)
+        raise
+    return _bt_finish(_bt_span, _bt_token, _bt_result)
+"""
+
+_ASYNC = """\
+async def {name}({params}):
+    if not _bt_state.enabled:
+        return await _bt_fn({call})
+    _bt_span = _bt_start(_bt_facts, {args}, {kwargs})
+    if _bt_span is None:
+        return await _bt_fn({call})
+    _bt_token = _bt_set(_bt_span)
+    try:
+        _bt_result = await _bt_fn({call})
+    except BaseException as _bt_exc:
+        _bt_fail(_bt_span, _bt_token, _bt_exc)
+        raise
+    return _bt_finish(_bt_span, _bt_token, _bt_result)
+"""
+
+
+def _parts(fn: Callable[..., Any]) -> tuple[str, str, str, str] | None:
+    """(params, call, args-tuple expr, kwargs expr) for ``fn``, or None to fall back."""
+    try:
+        params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    P = inspect.Parameter
+    decl: list[str] = []
+    call: list[str] = []
+    positional: list[str] = []
+    keyword_only: list[str] = []
+    varargs = varkw = None
+    seen_positional_only = False
+    star_written = False
+    for i, p in enumerate(params):
+        name = p.name
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith(_PREFIX):
+            return None
+        default = "" if p.default is P.empty else f"=_bt_defaults[{i}]"
+        if p.kind is P.POSITIONAL_ONLY:
+            seen_positional_only = True
+            decl.append(name + default)
+            positional.append(name)
+            continue
+        if seen_positional_only:
+            decl.append("/")
+            seen_positional_only = False
+        if p.kind is P.POSITIONAL_OR_KEYWORD:
+            decl.append(name + default)
+            positional.append(name)
+        elif p.kind is P.VAR_POSITIONAL:
+            decl.append("*" + name)
+            varargs = name
+            star_written = True
+        elif p.kind is P.KEYWORD_ONLY:
+            if not star_written:
+                decl.append("*")
+                star_written = True
+            decl.append(name + default)
+            keyword_only.append(name)
+        else:  # VAR_KEYWORD
+            decl.append("**" + name)
+            varkw = name
+    if seen_positional_only:
+        decl.append("/")
+    call = list(positional)
+    if varargs:
+        call.append("*" + varargs)
+    call += [f"{k}={k}" for k in keyword_only]
+    if varkw:
+        call.append("**" + varkw)
+    args = "(" + "".join(p + ", " for p in positional) + ")"
+    if varargs:
+        args = f"{args} + {varargs}"
+    if keyword_only or varkw:
+        entries = [f"{k!r}: {k}" for k in keyword_only]
+        if varkw:
+            entries.append("**" + varkw)
+        kwargs = "{" + ", ".join(entries) + "}"
+    else:
+        kwargs = "None"
+    return ", ".join(decl), ", ".join(call), args, kwargs
+
+
+def exact_wrapper(
+    fn: Callable[..., Any], is_async: bool, namespace: dict[str, Any]
+) -> Callable[..., Any] | None:
+    """A wrapper with ``fn``'s exact parameters, or None when one cannot be generated.
+
+    ``namespace`` provides ``_bt_state``, ``_bt_start``, ``_bt_set``, ``_bt_fail``,
+    ``_bt_finish`` and ``_bt_facts``; ``_bt_fn`` and ``_bt_defaults`` are added here.
+    """
+    parts = _parts(fn)
+    name = getattr(fn, "__name__", "")
+    if parts is None or not name.isidentifier() or keyword.iskeyword(name):
+        return None
+    params, call, args, kwargs = parts
+    source = (_ASYNC if is_async else _SYNC).format(
+        name=name, params=params, call=call, args=args, kwargs=kwargs
+    )
+    sig_params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
+    scope = dict(namespace)
+    scope["_bt_fn"] = fn
+    scope["_bt_defaults"] = [p.default for p in sig_params]
+    try:
+        exec(compile(source, f"<brokle_trace wrapper of {name}>", "exec"), scope)  # noqa: S102
+    except SyntaxError:
+        return None
+    wrapper: Callable[..., Any] = scope[name]
+    return wrapper
