@@ -36,6 +36,8 @@ _current_reset = CURRENT.reset
 _snapshot = snapshot_value
 #: Types whose values cannot change after the call: captured by reference, copied never.
 _IMMUTABLE = frozenset({int, float, bool, type(None)})
+#: Lists of numbers up to this length are copied inline instead of through the snapshot walk.
+_SMALL = 32
 #: First item of ``span._input`` when it holds the raw (immutable) arguments.
 RAW_ARGS: Any = object()
 _GeneratorType = types.GeneratorType
@@ -182,6 +184,10 @@ def _finish(span: Span, token: Any, result: Any) -> Any:
                 and facts.max_output_length is None
             ):
                 span._output = result
+            elif (kind is list or kind is tuple) and len(result) <= _SMALL and all(
+                type(item) in _IMMUTABLE for item in result
+            ):
+                span._output = list(result)  # a copy of numbers: done
             else:
                 span._output = _snapshot(
                     result, _state.capture_settings, facts.max_output_length, facts.serializer

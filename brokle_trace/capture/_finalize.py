@@ -322,6 +322,16 @@ def _fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
         if out is not None and (len(out) + 2) * _JSON_BYTES_PER_CHAR <= c.max_bytes:
             return True, out
         return False, None
+    if t is list and len(value) <= _FLAT_MAX and len(value) <= c.max_items:  # type: ignore[arg-type]
+        items: list[JSONValue] = []
+        for v in value:  # type: ignore[attr-defined]
+            if (type(v) is int and _INT_MIN <= v <= _INT_MAX) or type(v) is bool or v is None:
+                items.append(v)
+            else:
+                return False, None  # floats, strings, containers: the walk handles them
+        if (len(items) * 22 + 2) * _JSON_BYTES_PER_CHAR > c.max_bytes:
+            return False, None
+        return True, items
     if t is not dict or len(value) > _FLAT_MAX or len(value) > c.max_items:  # type: ignore[arg-type]
         return False, None
     red = c.redactor

@@ -24,7 +24,11 @@ LEAVES = st.one_of(
     st.booleans(),
     st.none(),
 )
-FLAT = st.one_of(LEAVES, st.dictionaries(KEYS, LEAVES, max_size=6))
+FLAT = st.one_of(
+    LEAVES,
+    st.dictionaries(KEYS, LEAVES, max_size=6),
+    st.lists(st.one_of(st.integers(-(1 << 70), 1 << 70), st.booleans(), st.none()), max_size=40),
+)
 
 
 def _walk(value: Any, s: CaptureSettings) -> Any:
