@@ -141,7 +141,7 @@ def exact_wrapper(
     scope["_bt_fn"] = fn
     scope["_bt_defaults"] = [p.default for p in sig_params]
     try:
-        exec(compile(source, f"<brokle_trace wrapper of {name}>", "exec"), scope)  # noqa: S102
+        exec(compile(source, f"<brokle_trace wrapper of {name}>", "exec"), scope)
     except SyntaxError:
         return None
     wrapper: Callable[..., Any] = scope[name]

@@ -370,6 +370,9 @@ def stats() -> dict[str, Any]:
     base["internal_errors"] = _state.error_counts()
     counters: Callable[[], dict[str, int]] | None = getattr(capture, "counters", None)
     base["capture"] = counters() if counters is not None else {}
+    from brokle_trace.llm._cost import unpriced_models
+
+    base["unpriced_models"] = unpriced_models()
     return base
 
 

@@ -18,11 +18,11 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
 from brokle_trace import _span as _span_module
 from brokle_trace import _state, capture
-from brokle_trace.capture._snapshot import snapshot_value
 from brokle_trace._codegen import exact_wrapper
 from brokle_trace._context import CURRENT
 from brokle_trace._span import Span, SpanFacts, begin, end, fail
 from brokle_trace._state import UNSET
+from brokle_trace.capture._snapshot import snapshot_value
 from brokle_trace.typing import Serializer
 
 __all__ = ["observe", "observe_llm", "observe_retrieval"]

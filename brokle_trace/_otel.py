@@ -98,11 +98,15 @@ def remote_parent(octx: object) -> tuple[int, int] | None:
 
 def otel_context_for(span: Span, base: Context) -> Context:
     """``base`` with a non-recording OTel span carrying ``span``'s ids."""
+    # A sampled-out trace tells OTel instrumentations below it not to record either.
+    sampled = not getattr(span._facts, "sampled_out", False)
     sc = otel_trace.SpanContext(
         trace_id=span.trace_id_int,
         span_id=span.span_id_int,
         is_remote=False,
-        trace_flags=otel_trace.TraceFlags(otel_trace.TraceFlags.SAMPLED),
+        trace_flags=otel_trace.TraceFlags(
+            otel_trace.TraceFlags.SAMPLED if sampled else otel_trace.TraceFlags.DEFAULT
+        ),
     )
     return otel_trace.set_span_in_context(otel_trace.NonRecordingSpan(sc), base)
 

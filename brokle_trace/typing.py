@@ -27,10 +27,13 @@ class ExportResult(Enum):
 
 @runtime_checkable
 class Exporter(Protocol):
-    """Receives finished spans in batches, from the one export worker thread.
+    """Receives finished spans in batches, already redacted, off the caller's thread.
 
-    ``export`` is never called concurrently with itself or with another exporter.
-    Returning ``FAILURE`` (or raising) counts the batch as ``export_failed``.
+    Each exporter runs on a thread of its own behind ``exporter_timeout``: ``export`` is
+    never called concurrently with itself, but a slow exporter may still be running while
+    the others receive later batches. Returning ``FAILURE`` (or raising, or timing out)
+    counts the batch as ``export_failed``. An optional ``after_fork()`` returns the object to
+    use in a forked child.
 
     Example:
         >>> class PrintNames:
@@ -52,10 +55,12 @@ class Exporter(Protocol):
 
 @runtime_checkable
 class Serializer(Protocol):
-    """Turns one live object into a JSON-safe snapshot at call time.
+    """Turns one object (never a str, number, bool or None) into a JSON-safe value.
 
-    Called on the caller's thread with the object itself; must be cheap and must not keep a
-    reference to mutable user data. Return ``NotImplemented`` to fall back to the default.
+    Usually called on the caller's thread at call time; parts of a large value that the
+    snapshot budget left for later are serialised by the export worker instead, so it must
+    be thread-safe, cheap, and must not block. Return ``NotImplemented`` to fall back to the
+    default handling. Its result goes through the same limits and redaction.
 
     Example:
         >>> def money(value, context):

@@ -122,3 +122,22 @@ def test_we_never_become_the_global_tracer_provider() -> None:
 
 def test_outside_any_span_otel_sees_no_span() -> None:
     assert not otel_trace.get_current_span().get_span_context().is_valid
+
+
+def test_otel_children_of_a_sampled_out_trace_are_not_recorded(
+    otel: tuple[otel_trace.Tracer, InMemorySpanExporter],
+) -> None:
+    import brokle_trace
+
+    tracer, otel_spans = otel
+    brokle_trace.configure(exporter="none", sample_rate=0.0, strict=True)
+
+    @observe
+    def ours() -> None:
+        with tracer.start_as_current_span("http-call"):
+            pass
+
+    with capture_spans() as spans:
+        ours()
+    assert spans == []
+    assert otel_spans.get_finished_spans() == ()

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import traceback
 from asyncio import CancelledError
 from dataclasses import dataclass
 from typing import Any
 
 from brokle_trace import capture
-from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
-from brokle_trace._span import Span
 from brokle_trace._context import TraceAttrs
 from brokle_trace._decorators import RAW_ARGS, inputs_dict
-from brokle_trace.capture._finalize import finalize_value
+from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
+from brokle_trace._span import Span
 from brokle_trace._state import UNSET
+from brokle_trace.capture._finalize import finalize_value
 
 __all__ = ["Resource", "to_span_data"]
 
@@ -150,7 +149,8 @@ def _trace_fields(
     """
     cached = attrs.exported
     if cached is not None and cached[0] is settings:
-        return cached[1]
+        hit: tuple[tuple[str, ...], str | None, str | None] = cached[1]
+        return hit
     fields = (
         tuple(_tags(attrs.tags, settings)) if attrs.tags else (),
         _opt_str(attrs.user_id, settings),

@@ -97,7 +97,7 @@ def preprocess(document: str) -> dict[str, Any]:
 @observe_retrieval(name="knowledge-search", index_name="company_docs", top_k=2)
 def search_knowledge(query: str, top_k: int = 2) -> list[dict[str, Any]]:
     terms = {w.lower().strip(".,:;%$") for w in query.split() if len(w) > 3}
-    scored = []
+    scored: list[dict[str, Any]] = []
     for doc_id, text in _KNOWLEDGE_BASE.items():
         words = {w.lower().strip(".,:;%$") for w in text.split()}
         scored.append(
