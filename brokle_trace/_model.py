@@ -94,6 +94,10 @@ class SpanData(BaseModel):
 _ALL_FIELDS = frozenset(SpanData.model_fields)
 _new = object.__new__
 _set = object.__setattr__
+# BaseModel's own slot descriptors: setting through them skips the frozen __setattr__.
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def fast_span_data(fields: dict[str, Any]) -> SpanData:
@@ -105,9 +109,9 @@ def fast_span_data(fields: dict[str, Any]) -> SpanData:
     """
     inst = _new(SpanData)
     _set(inst, "__dict__", fields)
-    _set(inst, "__pydantic_fields_set__", _ALL_FIELDS)
-    _set(inst, "__pydantic_extra__", None)
-    _set(inst, "__pydantic_private__", None)
+    _set_fields_set(inst, _ALL_FIELDS)
+    _set_extra(inst, None)
+    _set_private(inst, None)
     return inst
 
 

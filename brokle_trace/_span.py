@@ -43,6 +43,7 @@ class SpanFacts:
         "attributes",
         "capture_inputs",
         "capture_outputs",
+        "exported",
         "flush_on_end",
         "ignore",
         "item_hook",
@@ -51,6 +52,7 @@ class SpanFacts:
         "metadata",
         "name",
         "param_names",
+        "plain_args",
         "result_hook",
         "sampled_out",
         "serializer",
@@ -105,6 +107,10 @@ class SpanFacts:
         self.ignore = ignore
         self.serializer = serializer
         self.flush_on_end = flush_on_end
+        #: Positional arguments map one to one onto ``param_names`` (the worker's fast path).
+        self.plain_args = not skip_first and varargs is None and not ignore
+        #: The export worker's cache of the redacted static attributes.
+        self.exported: Any = None
         # Type-specific behaviour (LLM usage, retrieval documents, streaming), chosen once at
         # decoration time so plain spans pay nothing: called with the live return value,
         # with each yielded item, and when a generator span ends.

@@ -10,7 +10,7 @@ from brokle_trace import capture
 from brokle_trace._context import TraceAttrs
 from brokle_trace._decorators import RAW_ARGS, inputs_dict
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
-from brokle_trace._span import Span
+from brokle_trace._span import Span, SpanFacts
 from brokle_trace._state import UNSET
 from brokle_trace.capture._finalize import finalize_value
 
@@ -68,7 +68,7 @@ def _error_info(
 def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resource) -> SpanData:
     """Build the exported record for ``span``. Redaction happens here, before any exporter."""
     facts = span._facts
-    attributes: dict[str, Any] = dict(facts.attributes) if facts.attributes else {}
+    attributes: dict[str, Any] | None = None  # only built when update() added some
     metadata: dict[str, Any] = dict(span.attrs.metadata) if span.attrs.metadata else {}
     error = span._error
     if error is not None:
@@ -90,11 +90,14 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
             metadata.update(span_md)
         span_attrs = get(span, "_attributes", None)
         if span_attrs:
-            attributes.update(span_attrs)
+            attributes = {**facts.attributes, **span_attrs} if facts.attributes else span_attrs
     inp = span._input
     if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
         # Immutable arguments kept by reference at call time: name them now.
-        inp = inputs_dict(facts, inp[1], inp[2])
+        if facts.plain_args and inp[2] is None:
+            inp = dict(zip(facts.param_names, inp[1], strict=False))
+        else:
+            inp = inputs_dict(facts, inp[1], inp[2])
     out = span._output
     tags, user_id, session_id = _trace_fields(span.attrs, settings)
     parent_id = span._parent_id
@@ -127,7 +130,7 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
             "session_id": session_id,
             "attributes": _as_dict(capture.redact_value(attributes, settings, field="attributes"))
             if attributes
-            else {},
+            else _static_attributes(facts, settings),
             "service": resource.service,
             "environment": resource.environment,
             "release": resource.release,
@@ -137,6 +140,17 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
 
 def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
+
+
+def _static_attributes(facts: SpanFacts, settings: capture.CaptureSettings) -> dict[str, Any]:
+    """The decorator's own attributes, redacted once per function (a fresh dict per span)."""
+    if not facts.attributes:
+        return {}
+    cached = facts.exported
+    if cached is None or cached[0] is not settings:
+        redacted = _as_dict(capture.redact_value(facts.attributes, settings, field="attributes"))
+        cached = facts.exported = (settings, redacted)
+    return dict(cached[1])
 
 
 def _trace_fields(
