@@ -336,6 +336,7 @@ def _fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
         return False, None
     red = c.redactor
     key_info = red.key_info if red is not None else None
+    short = red.short_cache if red is not None else None
     result: dict[str, JSONValue] = {}
     chars = 2
     redactions = 0
@@ -357,7 +358,11 @@ def _fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
             ks = k
         tv = type(v)
         if tv is str:
-            out = _fast_text(c, v, limit)
+            seen = short.get(v) if short is not None else None
+            if seen is not None and not seen[1] and len(v) <= limit and v.isascii():
+                out = v  # seen before, nothing to redact: skip the call chain
+            else:
+                out = _fast_text(c, v, limit)
             if out is None:
                 return False, None
             result[ks] = out
@@ -386,6 +391,19 @@ def finalize_value(
 ) -> JSONValue:
     """``finalize`` and ``redact_value``: walk, mask, fit. Never raises (unless strict)."""
     c = settings._compiled
+    if type(value) is str and max_string_length is None and c.mask is None:
+        # The commonest value of all, already redacted once: a text seen before (a prompt,
+        # a template, a repeated answer). One cache lookup, no call chain.
+        red = c.redactor
+        hit = red.short_cache.get(value) if red is not None else None
+        if (
+            hit is not None
+            and not hit[1]
+            and len(value) <= c.limit
+            and value.isascii()
+            and (len(value) + 2) * _JSON_BYTES_PER_CHAR <= c.max_bytes
+        ):
+            return hit[0]
     try:
         limit, cut = c.string_limits(max_string_length)
         if c.mask is None:
