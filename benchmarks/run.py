@@ -331,6 +331,17 @@ def verdict(results: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _rss_s4() -> dict[str, Any]:
+    import subprocess
+
+    script = Path(__file__).with_name("rss_s4.py")
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=600
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls (smoke run)")
@@ -347,6 +358,12 @@ def main() -> int:
     )
     print(table(results))
     print(f"\nS4/S1 hot path (brokle ns/span): {results['s4_over_s1']:.2f}x")
+    rss = _rss_s4()
+    results["rss_s4"] = rss
+    print(f"500 S4 calls in a fresh process: peak RSS {rss['peak_rss_mb']} MB, "
+          f"{rss['exported']}/500 exported")
+    if rss["peak_rss_mb"] >= 100 or rss["exported"] != 500:
+        problems.append("S4 RSS/export budget missed")
     print(f"peak RSS: {results['peak_rss_mb']:.0f} MB")
     print(f"dropped: { {k: v for k, v in results['stats']['dropped'].items() if v} }")
     if args.json:
