@@ -11,8 +11,9 @@ from types import TracebackType
 from typing import Any
 
 from brokle_trace import _otel, _span, _state
+from brokle_trace._calls import reset_context
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
-from brokle_trace._decorators import _KINDS, SpanKind, _reset
+from brokle_trace._decorators import _KINDS, SpanKind
 from brokle_trace._span import Span, SpanFacts
 
 __all__ = [
@@ -89,7 +90,7 @@ class start_span:
             return
         self._span = None
         try:
-            _reset(self._token)
+            reset_context(self._token)
             if exc is None:
                 _span.end(span)
             else:
@@ -164,7 +165,7 @@ class trace_context:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._token is not None:
-            _reset(self._token)
+            reset_context(self._token)
             self._token = None
 
     async def __aenter__(self) -> None:

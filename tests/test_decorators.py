@@ -438,7 +438,7 @@ def test_internal_failure_never_changes_what_the_function_does(
     def broken_begin(facts: Any) -> Any:
         raise RuntimeError("tracing is broken")
 
-    monkeypatch.setattr("brokle_trace._decorators.begin", broken_begin)
+    monkeypatch.setattr("brokle_trace._calls.begin", broken_begin)
     calls: list[int] = []
 
     @observe
@@ -463,18 +463,30 @@ def test_internal_failure_never_changes_what_the_function_does(
 
 
 @pytest.mark.usefixtures("lenient")
-def test_failing_output_hook_still_returns_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_end(span: Any) -> None:
+def test_a_failing_span_end_still_returns_or_raises_what_the_function_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from brokle_trace import _state
+
+    def broken_enqueue(span: Any) -> None:
         raise RuntimeError("queue exploded")
 
-    monkeypatch.setattr("brokle_trace._decorators.end", broken_end)
+    monkeypatch.setattr(_state, "enqueue", broken_enqueue)
+    before = _state.error_counts().get("span_end", 0)
 
     @observe
     def f() -> str:
         return "value"
 
+    @observe
+    def g() -> None:
+        raise KeyError("mine")
+
     assert f() == "value"
+    with pytest.raises(KeyError, match="mine"):
+        g()
     assert get_current_span() is None
+    assert _state.error_counts()["span_end"] == before + 2
 
 
 def test_nested_tree_and_context_restored() -> None:

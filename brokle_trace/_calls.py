@@ -1,0 +1,218 @@
+"""The per-call steps every wrapper shares: start a span, record inputs, finish, fail.
+
+Each runs once per decorated call, so each is written for the hot path: no allocations
+that can be avoided, no calls that can be inlined. Immutable arguments and results are kept
+by reference (there is nothing to copy); anything else is snapshotted while the caller
+still owns it.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import Any
+
+from brokle_trace import _span as _span_module
+from brokle_trace import _state, capture
+from brokle_trace._context import CURRENT
+from brokle_trace._span import Span, SpanFacts, begin, fail
+from brokle_trace._state import UNSET
+from brokle_trace.capture._snapshot import snapshot_value
+
+__all__ = [
+    "RAW_ARGS",
+    "capture_output",
+    "captured_inputs",
+    "fail_call",
+    "finish_call",
+    "inputs_dict",
+    "reset_context",
+    "start_call",
+]
+
+_current_reset = CURRENT.reset
+_snapshot = snapshot_value
+#: Types whose values cannot change after the call: captured by reference, copied never.
+_IMMUTABLE = frozenset({int, float, bool, type(None)})
+#: Lists of numbers up to this length are copied inline instead of through the snapshot walk.
+_SMALL = 32
+#: First item of ``span._input`` when it holds the raw (immutable) arguments.
+RAW_ARGS: Any = object()
+_GeneratorType = types.GeneratorType
+_AsyncGeneratorType = types.AsyncGeneratorType
+
+
+# -- per-call steps shared by every wrapper -------------------------------------------------------
+
+
+def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Span | None:
+    """Begin a span and record the inputs; None if tracing itself failed.
+
+    When every argument is immutable (numbers, and strings within the capture cut) there
+    is nothing to copy: the span keeps the argument tuple and the worker builds the input
+    dict. Anything else is snapshotted here, while the caller still owns it.
+    """
+    try:
+        span = begin(facts)
+        facts = span._facts  # a sampled-out trace swaps in facts that capture nothing
+        capture_inputs = facts.capture_inputs
+        if capture_inputs is None:
+            capture_inputs = _state.capture_inputs
+        if capture_inputs:
+            cut = _state.capture_cut
+            values = args[1:] if facts.skip_first else args
+            for value in values:
+                t = type(value)
+                if t is str:
+                    if len(value) > cut:
+                        break
+                elif t not in _IMMUTABLE:
+                    break
+            else:
+                if kwargs:
+                    for value in kwargs.values():
+                        t = type(value)
+                        if t is str:
+                            if len(value) > cut:
+                                break
+                        elif t not in _IMMUTABLE:
+                            break
+                    else:
+                        span._input = (RAW_ARGS, args, kwargs)
+                        return span
+                else:
+                    span._input = (RAW_ARGS, args, None)
+                    return span
+            span._input = _snapshot(
+                inputs_dict(facts, args, kwargs),
+                _state.capture_settings,
+                facts.max_input_length,
+                facts.serializer,
+            )
+        return span
+    except Exception as exc:
+        _state.internal_error("span_start", exc)
+        return None
+
+
+def captured_inputs(span: Span) -> Mapping[str, Any] | None:
+    """The span's captured arguments by name, for hooks; None when input capture is off.
+
+    Either the raw immutable arguments, named now, or the snapshot's top-level dict.
+    """
+    inp = span._input
+    if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
+        return inputs_dict(span._facts, inp[1], inp[2])
+    if isinstance(inp, Mapping):
+        return inp
+    root = getattr(inp, "root", None)
+    return root if isinstance(root, Mapping) else None
+
+
+def inputs_dict(
+    facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The arguments by parameter name, without self/cls and the ignored ones."""
+    names = facts.param_names
+    if facts.skip_first:
+        args = args[1:]
+    inputs = dict(zip(names, args, strict=False))
+    if facts.varargs is not None and len(args) > len(names):
+        inputs[facts.varargs] = args[len(names) :]
+    if kwargs:
+        inputs.update(kwargs)
+    if facts.ignore:
+        for ignored in facts.ignore:
+            inputs.pop(ignored, None)
+    return inputs
+
+
+def reset_context(token: Any) -> None:
+    try:
+        _current_reset(token)
+    except ValueError:
+        # The token belongs to another Context (a coroutine driven from two contexts by
+        # hand). Leaving ours set would leak the span into the caller: restore what the
+        # token saw instead.
+        old = token.old_value
+        CURRENT.set(None if old is token.MISSING else old)
+
+
+def capture_output(span: Span, value: object) -> None:
+    facts = span._facts
+    capture_outputs = facts.capture_outputs
+    if capture_outputs is None:
+        capture_outputs = _state.capture_outputs
+    if capture_outputs and span._output is UNSET:
+        span._output = capture.snapshot(
+            value,
+            _state.capture_settings,
+            max_string_length=facts.max_output_length,
+            serializer=facts.serializer,
+        )
+
+
+def finish_call(span: Span, token: Any, result: Any) -> Any:
+    """Detach, record the output and end the span; returns what the caller gets.
+
+    The steps of ``reset_context``, ``capture_output`` and ``end`` are written out here: this
+    runs once per call and each saved function call is ~5 % of the hot path.
+    """
+    try:
+        try:
+            _current_reset(token)
+        except ValueError:
+            reset_context(token)
+        kind = type(result)
+        if kind is _GeneratorType or kind is _AsyncGeneratorType:
+            # A plain function returned a generator: the span stays open over its iteration.
+            from brokle_trace import _generators
+
+            if kind is _GeneratorType:
+                return _generators.continue_generator(result, span)
+            return _generators.continue_async_generator(result, span)
+        facts = span._facts
+        if facts.result_hook is not None:
+            facts.result_hook(span, result)
+        capture_outputs = facts.capture_outputs
+        if capture_outputs is None:
+            capture_outputs = _state.capture_outputs
+        if capture_outputs and span._output is UNSET:
+            # Immutable results need no copy (what snapshot itself would return).
+            if kind in _IMMUTABLE or (
+                kind is str and len(result) <= _state.capture_cut
+                and facts.max_output_length is None
+            ):
+                span._output = result
+            elif (kind is list or kind is tuple) and len(result) <= _SMALL and all(
+                type(item) in _IMMUTABLE for item in result
+            ):
+                span._output = list(result)  # a copy of numbers: done
+            else:
+                span._output = _snapshot(
+                    result, _state.capture_settings, facts.max_output_length, facts.serializer
+                )
+        span._end_ns = _span_module._time_ns()
+        _state.enqueue(span)
+        if facts.flush_on_end and span._parent_id == 0:
+            _flush_root()
+    except Exception as exc:
+        _state.internal_error("span_end", exc)
+    return result
+
+
+def fail_call(span: Span, token: Any, exc: BaseException) -> None:
+    try:
+        reset_context(token)
+        fail(span, exc)
+        if span._facts.flush_on_end and span._parent_id == 0:
+            _flush_root()
+    except Exception as internal:
+        _state.internal_error("span_end", internal)
+
+
+def _flush_root() -> None:
+    from brokle_trace import _config
+
+    settings = _config._settings
+    _config.flush(settings.shutdown_timeout if settings is not None else 2.0)
