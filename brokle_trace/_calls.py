@@ -15,7 +15,8 @@ from typing import Any
 from brokle_trace import _span as _span_module
 from brokle_trace import _state, capture
 from brokle_trace._context import CURRENT
-from brokle_trace._span import Span, SpanFacts, begin, fail
+from brokle_trace._facts import SpanFacts
+from brokle_trace._span import Span, begin, fail
 from brokle_trace._state import UNSET
 from brokle_trace.capture._snapshot import snapshot_value
 

@@ -19,8 +19,9 @@ from brokle_trace import _state
 from brokle_trace._calls import fail_call, finish_call, start_call
 from brokle_trace._codegen import exact_wrapper
 from brokle_trace._context import CURRENT
+from brokle_trace._facts import SpanFacts
 from brokle_trace._generators import make_async_generator, make_generator
-from brokle_trace._span import Span, SpanFacts
+from brokle_trace._span import Span
 from brokle_trace.typing import Serializer
 
 __all__ = ["observe", "observe_llm", "observe_retrieval"]

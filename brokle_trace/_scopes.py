@@ -14,7 +14,8 @@ from brokle_trace import _otel, _span, _state
 from brokle_trace._calls import reset_context
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
 from brokle_trace._decorators import _KINDS, SpanKind
-from brokle_trace._span import Span, SpanFacts
+from brokle_trace._facts import SpanFacts
+from brokle_trace._span import Span
 
 __all__ = [
     "get_current_span",

@@ -13,130 +13,25 @@ find: a failed slot read costs more than the rest of a span.
 
 from __future__ import annotations
 
-import copy
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace import _ids, _otel, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
+from brokle_trace._facts import SpanFacts
 from brokle_trace._state import UNSET
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
-    from brokle_trace.typing import Serializer
 
-__all__ = ["Span", "SpanFacts", "begin", "end", "fail"]
+__all__ = ["Span", "begin", "end", "fail"]
 
 _time_ns = time.time_ns
 _current_get = CURRENT.get
 _count_started = _state.started.__next__
-
-
-class SpanFacts:
-    """What is static about a traced function, computed once at decoration time."""
-
-    __slots__ = (
-        "_unsampled",
-        "attributes",
-        "capture_inputs",
-        "capture_outputs",
-        "exported",
-        "flush_on_end",
-        "ignore",
-        "item_hook",
-        "max_input_length",
-        "max_output_length",
-        "metadata",
-        "name",
-        "param_names",
-        "plain_args",
-        "result_hook",
-        "sampled_out",
-        "serializer",
-        "session_id",
-        "skip_first",
-        "stream_end_hook",
-        "tags",
-        "trace_attrs",
-        "type",
-        "user_id",
-        "varargs",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        type: str = "span",
-        *,
-        capture_inputs: bool | None = None,
-        capture_outputs: bool | None = None,
-        max_input_length: int | None = None,
-        max_output_length: int | None = None,
-        tags: Sequence[str] | None = None,
-        user_id: str | None = None,
-        session_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        attributes: Mapping[str, Any] | None = None,
-        param_names: tuple[str, ...] = (),
-        skip_first: bool = False,
-        varargs: str | None = None,
-        ignore: frozenset[str] = frozenset(),
-        serializer: Serializer | None = None,
-        flush_on_end: bool = False,
-        result_hook: Callable[[Span, Any], None] | None = None,
-        item_hook: Callable[[Span, Any], None] | None = None,
-        stream_end_hook: Callable[[Span], None] | None = None,
-    ) -> None:
-        self.name = name
-        self.type = type
-        self.capture_inputs = capture_inputs
-        self.capture_outputs = capture_outputs
-        self.max_input_length = max_input_length
-        self.max_output_length = max_output_length
-        self.tags = tuple(tags or ())
-        self.user_id = user_id
-        self.session_id = session_id
-        self.metadata = dict(metadata) if metadata else None
-        self.attributes = dict(attributes) if attributes else None
-        self.param_names = param_names
-        self.skip_first = skip_first
-        self.varargs = varargs
-        self.ignore = ignore
-        self.serializer = serializer
-        self.flush_on_end = flush_on_end
-        #: Positional arguments map one to one onto ``param_names`` (the worker's fast path).
-        self.plain_args = not skip_first and varargs is None and not ignore
-        #: The export worker's cache of the redacted static attributes.
-        self.exported: Any = None
-        # Type-specific behaviour (LLM usage, retrieval documents, streaming), chosen once at
-        # decoration time so plain spans pay nothing: called with the live return value,
-        # with each yielded item, and when a generator span ends.
-        self.result_hook = result_hook
-        self.item_hook = item_hook
-        self.stream_end_hook = stream_end_hook
-        # Trace attributes given on the decorator are inherited by the subtree; only build
-        # a merged TraceAttrs per call when there are any.
-        self.trace_attrs = bool(self.tags or user_id or session_id or self.metadata)
-        # Head sampling: spans of a dropped trace swap in a twin of these facts that captures
-        # nothing and runs no hooks; the export queue skips and counts them.
-        self.sampled_out = False
-        self._unsampled: SpanFacts | None = None
-
-    def unsampled(self) -> SpanFacts:
-        """The twin used by spans of a sampled-out trace (built once, then cached)."""
-        twin = self._unsampled
-        if twin is None:
-            twin = copy.copy(self)
-            twin.capture_inputs = twin.capture_outputs = False
-            twin.result_hook = twin.item_hook = twin.stream_end_hook = None
-            twin.flush_on_end = False
-            twin.sampled_out = True
-            twin._unsampled = twin
-            self._unsampled = twin
-        return twin
 
 
 class Span:

@@ -9,8 +9,9 @@ from typing import Any
 from brokle_trace import capture
 from brokle_trace._calls import RAW_ARGS, inputs_dict
 from brokle_trace._context import TraceAttrs
+from brokle_trace._facts import SpanFacts
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
-from brokle_trace._span import Span, SpanFacts
+from brokle_trace._span import Span
 from brokle_trace._state import UNSET
 from brokle_trace.capture._finalize import finalize_value
 
