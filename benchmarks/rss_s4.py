@@ -25,6 +25,19 @@ def payload(i: int) -> dict[str, Any]:
     }
 
 
+def _peak_rss_mb() -> float:
+    # VmHWM is the peak of this process's own memory map. ru_maxrss is not: on Linux it keeps
+    # the high-water mark of the parent's map that fork() copied and exec() replaced.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     traced = sys.argv[1:] != ["--bare"]
     if traced:
@@ -48,7 +61,7 @@ def main() -> None:
     if traced:
         brokle_trace.flush(60)
         exported = sum(1 for _ in out.open())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"traced": traced, "peak_rss_mb": round(peak_mb, 1), "exported": exported}))
 
 
