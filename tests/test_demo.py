@@ -34,3 +34,8 @@ def test_demo_writes_the_trace_and_prints_its_tree(tmp_path: Path) -> None:
     assert lines[start + 1].startswith("└─ document-analysis")
     assert any("ERROR TransientProviderError" in line for line in lines)
     assert sum("summarize-section" in line for line in lines) == 4
+    # LLM steps show their usage and cost, recorded from the (fake) provider's response.
+    llm_lines = [line for line in lines if "summarize-section" in line]
+    assert all("tokens=" in line and "cost=$" in line for line in llm_lines)
+    llm = next(s for s in spans if s.name == "summarize-section")
+    assert llm.attributes["gen_ai.usage.output_tokens"] == 24

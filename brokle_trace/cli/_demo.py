@@ -83,7 +83,8 @@ def normalize(document: str) -> str:
 
 @observe(name="split-sections")
 def split_sections(text: str) -> list[str]:
-    return [part.strip() for part in text.split(".") if part.strip()]
+    # Sentences end with ". ": a plain "." would also split "$4.2M".
+    return [part.strip(" .") for part in text.split(". ") if part.strip(" .")]
 
 
 @observe(name="document-preprocessing", type="chain")

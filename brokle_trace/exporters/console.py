@@ -29,9 +29,17 @@ def _line(span: SpanData) -> str:
     if span.status == "error":
         err = span.error.type if span.error else "error"
         parts.append(f"ERROR {err}: {span.status_message or ''}".rstrip(": "))
-    model = span.attributes.get("gen_ai.request.model")
+    attrs = span.attributes
+    model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model")
     if model:
         parts.append(f"model={model}")
+    tokens_in = attrs.get("gen_ai.usage.input_tokens")
+    tokens_out = attrs.get("gen_ai.usage.output_tokens")
+    if tokens_in is not None or tokens_out is not None:
+        parts.append(f"tokens={tokens_in or 0}→{tokens_out or 0}")
+    cost = attrs.get("brokle.cost.total_usd")
+    if isinstance(cost, (int, float)):
+        parts.append(f"cost=${cost:.6f}")
     return "  ".join(parts)
 
 
