@@ -33,7 +33,7 @@ R = TypeVar("R")
 class TraceAttrs:
     """Trace-level attributes inherited by every span below where they were set."""
 
-    __slots__ = ("exported", "metadata", "session_id", "tags", "user_id")
+    __slots__ = ("metadata", "sealed", "session_id", "tags", "user_id")
 
     def __init__(
         self,
@@ -46,8 +46,15 @@ class TraceAttrs:
         self.session_id = session_id
         self.tags = tags
         self.metadata = metadata
-        #: The export worker's cache of the redacted values (see _export._convert).
-        self.exported: Any = None
+        #: The plain-tuple form sealed spans carry (see _span.seal); built on first use.
+        self.sealed: tuple[Any, ...] | None = None
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """(user_id, session_id, tags, metadata): atoms, shared by the trace's records."""
+        sealed = self.sealed
+        if sealed is None:
+            sealed = self.sealed = (self.user_id, self.session_id, self.tags, self.metadata)
+        return sealed
 
     def merged(
         self,

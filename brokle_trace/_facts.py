@@ -10,7 +10,11 @@ if TYPE_CHECKING:
     from brokle_trace._span import Span
     from brokle_trace.typing import Serializer
 
-__all__ = ["SpanFacts"]
+__all__ = ["REGISTRY", "SpanFacts", "register"]
+
+#: Facts of decorated functions, by index: a sealed span names its facts by this int, so
+#: the record stays a tuple of atoms the garbage collector can untrack (see _span.seal).
+REGISTRY: list[SpanFacts] = []
 
 
 class SpanFacts:
@@ -24,6 +28,7 @@ class SpanFacts:
         "exported",
         "flush_on_end",
         "ignore",
+        "index",
         "item_hook",
         "max_input_length",
         "max_output_length",
@@ -89,6 +94,8 @@ class SpanFacts:
         self.plain_args = not skip_first and varargs is None and not ignore
         #: The export worker's cache of the redacted static attributes.
         self.exported: Any = None
+        #: Position in REGISTRY once registered (decorators); -1 for one-off facts.
+        self.index = -1
         # Type-specific behaviour (LLM usage, retrieval documents, streaming), chosen once at
         # decoration time so plain spans pay nothing: called with the live return value,
         # with each yielded item, and when a generator span ends.
@@ -115,3 +122,10 @@ class SpanFacts:
             twin._unsampled = twin
             self._unsampled = twin
         return twin
+
+
+def register(facts: SpanFacts) -> SpanFacts:
+    """Give ``facts`` a registry index (decoration time; one-off facts stay unregistered)."""
+    facts.index = len(REGISTRY)
+    REGISTRY.append(facts)
+    return facts

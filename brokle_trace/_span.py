@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
 
-__all__ = ["Span", "begin", "end", "fail"]
+__all__ = ["Record", "Span", "begin", "end", "fail", "seal"]
 
 _time_ns = time.time_ns
 _current_get = CURRENT.get
@@ -328,6 +328,63 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
     else:
         span._trace_id = _ids.new_trace_id()
         span._parent_id = 0
+
+
+#: Layout of the record a span becomes when it ends (see seal()).
+(
+    REC_FACTS,
+    REC_TRACE,
+    REC_SPAN,
+    REC_PARENT,
+    REC_START,
+    REC_END,
+    REC_INPUT,
+    REC_OUTPUT,
+    REC_ERROR,
+    REC_ATTRS,
+    REC_EXTRA,
+) = range(11)
+
+
+#: A sealed span (see seal()).
+Record = tuple[Any, ...]
+
+
+def seal(span: Span) -> Record:
+    """The ended span as a plain tuple, for the export queue.
+
+    Queued objects outlive young garbage collections while the worker catches up; a Span
+    (like any class instance) stays tracked and gets promoted, and every full collection
+    then walks the whole queue, on whichever thread allocates. A tuple of atoms (ints, strs,
+    the argument tuple) is untracked by the collector the first time it sees it, so for
+    ordinary spans the queue costs the collector nothing. Facts are named by registry
+    index; trace attributes by their shared tuple.
+    """
+    facts = span._facts
+    attrs = span.attrs
+    return (
+        facts.index if facts.index >= 0 else facts,
+        span._trace_id,
+        span._span_id,
+        span._parent_id,
+        span._start_ns,
+        span._end_ns,
+        span._input,
+        span._output,
+        span._error,
+        None if attrs is EMPTY_ATTRS else attrs.as_tuple(),
+        _updated_fields(span) if span._updated else None,
+    )
+
+
+def _updated_fields(span: Span) -> dict[str, Any]:
+    # The rarely used slots update() may have set: only these are read, only when set.
+    fields: dict[str, Any] = {}
+    for slot in ("_name", "_level", "_status_message", "_metadata", "_attributes"):
+        value = getattr(span, slot, None)
+        if value is not None:
+            fields[slot] = value
+    return fields
 
 
 def end(span: Span) -> None:

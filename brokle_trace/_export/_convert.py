@@ -8,10 +8,9 @@ from typing import Any
 
 from brokle_trace import capture
 from brokle_trace._calls import RAW_ARGS, inputs_dict
-from brokle_trace._context import TraceAttrs
-from brokle_trace._facts import SpanFacts
+from brokle_trace._facts import REGISTRY, SpanFacts
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
-from brokle_trace._span import Span
+from brokle_trace._span import Record
 from brokle_trace._state import UNSET
 from brokle_trace.capture._finalize import finalize_value
 
@@ -66,53 +65,67 @@ def _error_info(
     )
 
 
-def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resource) -> SpanData:
-    """Build the exported record for ``span``. Redaction happens here, before any exporter."""
-    facts = span._facts
+def to_span_data(
+    record: Record, settings: capture.CaptureSettings, resource: Resource
+) -> SpanData:
+    """Build the exported record for a sealed span. Redaction happens here, before any
+    exporter sees it."""
+    (
+        facts_ref,
+        trace_id,
+        span_id,
+        parent_id,
+        start_ns,
+        end_ns,
+        inp,
+        out,
+        error,
+        trace_attrs,
+        updated,
+    ) = record
+    facts: SpanFacts = facts_ref if type(facts_ref) is SpanFacts else REGISTRY[facts_ref]
     attributes: dict[str, Any] | None = None  # only built when update() added some
-    metadata: dict[str, Any] = dict(span.attrs.metadata) if span.attrs.metadata else {}
-    error = span._error
+    metadata: dict[str, Any] = (
+        dict(trace_attrs[3]) if trace_attrs is not None and trace_attrs[3] else {}
+    )
     if error is not None:
         status, status_message, error_info = _error_info(error, settings)
     else:
         status, status_message, error_info = "ok", None, None
     name = facts.name
     level = "error" if status == "error" else "default"
-    if span._updated:
-        # Only spans touched by update() have these slots; reading unset ones costs.
-        get = getattr
-        name = get(span, "_name", name)
-        level = get(span, "_level", level)
-        explicit_message = get(span, "_status_message", None)
+    if updated is not None:
+        name = updated.get("_name", name)
+        level = updated.get("_level", level)
+        explicit_message = updated.get("_status_message")
         if explicit_message is not None:
             status_message = capture.redact_text(explicit_message, settings)
-        span_md = get(span, "_metadata", None)
+        span_md = updated.get("_metadata")
         if span_md:
             metadata.update(span_md)
-        span_attrs = get(span, "_attributes", None)
+        span_attrs = updated.get("_attributes")
         if span_attrs:
             attributes = {**facts.attributes, **span_attrs} if facts.attributes else span_attrs
-    inp = span._input
     if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
         # Immutable arguments kept by reference at call time: name them now.
         if facts.plain_args and inp[2] is None:
             inp = dict(zip(facts.param_names, inp[1], strict=False))
         else:
             inp = inputs_dict(facts, inp[1], inp[2])
-    out = span._output
-    tags, user_id, session_id = _trace_fields(span.attrs, settings)
-    parent_id = span._parent_id
+    tags, user_id, session_id = (
+        _NO_TRACE_FIELDS if trace_attrs is None else _trace_fields(trace_attrs, settings)
+    )
     return fast_span_data(
         {
             "format_version": 1,
             "name": name,
             # int.to_bytes().hex() is twice as fast as an f-string for these widths.
-            "trace_id": span._trace_id.to_bytes(16, "big").hex(),
-            "span_id": span._span_id.to_bytes(8, "big").hex(),
+            "trace_id": trace_id.to_bytes(16, "big").hex(),
+            "span_id": span_id.to_bytes(8, "big").hex(),
             "parent_span_id": parent_id.to_bytes(8, "big").hex() if parent_id else None,
             "type": facts.type,
-            "start_time_ns": span._start_ns,
-            "end_time_ns": span._end_ns,
+            "start_time_ns": start_ns,
+            "end_time_ns": end_ns,
             "status": status,
             "status_message": status_message,
             "level": level,
@@ -139,6 +152,9 @@ def to_span_data(span: Span, settings: capture.CaptureSettings, resource: Resour
     )
 
 
+_NO_TRACE_FIELDS: tuple[tuple[str, ...], None, None] = ((), None, None)
+
+
 def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
@@ -155,24 +171,31 @@ def _static_attributes(facts: SpanFacts, settings: capture.CaptureSettings) -> d
 
 
 def _trace_fields(
-    attrs: TraceAttrs, settings: capture.CaptureSettings
+    sealed: tuple[Any, ...], settings: capture.CaptureSettings
 ) -> tuple[tuple[str, ...], str | None, str | None]:
-    """Redacted (tags, user_id, session_id), computed once per TraceAttrs.
+    """Redacted (tags, user_id, session_id), computed once per trace-attributes tuple.
 
-    A TraceAttrs is immutable and shared by every span below where it was set, so the
-    worker (the only thread that reads ``exported``) caches the result on it.
+    The sealed tuple is shared by every span below where the attributes were set; the
+    worker (the only caller) keeps the last few results by identity, holding the tuple so
+    the identity stays valid.
     """
-    cached = attrs.exported
-    if cached is not None and cached[0] is settings:
-        hit: tuple[tuple[str, ...], str | None, str | None] = cached[1]
-        return hit
+    hit = _trace_cache.get(id(sealed))
+    if hit is not None and hit[0] is sealed and hit[1] is settings:
+        return hit[2]
+    user_id, session_id, tags, _ = sealed
     fields = (
-        tuple(_tags(attrs.tags, settings)) if attrs.tags else (),
-        _opt_str(attrs.user_id, settings),
-        _opt_str(attrs.session_id, settings),
+        tuple(_tags(tags, settings)) if tags else (),
+        _opt_str(user_id, settings),
+        _opt_str(session_id, settings),
     )
-    attrs.exported = (settings, fields)
+    if len(_trace_cache) >= _TRACE_CACHE_MAX:
+        _trace_cache.clear()
+    _trace_cache[id(sealed)] = (sealed, settings, fields)
     return fields
+
+
+_TRACE_CACHE_MAX = 1024
+_trace_cache: dict[int, tuple[Any, Any, tuple[tuple[str, ...], str | None, str | None]]] = {}
 
 
 def _tags(tags: tuple[str, ...], settings: capture.CaptureSettings) -> list[str]:

@@ -26,7 +26,7 @@ from brokle_trace._export._convert import Resource, to_span_data
 from brokle_trace._export._counters import DROP_REASONS, Counters
 from brokle_trace._export._runner import Runner
 from brokle_trace._model import SpanData, span_json
-from brokle_trace._span import Span
+from brokle_trace._span import Record, Span, seal
 from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["DROP_REASONS", "Pipeline"]
@@ -86,7 +86,7 @@ class Pipeline:
         # The count limit the hot path reads: one list cell, rewritten by the worker.
         self._cap = [self._count_limit()]
         self._batch_n = self._batch_limit()
-        self._queue: collections.deque[Span | _FlushMarker] = collections.deque()
+        self._queue: collections.deque[Record | _FlushMarker] = collections.deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._claim = threading.Lock()
@@ -122,7 +122,7 @@ class Pipeline:
                 if n >= cap[0]:
                     full()
                     return
-                append(span)
+                append(seal(span))
                 if n == 0 and self._worker is None:
                     start()
                 elif n + 1 == batch:
@@ -141,7 +141,7 @@ class Pipeline:
             if n >= cap[0]:
                 full()
                 return
-            append(span)
+            append(seal(span))
             if n == 0 and self._worker is None:
                 start()
             elif n + 1 == batch:
@@ -175,7 +175,7 @@ class Pipeline:
     @property
     def queue_depth(self) -> int:
         """Spans waiting in the queue (flush markers excluded)."""
-        return sum(1 for item in list(self._queue) if type(item) is Span)
+        return sum(1 for item in list(self._queue) if type(item) is tuple)
 
     # -- worker -------------------------------------------------------------------------------
     def _ensure_worker(self) -> None:
@@ -208,7 +208,7 @@ class Pipeline:
         queue = self._queue
         popleft = queue.popleft
         while queue:
-            batch: list[Span] = []
+            batch: list[Record] = []
             markers: list[_FlushMarker] = []
             limit = self._batch_n
             # Popping and shutdown()'s final count take the same lock, so every span is
@@ -233,7 +233,7 @@ class Pipeline:
             for marker in markers:
                 marker.done.set()
 
-    def _convert(self, batch: list[Span]) -> list[SpanData]:
+    def _convert(self, batch: list[Record]) -> list[SpanData]:
         records: list[SpanData] = []
         for span in batch:
             try:
@@ -263,7 +263,7 @@ class Pipeline:
         self._cap[0] = self._count_limit() if not self._stopped else -1
         self._batch_n = self._batch_limit()
 
-    def _export(self, batch: list[Span]) -> None:
+    def _export(self, batch: list[Record]) -> None:
         records = self._convert(batch)
         n = len(records)
         if not n:
@@ -376,7 +376,7 @@ class Pipeline:
             if not ok:
                 self._abandoned = True
             in_flight = self._in_flight if not ok else 0
-            left = sum(1 for item in list(self._queue) if type(item) is Span)
+            left = sum(1 for item in list(self._queue) if type(item) is tuple)
             self._queue.clear()
         self.drop("shutdown", left + in_flight)
         ok = ok and not (left + in_flight)
@@ -386,7 +386,7 @@ class Pipeline:
             self._shutdown_exporter(exporter, deadline)
         # A caller that passed the length check just before the limit dropped to -1 may have
         # appended since: count those too.
-        late = sum(1 for item in list(self._queue) if type(item) is Span)
+        late = sum(1 for item in list(self._queue) if type(item) is tuple)
         self._queue.clear()
         self.drop("shutdown", late)
         self._summarise()
