@@ -1,0 +1,61 @@
+"""Ended spans are queued as plain records the garbage collector can forget."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from brokle_trace import _state, observe, trace_context
+
+
+def _queued(fn: Any, *args: Any) -> list[Any]:
+    records: list[Any] = []
+    pipeline_enqueue = _state.enqueue
+
+    from brokle_trace import _config
+    from brokle_trace._span import seal
+
+    _config.current_pipeline()
+    _state.enqueue = lambda span: records.append(seal(span))
+    try:
+        fn(*args)
+    finally:
+        _state.enqueue = pipeline_enqueue
+    return records
+
+
+def test_a_plain_span_record_is_untracked_before_it_could_reach_the_oldest_generation() -> None:
+    @observe
+    def step(text: str, n: int) -> str:
+        return text * n
+
+    (record,) = _queued(step, "ab", 2)
+    # The raw-argument tuple nests one level: the collector untracks the inner tuple on one
+    # pass and the outer ones on the next, i.e. before a queued record reaches generation 2.
+    gc.collect()
+    gc.collect()
+    # Tracked records would be walked by every full collection while they wait in the queue.
+    assert type(record) is tuple
+    assert not gc.is_tracked(record)
+
+
+def test_trace_attributes_travel_as_one_shared_tuple() -> None:
+    @observe
+    def child() -> None:
+        return None
+
+    @observe
+    def parent() -> None:
+        child()
+        child()
+
+    def run() -> None:
+        with trace_context(user_id="u-1", tags=["t"]):
+            parent()
+
+    records = _queued(run)
+    from brokle_trace._span import REC_ATTRS
+
+    attrs = {id(r[REC_ATTRS]) for r in records}
+    assert len(records) == 3 and len(attrs) == 1
+    assert records[0][REC_ATTRS][:3] == ("u-1", None, ("t",))
