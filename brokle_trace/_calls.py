@@ -37,8 +37,7 @@ _snapshot = snapshot_value
 _IMMUTABLE = frozenset({int, float, bool, type(None)})
 #: Lists of numbers up to this length are copied inline instead of through the snapshot walk.
 _SMALL = 32
-#: First item of ``span._input`` when it holds the raw (immutable) arguments.
-RAW_ARGS: Any = object()
+RAW_ARGS = _state.RAW_ARGS
 _GeneratorType = types.GeneratorType
 _AsyncGeneratorType = types.AsyncGeneratorType
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from brokle_trace import _ids, _otel, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
 from brokle_trace._facts import SpanFacts
-from brokle_trace._state import UNSET
+from brokle_trace._state import RAW_ARGS, UNSET
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context
@@ -343,7 +343,9 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
     REC_ERROR,
     REC_ATTRS,
     REC_EXTRA,
-) = range(11)
+    REC_ARGS,
+    REC_KWARGS,
+) = range(13)
 
 
 #: A sealed span (see seal()).
@@ -362,6 +364,12 @@ def seal(span: Span) -> Record:
     """
     facts = span._facts
     attrs = span.attrs
+    inp = span._input
+    args = kwargs = None
+    if type(inp) is tuple and len(inp) == 3 and inp[0] is RAW_ARGS:
+        # Raw arguments (RAW_ARGS, args, kwargs): flattened into the record, so the collector
+        # untracks the record in two passes instead of three.
+        inp, args, kwargs = inp
     return (
         facts.index if facts.index >= 0 else facts,
         span._trace_id,
@@ -369,11 +377,13 @@ def seal(span: Span) -> Record:
         span._parent_id,
         span._start_ns,
         span._end_ns,
-        span._input,
+        inp,
         span._output,
         span._error,
         None if attrs is EMPTY_ATTRS else attrs.as_tuple(),
         _updated_fields(span) if span._updated else None,
+        args,
+        kwargs,
     )
 
 

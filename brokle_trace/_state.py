@@ -31,6 +31,8 @@ class _Unset:
 
 #: Marks "argument not given" where None is a meaningful value.
 UNSET: Any = _Unset()
+#: First item of ``span._input`` when it holds the raw (immutable) arguments.
+RAW_ARGS: Any = object()
 
 #: False turns every decorator into a plain call (a flag check and nothing else).
 enabled: bool = True

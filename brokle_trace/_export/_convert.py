@@ -82,6 +82,8 @@ def to_span_data(
         error,
         trace_attrs,
         updated,
+        raw_args,
+        raw_kwargs,
     ) = record
     facts: SpanFacts = facts_ref if type(facts_ref) is SpanFacts else REGISTRY[facts_ref]
     attributes: dict[str, Any] | None = None  # only built when update() added some
@@ -106,12 +108,12 @@ def to_span_data(
         span_attrs = updated.get("_attributes")
         if span_attrs:
             attributes = {**facts.attributes, **span_attrs} if facts.attributes else span_attrs
-    if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
+    if inp is RAW_ARGS:
         # Immutable arguments kept by reference at call time: name them now.
-        if facts.plain_args and inp[2] is None:
-            inp = dict(zip(facts.param_names, inp[1], strict=False))
+        if facts.plain_args and raw_kwargs is None:
+            inp = dict(zip(facts.param_names, raw_args, strict=False))
         else:
-            inp = inputs_dict(facts, inp[1], inp[2])
+            inp = inputs_dict(facts, raw_args, raw_kwargs)
     tags, user_id, session_id = (
         _NO_TRACE_FIELDS if trace_attrs is None else _trace_fields(trace_attrs, settings)
     )
