@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 from brokle_trace import _ids, _otel, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
 from brokle_trace._facts import SpanFacts
-from brokle_trace._state import RAW_ARGS, UNSET
+from brokle_trace._state import UNSET
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
 
-__all__ = ["Record", "Span", "begin", "end", "fail", "seal"]
+__all__ = ["Span", "begin", "end", "fail"]
 
 _time_ns = time.time_ns
 _current_get = CURRENT.get
@@ -328,73 +328,6 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
     else:
         span._trace_id = _ids.new_trace_id()
         span._parent_id = 0
-
-
-#: Layout of the record a span becomes when it ends (see seal()).
-(
-    REC_FACTS,
-    REC_TRACE,
-    REC_SPAN,
-    REC_PARENT,
-    REC_START,
-    REC_END,
-    REC_INPUT,
-    REC_OUTPUT,
-    REC_ERROR,
-    REC_ATTRS,
-    REC_EXTRA,
-    REC_ARGS,
-    REC_KWARGS,
-) = range(13)
-
-
-#: A sealed span (see seal()).
-Record = tuple[Any, ...]
-
-
-def seal(span: Span) -> Record:
-    """The ended span as a plain tuple, for the export queue.
-
-    Queued objects outlive young garbage collections while the worker catches up; a Span
-    (like any class instance) stays tracked and gets promoted, and every full collection
-    then walks the whole queue, on whichever thread allocates. A tuple of atoms (ints, strs,
-    the argument tuple) is untracked by the collector the first time it sees it, so for
-    ordinary spans the queue costs the collector nothing. Facts are named by registry
-    index; trace attributes by their shared tuple.
-    """
-    facts = span._facts
-    attrs = span.attrs
-    inp = span._input
-    args = kwargs = None
-    if type(inp) is tuple and len(inp) == 3 and inp[0] is RAW_ARGS:
-        # Raw arguments (RAW_ARGS, args, kwargs): flattened into the record, so the collector
-        # untracks the record in two passes instead of three.
-        inp, args, kwargs = inp
-    return (
-        facts.index if facts.index >= 0 else facts,
-        span._trace_id,
-        span._span_id,
-        span._parent_id,
-        span._start_ns,
-        span._end_ns,
-        inp,
-        span._output,
-        span._error,
-        None if attrs is EMPTY_ATTRS else attrs.as_tuple(),
-        _updated_fields(span) if span._updated else None,
-        args,
-        kwargs,
-    )
-
-
-def _updated_fields(span: Span) -> dict[str, Any]:
-    # The rarely used slots update() may have set: only these are read, only when set.
-    fields: dict[str, Any] = {}
-    for slot in ("_name", "_level", "_status_message", "_metadata", "_attributes"):
-        value = getattr(span, slot, None)
-        if value is not None:
-            fields[slot] = value
-    return fields
 
 
 def end(span: Span) -> None:

@@ -13,7 +13,7 @@ def _queued(fn: Any, *args: Any) -> list[Any]:
     pipeline_enqueue = _state.enqueue
 
     from brokle_trace import _config
-    from brokle_trace._span import seal
+    from brokle_trace._record import seal
 
     _config.current_pipeline()
     _state.enqueue = lambda span: records.append(seal(span))
@@ -54,7 +54,7 @@ def test_trace_attributes_travel_as_one_shared_tuple() -> None:
             parent()
 
     records = _queued(run)
-    from brokle_trace._span import REC_ATTRS
+    from brokle_trace._record import REC_ATTRS
 
     attrs = {id(r[REC_ATTRS]) for r in records}
     assert len(records) == 3 and len(attrs) == 1

@@ -10,7 +10,7 @@ from brokle_trace import capture
 from brokle_trace._calls import RAW_ARGS, inputs_dict
 from brokle_trace._facts import REGISTRY, SpanFacts
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
-from brokle_trace._span import Record
+from brokle_trace._record import Record
 from brokle_trace._state import UNSET
 from brokle_trace.capture._finalize import finalize_value
 

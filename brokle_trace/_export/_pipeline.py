@@ -26,7 +26,8 @@ from brokle_trace._export._convert import Resource, to_span_data
 from brokle_trace._export._counters import DROP_REASONS, Counters
 from brokle_trace._export._runner import Runner
 from brokle_trace._model import SpanData, span_json
-from brokle_trace._span import Record, Span, seal
+from brokle_trace._record import Record, seal
+from brokle_trace._span import Span
 from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["DROP_REASONS", "Pipeline"]

@@ -9,13 +9,16 @@ applied last so nothing can grow a value past it afterwards.
 from __future__ import annotations
 
 import math
-import re
 from itertools import islice
 from typing import Any
 
 import orjson
 
 from brokle_trace.capture._counters import increment, report
+from brokle_trace.capture._fast import INT_MAX as _INT_MAX
+from brokle_trace.capture._fast import INT_MIN as _INT_MIN
+from brokle_trace.capture._fast import JSON_BYTES_PER_CHAR, fast
+from brokle_trace.capture._fast import clean as _clean
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Snapshot
 from brokle_trace.capture._redact import SHORT, marker
 from brokle_trace.capture._serializers import expand
@@ -33,22 +36,9 @@ from brokle_trace.typing import JSONValue
 
 __all__ = ["finalize_value", "redact_text_value"]
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
 _BIG_INT_BITS = 14_000
 _CONTAINERS = frozenset({dict, list, CutDict, CutList})
 _LEAVES = frozenset({str, int, float, bool, type(None), Cut})
-
-
-def _clean(s: str) -> str:
-    """Lone surrogates (from ``"\\ud800"`` or bad decoding) cannot be encoded: same-length fix."""
-    if s.isascii():
-        return s
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATES.sub("\ufffd", s)
-    return s
 
 
 class Walker:
@@ -283,105 +273,6 @@ class Walker:
         return out
 
 
-#: Flat values with at most this many entries may take the fast path.
-_FLAT_MAX = 32
-#: Worst-case JSON bytes per character (a control character escapes to ``\u00XX``).
-_JSON_BYTES_PER_CHAR = 6
-
-
-def _fast_text(c: Compiled, s: str, limit: int) -> str | None:
-    """A string within the limit, redacted; None when it needs the full walk."""
-    if len(s) > limit:
-        return None
-    if not s.isascii():
-        s = _clean(s)
-    red = c.redactor
-    if red is None:
-        return s
-    out, n = red.redact(s)
-    if n:
-        if len(out) > limit:
-            return None
-        increment("redactions", n)
-    return out
-
-
-def _fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
-    """The common shapes (a short string, a flat dict of scalars and short strings),
-    without building a Walker: same result as the walk, a fraction of the cost.
-
-    Returns (False, None) whenever anything is unusual; the caller then walks.
-    """
-    t = type(value)
-    if (t is int and _INT_MIN <= value <= _INT_MAX) or (  # type: ignore[operator]
-        t is float and value - value == 0.0  # type: ignore[operator]
-    ) or t is bool or value is None:
-        return True, value  # type: ignore[return-value]
-    if t is str:
-        out = _fast_text(c, value, limit)  # type: ignore[arg-type]
-        if out is not None and (len(out) + 2) * _JSON_BYTES_PER_CHAR <= c.max_bytes:
-            return True, out
-        return False, None
-    if t is list and len(value) <= _FLAT_MAX and len(value) <= c.max_items:  # type: ignore[arg-type]
-        items: list[JSONValue] = []
-        for v in value:  # type: ignore[attr-defined]
-            if (type(v) is int and _INT_MIN <= v <= _INT_MAX) or type(v) is bool or v is None:
-                items.append(v)
-            else:
-                return False, None  # floats, strings, containers: the walk handles them
-        if (len(items) * 22 + 2) * _JSON_BYTES_PER_CHAR > c.max_bytes:
-            return False, None
-        return True, items
-    if t is not dict or len(value) > _FLAT_MAX or len(value) > c.max_items:  # type: ignore[arg-type]
-        return False, None
-    red = c.redactor
-    key_info = red.key_info if red is not None else None
-    short = red.short_cache if red is not None else None
-    result: dict[str, JSONValue] = {}
-    chars = 2
-    redactions = 0
-    for k, v in value.items():  # type: ignore[attr-defined]
-        if type(k) is not str:
-            return False, None
-        if key_info is not None:
-            hit = key_info.get(k)
-            if hit is None or hit[0] in result:  # first sight of a key: the walk caches it
-                return False, None
-            ks, rule = hit[0], hit[1]
-            redactions += hit[2]
-            if rule is not None:
-                result[ks] = marker(rule)
-                redactions += 1
-                chars += len(ks) + 40
-                continue
-        else:
-            ks = k
-        tv = type(v)
-        if tv is str:
-            seen = short.get(v) if short is not None else None
-            if seen is not None and not seen[1] and len(v) <= limit and v.isascii():
-                out = v  # seen before, nothing to redact: skip the call chain
-            else:
-                out = _fast_text(c, v, limit)
-            if out is None:
-                return False, None
-            result[ks] = out
-            chars += len(ks) + len(out) + 6
-        elif (tv is int and _INT_MIN <= v <= _INT_MAX) or (tv is float and v - v == 0.0):
-            result[ks] = v
-            chars += len(ks) + 30
-        elif tv is bool or v is None:
-            result[ks] = v
-            chars += len(ks) + 10
-        else:
-            return False, None
-    if chars * _JSON_BYTES_PER_CHAR > c.max_bytes:
-        return False, None
-    if redactions:
-        increment("redactions", redactions)
-    return True, result
-
-
 def finalize_value(
     value: object,
     settings: CaptureSettings,
@@ -401,15 +292,15 @@ def finalize_value(
             and not hit[1]
             and len(value) <= c.limit
             and value.isascii()
-            and (len(value) + 2) * _JSON_BYTES_PER_CHAR <= c.max_bytes
+            and (len(value) + 2) * JSON_BYTES_PER_CHAR <= c.max_bytes
         ):
             return hit[0]
     try:
         limit, cut = c.string_limits(max_string_length)
         if c.mask is None:
-            done, fast = _fast(value, c, limit)
+            done, result = fast(value, c, limit)
             if done:
-                return fast
+                return result
         serializer, meta, root, snap_limit = None, {}, value, limit
         if type(value) is Snapshot:
             root, serializer, meta, snap_limit = value.root, value.serializer, value.meta, \

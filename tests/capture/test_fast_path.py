@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brokle_trace.capture import CaptureSettings
-from brokle_trace.capture._finalize import Walker, _fast, finalize_value
+from brokle_trace.capture._fast import fast as _fast
+from brokle_trace.capture._finalize import Walker, finalize_value
 from brokle_trace.capture._truncate import fit_bytes
 
 from .strategies import TEXT, secrets, settings_kwargs
