@@ -9,7 +9,7 @@ still owns it.
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from brokle_trace import _span as _span_module
@@ -27,6 +27,7 @@ __all__ = [
     "fail_call",
     "finish_call",
     "inputs_dict",
+    "name_inputs",
     "reset_context",
     "start_call",
 ]
@@ -113,17 +114,29 @@ def inputs_dict(
     facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The arguments by parameter name, without self/cls and the ignored ones."""
-    names = facts.param_names
-    if facts.skip_first:
+    return name_inputs(
+        facts.param_names, facts.skip_first, facts.varargs, facts.ignore, args, kwargs
+    )
+
+
+def name_inputs(  # noqa: PLR0917 - the parts of an export view, in its order
+    names: tuple[str, ...],
+    skip_first: bool,
+    varargs: str | None,
+    ignore: Collection[str],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Arguments by parameter name: ``inputs_dict`` from the parts of a function's facts."""
+    if skip_first:
         args = args[1:]
     inputs = dict(zip(names, args, strict=False))
-    if facts.varargs is not None and len(args) > len(names):
-        inputs[facts.varargs] = args[len(names) :]
+    if varargs is not None and len(args) > len(names):
+        inputs[varargs] = args[len(names) :]
     if kwargs:
         inputs.update(kwargs)
-    if facts.ignore:
-        for ignored in facts.ignore:
-            inputs.pop(ignored, None)
+    for ignored in ignore:
+        inputs.pop(ignored, None)
     return inputs
 
 

@@ -19,7 +19,7 @@ from brokle_trace import _state
 from brokle_trace._calls import fail_call, finish_call, start_call
 from brokle_trace._codegen import exact_wrapper
 from brokle_trace._context import CURRENT
-from brokle_trace._facts import SpanFacts, register
+from brokle_trace._facts import SpanFacts
 from brokle_trace._generators import make_async_generator, make_generator
 from brokle_trace._span import Span
 from brokle_trace.typing import Serializer
@@ -66,7 +66,7 @@ def _facts_for(
         from brokle_trace.llm import hooks_for
 
         options.update(hooks_for(type, fn))
-    return register(
+    return (
         SpanFacts(
             name or getattr(fn, "__name__", None) or type,
             type,

@@ -10,11 +10,13 @@ if TYPE_CHECKING:
     from brokle_trace._span import Span
     from brokle_trace.typing import Serializer
 
-__all__ = ["REGISTRY", "SpanFacts", "register"]
+__all__ = ["ExportView", "SpanFacts"]
 
-#: Facts of decorated functions, by index: a sealed span names its facts by this int, so
-#: the record stays a tuple of atoms the garbage collector can untrack (see _span.seal).
-REGISTRY: list[SpanFacts] = []
+#: What the export worker needs of a function's facts, as a tuple of atoms shared by every
+#: record of that function (a class instance would keep records tracked by the GC; see
+#: _record.py): (name, type, param_names, plain_args, max_input_length, max_output_length,
+#: skip_first, varargs, ignore, attributes).
+ExportView = tuple[Any, ...]
 
 
 class SpanFacts:
@@ -25,10 +27,9 @@ class SpanFacts:
         "attributes",
         "capture_inputs",
         "capture_outputs",
-        "exported",
+        "export_view",
         "flush_on_end",
         "ignore",
-        "index",
         "item_hook",
         "max_input_length",
         "max_output_length",
@@ -92,10 +93,18 @@ class SpanFacts:
         self.flush_on_end = flush_on_end
         #: Positional arguments map one to one onto ``param_names`` (the worker's fast path).
         self.plain_args = not skip_first and varargs is None and not ignore
-        #: The export worker's cache of the redacted static attributes.
-        self.exported: Any = None
-        #: Position in REGISTRY once registered (decorators); -1 for one-off facts.
-        self.index = -1
+        self.export_view: ExportView = (
+            name,
+            type,
+            param_names,
+            self.plain_args,
+            max_input_length,
+            max_output_length,
+            skip_first,
+            varargs,
+            tuple(sorted(ignore)),
+            self.attributes,
+        )
         # Type-specific behaviour (LLM usage, retrieval documents, streaming), chosen once at
         # decoration time so plain spans pay nothing: called with the live return value,
         # with each yielded item, and when a generator span ends.
@@ -122,10 +131,3 @@ class SpanFacts:
             twin._unsampled = twin
             self._unsampled = twin
         return twin
-
-
-def register(facts: SpanFacts) -> SpanFacts:
-    """Give ``facts`` a registry index (decoration time; one-off facts stay unregistered)."""
-    facts.index = len(REGISTRY)
-    REGISTRY.append(facts)
-    return facts

@@ -42,8 +42,8 @@ Record = tuple[Any, ...]
 def seal(span: Span) -> Record:
     """The ended span as a plain tuple, for the export queue.
 
-    Facts are named by registry index and trace attributes by their shared tuple, so the
-    record holds no class instance (see the module docstring).
+    Facts travel as their shared export view and trace attributes as their shared tuple,
+    so the record holds no class instance (see the module docstring).
     """
     facts = span._facts
     attrs = span.attrs
@@ -54,7 +54,7 @@ def seal(span: Span) -> Record:
         # untracks the record in two passes instead of three.
         inp, args, kwargs = inp
     return (
-        facts.index if facts.index >= 0 else facts,
+        facts.export_view,
         span._trace_id,
         span._span_id,
         span._parent_id,

@@ -29,6 +29,7 @@ def test_a_plain_span_record_is_untracked_before_it_could_reach_the_oldest_gener
     def step(text: str, n: int) -> str:
         return text * n
 
+    gc.collect()  # decoration-time objects (the function's export view) are old by now
     (record,) = _queued(step, "ab", 2)
     # The raw-argument tuple nests one level: the collector untracks the inner tuple on one
     # pass and the outer ones on the next, i.e. before a queued record reaches generation 2.
@@ -59,3 +60,31 @@ def test_trace_attributes_travel_as_one_shared_tuple() -> None:
     attrs = {id(r[REC_ATTRS]) for r in records}
     assert len(records) == 3 and len(attrs) == 1
     assert records[0][REC_ATTRS][:3] == ("u-1", None, ("t",))
+
+
+def test_functions_decorated_per_call_leave_nothing_behind() -> None:
+    import weakref
+
+    from brokle_trace.testing import capture_spans
+
+    refs = []
+    with capture_spans() as spans:
+        for i in range(3):
+
+            @observe(name=f"inner-{i}")
+            def inner() -> int:
+                return 1
+
+            inner()
+            refs.append(weakref.ref(inner))
+            del inner
+    gc.collect()
+    assert [s.name for s in spans] == ["inner-0", "inner-1", "inner-2"]
+    # No registry keeps per-call decorations, or their facts, alive.
+    assert all(ref() is None for ref in refs)
+    from brokle_trace._facts import SpanFacts
+
+    alive = [
+        o for o in gc.get_objects() if isinstance(o, SpanFacts) and o.name.startswith("inner-")
+    ]
+    assert alive == []

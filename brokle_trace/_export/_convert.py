@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from brokle_trace import capture
-from brokle_trace._calls import RAW_ARGS, inputs_dict
-from brokle_trace._facts import REGISTRY, SpanFacts
+from brokle_trace._calls import RAW_ARGS, name_inputs
+from brokle_trace._facts import ExportView
 from brokle_trace._model import ErrorInfo, SpanData, fast_span_data
 from brokle_trace._record import Record
 from brokle_trace._state import UNSET
@@ -71,7 +71,7 @@ def to_span_data(
     """Build the exported record for a sealed span. Redaction happens here, before any
     exporter sees it."""
     (
-        facts_ref,
+        view,
         trace_id,
         span_id,
         parent_id,
@@ -85,7 +85,18 @@ def to_span_data(
         raw_args,
         raw_kwargs,
     ) = record
-    facts: SpanFacts = facts_ref if type(facts_ref) is SpanFacts else REGISTRY[facts_ref]
+    (
+        name,
+        span_type,
+        param_names,
+        plain_args,
+        max_input_length,
+        max_output_length,
+        skip_first,
+        varargs,
+        ignore,
+        static_attributes,
+    ) = view
     attributes: dict[str, Any] | None = None  # only built when update() added some
     metadata: dict[str, Any] = (
         dict(trace_attrs[3]) if trace_attrs is not None and trace_attrs[3] else {}
@@ -94,7 +105,6 @@ def to_span_data(
         status, status_message, error_info = _error_info(error, settings)
     else:
         status, status_message, error_info = "ok", None, None
-    name = facts.name
     level = "error" if status == "error" else "default"
     if updated is not None:
         name = updated.get("_name", name)
@@ -107,13 +117,13 @@ def to_span_data(
             metadata.update(span_md)
         span_attrs = updated.get("_attributes")
         if span_attrs:
-            attributes = {**facts.attributes, **span_attrs} if facts.attributes else span_attrs
+            attributes = {**static_attributes, **span_attrs} if static_attributes else span_attrs
     if inp is RAW_ARGS:
         # Immutable arguments kept by reference at call time: name them now.
-        if facts.plain_args and raw_kwargs is None:
-            inp = dict(zip(facts.param_names, raw_args, strict=False))
+        if plain_args and raw_kwargs is None:
+            inp = dict(zip(param_names, raw_args, strict=False))
         else:
-            inp = inputs_dict(facts, raw_args, raw_kwargs)
+            inp = name_inputs(param_names, skip_first, varargs, ignore, raw_args, raw_kwargs)
     tags, user_id, session_id = (
         _NO_TRACE_FIELDS if trace_attrs is None else _trace_fields(trace_attrs, settings)
     )
@@ -125,7 +135,7 @@ def to_span_data(
             "trace_id": trace_id.to_bytes(16, "big").hex(),
             "span_id": span_id.to_bytes(8, "big").hex(),
             "parent_span_id": parent_id.to_bytes(8, "big").hex() if parent_id else None,
-            "type": facts.type,
+            "type": span_type,
             "start_time_ns": start_ns,
             "end_time_ns": end_ns,
             "status": status,
@@ -134,10 +144,10 @@ def to_span_data(
             "error": error_info,
             "input": None
             if inp is UNSET
-            else finalize_value(inp, settings, facts.max_input_length, "input", name),
+            else finalize_value(inp, settings, max_input_length, "input", name),
             "output": None
             if out is UNSET
-            else finalize_value(out, settings, facts.max_output_length, "output", name),
+            else finalize_value(out, settings, max_output_length, "output", name),
             "metadata": _as_dict(capture.redact_value(metadata, settings, field="metadata"))
             if metadata
             else {},
@@ -146,7 +156,7 @@ def to_span_data(
             "session_id": session_id,
             "attributes": _as_dict(capture.redact_value(attributes, settings, field="attributes"))
             if attributes
-            else _static_attributes(facts, settings),
+            else _static_attributes(view, static_attributes, settings),
             "service": resource.service,
             "environment": resource.environment,
             "release": resource.release,
@@ -161,15 +171,27 @@ def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _static_attributes(facts: SpanFacts, settings: capture.CaptureSettings) -> dict[str, Any]:
-    """The decorator's own attributes, redacted once per function (a fresh dict per span)."""
-    if not facts.attributes:
+def _static_attributes(
+    view: ExportView, attributes: dict[str, Any] | None, settings: capture.CaptureSettings
+) -> dict[str, Any]:
+    """The decorator's own attributes, redacted once per function (a fresh dict per span).
+
+    Cached by the identity of the function's export view, which the cache holds so the
+    identity stays valid.
+    """
+    if not attributes:
         return {}
-    cached = facts.exported
-    if cached is None or cached[0] is not settings:
-        redacted = _as_dict(capture.redact_value(facts.attributes, settings, field="attributes"))
-        cached = facts.exported = (settings, redacted)
-    return dict(cached[1])
+    hit = _static_cache.get(id(view))
+    if hit is None or hit[0] is not view or hit[1] is not settings:
+        redacted = _as_dict(capture.redact_value(attributes, settings, field="attributes"))
+        if len(_static_cache) >= _STATIC_CACHE_MAX:
+            _static_cache.clear()
+        hit = _static_cache[id(view)] = (view, settings, redacted)
+    return dict(hit[2])
+
+
+_STATIC_CACHE_MAX = 4096
+_static_cache: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
 
 
 def _trace_fields(
