@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from brokle_trace import _span as _span_module
-from brokle_trace import _state, capture
+from brokle_trace import _state
 from brokle_trace._context import CURRENT
 from brokle_trace._facts import SpanFacts
 from brokle_trace._span import Span, begin, fail
@@ -22,7 +22,6 @@ from brokle_trace.capture._snapshot import snapshot_value
 
 __all__ = [
     "RAW_ARGS",
-    "capture_output",
     "captured_inputs",
     "fail_call",
     "finish_call",
@@ -151,24 +150,10 @@ def reset_context(token: Any) -> None:
         CURRENT.set(None if old is token.MISSING else old)
 
 
-def capture_output(span: Span, value: object) -> None:
-    facts = span._facts
-    capture_outputs = facts.capture_outputs
-    if capture_outputs is None:
-        capture_outputs = _state.capture_outputs
-    if capture_outputs and span._output is UNSET:
-        span._output = capture.snapshot(
-            value,
-            _state.capture_settings,
-            max_string_length=facts.max_output_length,
-            serializer=facts.serializer,
-        )
-
-
 def finish_call(span: Span, token: Any, result: Any) -> Any:
     """Detach, record the output and end the span; returns what the caller gets.
 
-    The steps of ``reset_context``, ``capture_output`` and ``end`` are written out here: this
+    The steps of ``reset_context``, the output snapshot and ``end`` are written out here: this
     runs once per call and each saved function call is ~5 % of the hot path.
     """
     try:

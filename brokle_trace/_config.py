@@ -183,14 +183,12 @@ def _split_kwargs(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     general: dict[str, Any] = {}
     cap: dict[str, Any] = {}
     for key, value in kwargs.items():
+        # A name in both (strict) configures both layers.
         if key in _CAPTURE_FIELDS:
             cap[key] = value
         if key in _SETTINGS_FIELDS:
-            # A name in both (strict) configures both layers.
             general[key] = value
-        elif key in _CAPTURE_FIELDS:
-            pass
-        else:
+        if key not in _CAPTURE_FIELDS and key not in _SETTINGS_FIELDS:
             known = sorted(_SETTINGS_FIELDS | _CAPTURE_FIELDS)
             hint = difflib.get_close_matches(key, known, n=1)
             did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""

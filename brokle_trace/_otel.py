@@ -99,7 +99,7 @@ def remote_parent(octx: object) -> tuple[int, int] | None:
 def otel_context_for(span: Span, base: Context) -> Context:
     """``base`` with a non-recording OTel span carrying ``span``'s ids."""
     # A sampled-out trace tells OTel instrumentations below it not to record either.
-    sampled = not getattr(span._facts, "sampled_out", False)
+    sampled = not span._facts.sampled_out
     sc = otel_trace.SpanContext(
         trace_id=span.trace_id_int,
         span_id=span.span_id_int,

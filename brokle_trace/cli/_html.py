@@ -28,7 +28,7 @@ from typing import IO, Any
 import orjson
 
 from brokle_trace.cli import _read
-from brokle_trace.cli._read import BadLines, Filters, TraceSummary
+from brokle_trace.cli._read import BadLines, TraceSummary
 
 __all__ = ["run_html", "script_safe_json", "write_report"]
 
@@ -166,24 +166,11 @@ def write_report(
 
 def run_html(args: argparse.Namespace) -> int:
     """Run ``brokle-trace html`` with parsed ``args``; returns the exit code."""
+    chosen = _read.select_from_args(args, "html", _DEFAULT_LAST)
+    if isinstance(chosen, int):
+        return chosen
     path: Path = args.file
-    if not path.is_file():
-        print(f"brokle-trace html: no such file: {path}", file=sys.stderr)
-        return 2
-    filters = Filters(trace=args.trace, errors=args.errors, session=args.session,
-                      user=args.user, name=args.name)
-    bad = BadLines()
-    traces = _read.scan_traces(
-        _read.iter_spans(path, bad, progress_label="scanning", force_progress=args.progress),
-        keep_names=args.name is not None,
-    )
-    last = None if args.all or (args.trace and args.last is None) else (args.last or
-                                                                         _DEFAULT_LAST)
-    selected = _read.select_traces(traces, filters, last)
-    if not selected:
-        what = "no traces" if not traces else f"none of the {len(traces)} traces matches"
-        print(f"brokle-trace html: {what} in {path}", file=sys.stderr)
-        return 1
+    traces, selected, filters, bad = chosen.traces, chosen.selected, chosen.filters, chosen.bad
     matching = len(_read.select_traces(traces, filters, None))
     note = f"newest {len(selected)} of {matching} traces" if len(selected) < matching else ""
     output: Path = args.output

@@ -27,9 +27,11 @@ __all__ = [
     "BadLines",
     "Filters",
     "Progress",
+    "Selection",
     "TraceSummary",
     "iter_spans",
     "scan_traces",
+    "select_from_args",
     "select_traces",
     "spans_of",
 ]
@@ -303,6 +305,43 @@ def select_traces(
     chosen = [t for t in traces.values() if filters.matches(t)]
     chosen.sort(key=lambda t: (t.start_ns, t.trace_id), reverse=True)
     return chosen if last is None or last <= 0 else chosen[:last]
+
+
+@dataclass
+class Selection:
+    """What ``view`` and ``html`` show: every trace seen, the chosen ones, the bad lines."""
+
+    traces: dict[str, TraceSummary]
+    selected: list[TraceSummary]
+    filters: Filters
+    bad: BadLines
+
+
+def select_from_args(args: Any, command: str, default_last: int) -> Selection | int:
+    """The first pass shared by ``view`` and ``html``: the file, the filters, the newest
+    traces. Returns an exit code (after saying why on stderr) when there is nothing to show.
+    """
+    path: Path = args.file
+    if not path.is_file():
+        print(f"brokle-trace {command}: no such file: {path}", file=sys.stderr)
+        return 2
+    filters = Filters(trace=args.trace, errors=args.errors, session=args.session,
+                      user=args.user, name=args.name)
+    bad = BadLines()
+    traces = scan_traces(
+        iter_spans(path, bad, progress_label="scanning", force_progress=args.progress),
+        keep_names=args.name is not None,
+    )
+    # --trace alone shows every match; otherwise the newest --last (or the default).
+    last = None if args.all or (args.trace and args.last is None) else (args.last or default_last)
+    selected = select_traces(traces, filters, last)
+    if not selected:
+        what = "no traces" if not traces else f"none of the {len(traces)} traces matches"
+        print(f"brokle-trace {command}: {what} in {path}", file=sys.stderr)
+        if bad.count:
+            print(f"brokle-trace {command}: {bad.summary()}", file=sys.stderr)
+        return 1
+    return Selection(traces, selected, filters, bad)
 
 
 # -- pass 2: the spans of a bounded group of traces ---------------------------------------------

@@ -21,7 +21,7 @@ import orjson
 
 from brokle_trace import semconv
 from brokle_trace.cli import _read
-from brokle_trace.cli._read import BadLines, Filters, TraceSummary
+from brokle_trace.cli._read import BadLines, TraceSummary
 
 __all__ = ["ViewSpan", "format_duration", "preview", "render_plain", "run_view", "slim"]
 
@@ -255,25 +255,11 @@ def _rich_console(color: str, stream: TextIO) -> Any | None:
 def run_view(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     """Run ``brokle-trace view`` with parsed ``args``; returns the exit code."""
     out = stdout or sys.stdout
+    chosen = _read.select_from_args(args, "view", 20)
+    if isinstance(chosen, int):
+        return chosen
     path: Path = args.file
-    if not path.is_file():
-        print(f"brokle-trace view: no such file: {path}", file=sys.stderr)
-        return 2
-    filters = Filters(trace=args.trace, errors=args.errors, session=args.session,
-                      user=args.user, name=args.name)
-    bad = BadLines()
-    traces = _read.scan_traces(
-        _read.iter_spans(path, bad, progress_label="scanning", force_progress=args.progress),
-        keep_names=args.name is not None,
-    )
-    last = None if args.all or (args.trace and args.last is None) else (args.last or 20)
-    selected = _read.select_traces(traces, filters, last)
-    if not selected:
-        what = "no traces" if not traces else f"none of the {len(traces)} traces matches"
-        print(f"brokle-trace view: {what} in {path}", file=sys.stderr)
-        if bad.count:
-            print(f"brokle-trace view: {bad.summary()}", file=sys.stderr)
-        return 1
+    selected, bad = chosen.selected, chosen.bad
     console = _rich_console(args.color, out)
     preview_chars = 0 if args.no_preview else args.preview_chars
     for group in _read.chunked(selected):
@@ -289,7 +275,7 @@ def run_view(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
             else:
                 out.write(render_plain(t, spans[t.trace_id], args.max_spans) + "\n\n")
         del spans  # before the next group's pass: only one group is ever held
-    matching = len(_read.select_traces(traces, filters, None)) if last else len(selected)
+    matching = len(_read.select_traces(chosen.traces, chosen.filters, None))
     if len(selected) < matching:
         print(f"showing the {len(selected)} newest of {matching} traces (--last N, --all)",
               file=sys.stderr)
