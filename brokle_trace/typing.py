@@ -33,7 +33,10 @@ class Exporter(Protocol):
     never called concurrently with itself, but a slow exporter may still be running while
     the others receive later batches. Returning ``FAILURE`` (or raising, or timing out)
     counts the batch as ``export_failed``. An optional ``after_fork()`` returns the object to
-    use in a forked child.
+    use in a forked child. An exporter that can never block (memory, a regular file) may set
+    ``export_inline = True``: the export worker then calls it directly, without the hop to a
+    thread of its own and without the timeout (cheaper when the application runs an event
+    loop, whose every ``select()`` wakes a thread waiting for the GIL).
 
     Example:
         >>> class PrintNames:

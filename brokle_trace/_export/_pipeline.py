@@ -94,6 +94,8 @@ class Pipeline:
         self._worker: threading.Thread | None = None
         self._runners: dict[int, Runner] = {}
         self._stopping = False
+        # Set by flush(): the next drain takes everything, not only whole batches.
+        self._urgent = False
         self._stopped = False
         self._abandoned = False
         self._shutdown_done = threading.Event()
@@ -198,20 +200,29 @@ class Pipeline:
         except Exception as exc:  # pragma: no cover - depends on the OTel API version
             self._internal("suppress_instrumentation", exc)
         while True:
-            self._wake.wait(self._delay)
+            woke = self._wake.wait(self._delay)
             self._wake.clear()
-            self._drain()
+            # Woken by a full batch: export whole batches only and leave the rest for the
+            # next one. Draining whatever had arrived made batches of a few spans under a
+            # steady load, and each batch is a hand-off between threads: with an event
+            # loop releasing the GIL on every select(), that was a context switch every
+            # few spans on the caller's thread.
+            urgent = not woke or self._urgent or self._stopping
+            self._urgent = False
+            self._drain(full_only=not urgent)
             if self._stopping:
                 self._drain()
                 return
 
-    def _drain(self) -> None:
+    def _drain(self, full_only: bool = False) -> None:
         queue = self._queue
         popleft = queue.popleft
         while queue:
             batch: list[Record] = []
             markers: list[_FlushMarker] = []
             limit = self._batch_n
+            if full_only and len(queue) < limit:
+                return
             # Popping and shutdown()'s final count take the same lock, so every span is
             # either in the queue or in flight when shutdown counts: none falls between.
             with self._claim:
@@ -333,6 +344,7 @@ class Pipeline:
         self._queue.append(marker)
         if self._worker is None:
             self._ensure_worker()
+        self._urgent = True
         self._wake.set()
         if self._worker is None:  # no thread possible (interpreter exit): do it here
             self._drain()

@@ -65,6 +65,7 @@ class Runner:
     def __init__(self, exporter: Exporter) -> None:
         self.exporter = exporter
         self.name = type(exporter).__name__
+
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pending: _Job | None = None
@@ -84,7 +85,13 @@ class Runner:
             self._pending = None
         job = _Job(records)
         self.calls += 1
-        if self._start():
+        # An exporter that says it never blocks (``export_inline = True``: a regular file,
+        # memory) is called on the export worker itself. The hop to a thread of its own
+        # costs little CPU, but every hop is one more thread waiting for the GIL, and an
+        # event loop in the caller's thread releases the GIL on every select(): a waiting
+        # thread is woken, finds it taken again, and sleeps, over and over.
+        inline = getattr(self.exporter, "export_inline", False) is True
+        if not inline and self._start():
             self._jobs.put(job)
             if not job.done.wait(max(0.0, timeout)):
                 self._pending = job
@@ -92,7 +99,7 @@ class Runner:
                 self.failures += 1
                 return Outcome(ExportResult.FAILURE, note="timeout")
         else:
-            # No new threads at interpreter shutdown (Python 3.12+): call it here instead.
+            # Inline, or no new threads at interpreter shutdown (3.12+): call it here.
             self._run(job)
         if job.result is not ExportResult.SUCCESS:
             self.failures += 1

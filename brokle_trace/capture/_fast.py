@@ -10,11 +10,22 @@ from __future__ import annotations
 import re
 
 from brokle_trace.capture._counters import increment
-from brokle_trace.capture._redact import marker
+from brokle_trace.capture._redact import SHORT, marker
 from brokle_trace.capture._settings import Compiled
 from brokle_trace.typing import JSONValue
 
-__all__ = ["INT_MAX", "INT_MIN", "JSON_BYTES_PER_CHAR", "clean", "fast", "fast_text"]
+__all__ = [
+    "INT_MAX",
+    "INT_MIN",
+    "JSON_BYTES_PER_CHAR",
+    "NOT_LEAF",
+    "clean",
+    "clean_names",
+    "fast",
+    "fast_text",
+    "leaf",
+    "leaf_args",
+]
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 #: orjson encodes integers in this range; others are exported as strings by the walk.
@@ -129,3 +140,80 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
     if redactions:
         increment("redactions", redactions)
     return True, result
+
+
+#: What ``leaf`` returns for a value that needs the full finaliser.
+NOT_LEAF: object = object()
+
+
+def leaf(value: object, c: Compiled) -> object:
+    """``value`` itself when finalising it would return it unchanged, else ``NOT_LEAF``.
+
+    For the worker's commonest values (a number, a short text seen before with nothing to
+    redact), checked inline by the caller before paying for ``finalize_value``. Only valid
+    without a mask and with the default string limit (the caller checks both).
+    """
+    t = type(value)
+    if t is int:
+        return value if INT_MIN <= value <= INT_MAX else NOT_LEAF  # type: ignore[operator]
+    if t is str:
+        red = c.redactor
+        hit = red.short_cache.get(value) if red is not None else None  # type: ignore[arg-type]
+        s: str = value  # type: ignore[assignment]
+        if (
+            hit is not None
+            and not hit[1]
+            and len(s) <= c.limit
+            and s.isascii()
+            and (len(s) + 2) * JSON_BYTES_PER_CHAR <= c.max_bytes
+        ):
+            return s
+        return NOT_LEAF
+    if t is float:
+        return value if value - value == 0.0 else NOT_LEAF  # type: ignore[operator]
+    if t is bool or value is None:
+        return value
+    return NOT_LEAF
+
+
+def leaf_args(names: tuple[str, ...], args: tuple[object, ...], c: Compiled) -> object:
+    """``dict(zip(names, args))`` when finalising it would return it unchanged (every
+    value a ``leaf``, the names known clean by ``clean_names``), else ``NOT_LEAF``."""
+    if len(args) > len(names) or len(args) > c.max_items:
+        return NOT_LEAF
+    short = c.redactor.short_cache  # type: ignore[union-attr] # clean_names saw a redactor
+    limit = c.limit
+    # Each entry as if its name had the longest clean length (SHORT): an upper bound.
+    chars = 2 + len(args) * (SHORT + 30)
+    for value in args:  # the checks of ``leaf``, inlined: this runs for most spans
+        t = type(value)
+        if t is int:
+            if not INT_MIN <= value <= INT_MAX:  # type: ignore[operator]
+                return NOT_LEAF
+        elif t is str:
+            hit = short.get(value)  # type: ignore[arg-type]
+            if hit is None or hit[1] or len(value) > limit or not value.isascii():  # type: ignore[arg-type,attr-defined]
+                return NOT_LEAF
+            chars += len(value)  # type: ignore[arg-type]
+        elif t is float:
+            if value - value != 0.0:  # type: ignore[operator]
+                return NOT_LEAF
+        elif t is not bool and value is not None:
+            return NOT_LEAF
+    if chars * JSON_BYTES_PER_CHAR > c.max_bytes:
+        return NOT_LEAF
+    return dict(zip(names, args))  # noqa: B905 - len(args) <= len(names) checked above
+
+
+def clean_names(names: tuple[str, ...], c: Compiled) -> bool:
+    """True when none of ``names`` is a secret-named key or holds anything to redact, so
+    a dict keyed by them is exported with the same keys (``leaf_args`` may be used)."""
+    red = c.redactor
+    if red is None or c.mask is not None:
+        return False
+    for name in names:
+        if len(name) > SHORT or red.key_rule(name) is not None:
+            return False
+        if red.redact(name) != (name, 0):
+            return False
+    return True

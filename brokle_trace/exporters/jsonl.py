@@ -18,6 +18,13 @@ __all__ = ["JsonlExporter"]
 _LOG_EVERY_S = 60.0
 
 
+def _regular_or_missing(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # created as a regular file on the first write
+
+
 class JsonlExporter:
     """Append spans to ``path`` as JSON Lines (one ``SpanData`` per line).
 
@@ -41,6 +48,9 @@ class JsonlExporter:
         self, path: str | os.PathLike[str], *, max_bytes: int = 0, backups: int = 5
     ) -> None:
         self.path = Path(path)
+        #: A regular file never blocks a write for long: the export worker calls this
+        #: exporter directly. A FIFO or a terminal may, so those get a thread of their own.
+        self.export_inline = _regular_or_missing(self.path)
         self.max_bytes = max_bytes
         self.backups = backups
         self._fd: int | None = None

@@ -29,6 +29,9 @@ class InMemoryExporter:
         ['hello']
     """
 
+    #: Never blocks: the export worker calls it directly (see ``Exporter``).
+    export_inline = True
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spans: list[SpanData] = []
