@@ -158,8 +158,8 @@ def leaf(value: object, c: Compiled) -> object:
         return value if INT_MIN <= value <= INT_MAX else NOT_LEAF  # type: ignore[operator]
     if t is str:
         red = c.redactor
-        hit = red.short_cache.get(value) if red is not None else None  # type: ignore[arg-type]
         s: str = value  # type: ignore[assignment]
+        hit = red.short_cache.get(s) if red is not None else None
         if (
             hit is not None
             and not hit[1]
@@ -191,10 +191,11 @@ def leaf_args(names: tuple[str, ...], args: tuple[object, ...], c: Compiled) -> 
             if not INT_MIN <= value <= INT_MAX:  # type: ignore[operator]
                 return NOT_LEAF
         elif t is str:
-            hit = short.get(value)  # type: ignore[arg-type]
-            if hit is None or hit[1] or len(value) > limit or not value.isascii():  # type: ignore[arg-type,attr-defined]
+            text: str = value  # type: ignore[assignment]
+            hit = short.get(text)
+            if hit is None or hit[1] or len(text) > limit or not text.isascii():
                 return NOT_LEAF
-            chars += len(value)  # type: ignore[arg-type]
+            chars += len(text)
         elif t is float:
             if value - value != 0.0:  # type: ignore[operator]
                 return NOT_LEAF

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brokle_trace.capture import CaptureSettings
+from brokle_trace.capture._fast import NOT_LEAF, clean_names, leaf, leaf_args
 from brokle_trace.capture._fast import fast as _fast
 from brokle_trace.capture._finalize import Walker, finalize_value
 from brokle_trace.capture._truncate import fit_bytes
@@ -63,3 +64,58 @@ def test_fast_path_is_taken_for_the_common_shapes() -> None:
         True,
         "[REDACTED:openai_key]",
     )
+
+
+NAMES = st.lists(KEYS, max_size=5, unique=True).map(tuple)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=LEAVES, kwargs=settings_kwargs(), redact=st.booleans())
+def test_leaf_is_the_value_only_when_finalising_would_return_it(
+    value: Any, kwargs: dict[str, Any], redact: bool
+) -> None:
+    s = CaptureSettings(**kwargs, redact=redact)
+    expected = finalize_value(value, s, None, "output", "")  # also fills the text cache
+    got = leaf(value, s._compiled)
+    if got is not NOT_LEAF:
+        assert got == expected and type(got) is type(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), kwargs=settings_kwargs(), redact=st.booleans())
+def test_leaf_args_equal_the_finalised_input_dict(
+    data: st.DataObject, kwargs: dict[str, Any], redact: bool
+) -> None:
+    s = CaptureSettings(**kwargs, redact=redact)
+    c = s._compiled
+    names = data.draw(NAMES)
+    args = tuple(data.draw(st.lists(LEAVES, min_size=len(names), max_size=len(names))))
+    expected = finalize_value(dict(zip(names, args, strict=True)), s, None, "input", "")
+    for arg in args:  # what the worker has seen before: the text cache
+        finalize_value(arg, s, None, "input", "")
+    if not clean_names(names, c):
+        # Secret-named parameters (api_key, password, ...) always take the full path.
+        assert any(n in ("api_key", "password", "Authorization") for n in names) or not redact
+        return
+    got = leaf_args(names, args, c)
+    if got is not NOT_LEAF:
+        assert got == expected
+
+
+def test_leaf_shortcuts_are_taken_for_numbers_and_seen_clean_texts() -> None:
+    s = CaptureSettings()
+    c = s._compiled
+    assert leaf(3, c) == 3 and leaf(None, c) is None and leaf(1.5, c) == 1.5
+    assert leaf(1 << 70, c) is NOT_LEAF and leaf(float("nan"), c) is NOT_LEAF
+    assert leaf("hello there", c) is NOT_LEAF  # never seen: the walk redacts it first
+    finalize_value("hello there", s, None, "input", "")
+    assert leaf("hello there", c) == "hello there"
+    secret = "sk-" + "a1" * 20
+    finalize_value(secret, s, None, "input", "")
+    assert leaf(secret, c) is NOT_LEAF  # it had something redacted: never passed through
+    assert clean_names(("text", "n"), c) and leaf_args(("text", "n"), ("hello there", 2), c) == {
+        "text": "hello there",
+        "n": 2,
+    }
+    assert not clean_names(("api_key",), c)
+    assert not clean_names(("text",), CaptureSettings(redact=False)._compiled)

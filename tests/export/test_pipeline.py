@@ -256,3 +256,71 @@ def test_exporter_calls_are_not_traced_by_otel_instrumentations() -> None:
     work()
     assert brokle_trace.flush(2.0)
     assert seen == [True, True]
+
+
+class Recording:
+    """Records each batch's size and the thread that exported it."""
+
+    def __init__(self, inline: bool) -> None:
+        self.export_inline = inline
+        self.batches: list[int] = []
+        self.threads: set[str] = set()
+
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        self.batches.append(len(spans))
+        self.threads.add(threading.current_thread().name)
+        return ExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_under_load_only_whole_batches_are_exported_until_a_flush() -> None:
+    rec = Recording(inline=True)
+    brokle_trace.configure(
+        exporter="none", exporters=[rec], max_export_batch_size=10, schedule_delay=30.0, strict=True
+    )
+    for _ in range(35):
+        work()
+    deadline = time.monotonic() + 5
+    while sum(rec.batches) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # a worker that drained partial batches would have sent the rest now
+    assert rec.batches == [10, 10, 10]
+    assert brokle_trace.flush(2.0)
+    assert rec.batches == [10, 10, 10, 5]
+    assert stats()["exported"] == 35
+
+
+def test_the_schedule_delay_exports_a_partial_batch_without_a_flush() -> None:
+    rec = Recording(inline=True)
+    brokle_trace.configure(
+        exporter="none", exporters=[rec], max_export_batch_size=10, schedule_delay=0.05, strict=True
+    )
+    for _ in range(3):
+        work()
+    deadline = time.monotonic() + 5
+    while not rec.batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rec.batches == [3]
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_exporters_that_never_block_run_on_the_export_worker(inline: bool) -> None:
+    rec = Recording(inline=inline)
+    brokle_trace.configure(exporter="none", exporters=[rec], strict=True)
+    work()
+    assert brokle_trace.flush(2.0)
+    (thread,) = rec.threads
+    assert (thread == "brokle-trace-export") is inline
+
+
+def test_jsonl_to_a_fifo_keeps_a_thread_of_its_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from brokle_trace.exporters import JsonlExporter
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert JsonlExporter(tmp_path / "new.jsonl").export_inline
+    assert not JsonlExporter(fifo).export_inline
