@@ -104,16 +104,17 @@ def to_span_data(
     if inp is RAW_ARGS:
         # Immutable arguments kept by reference at call time: name them now. Numbers and
         # texts already known clean need no finaliser at all (the commonest spans).
-        if view[3] and raw_kwargs is None:  # plain_args
-            inp = leaf_args(view[2], raw_args, c) if args_ok else NOT_LEAF
-            if inp is NOT_LEAF:
-                inp = dict(zip(view[2], raw_args, strict=False))
-            else:
-                fields["input"] = inp
-                inp = UNSET
-        else:
-            inp = name_inputs(view[2], view[6], view[7], view[8], raw_args, raw_kwargs)
-    if inp is not UNSET:
+        plain = view[3] and raw_kwargs is None  # plain_args
+        named = leaf_args(view[2], raw_args, c) if plain and args_ok else NOT_LEAF
+        if named is NOT_LEAF:
+            inp = (
+                dict(zip(view[2], raw_args, strict=False))
+                if plain
+                else name_inputs(view[2], view[6], view[7], view[8], raw_args, raw_kwargs)
+            )
+            named = finalize_value(inp, settings, view[4], "input", view[0])
+        fields["input"] = named
+    elif inp is not UNSET:
         fields["input"] = finalize_value(inp, settings, view[4], "input", view[0])
     if out is not UNSET:
         done = leaf(out, c) if output_ok else NOT_LEAF

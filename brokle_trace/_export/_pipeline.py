@@ -202,11 +202,8 @@ class Pipeline:
         while True:
             woke = self._wake.wait(self._delay)
             self._wake.clear()
-            # Woken by a full batch: export whole batches only and leave the rest for the
-            # next one. Draining whatever had arrived made batches of a few spans under a
-            # steady load, and each batch is a hand-off between threads: with an event
-            # loop releasing the GIL on every select(), that was a context switch every
-            # few spans on the caller's thread.
+            # Woken by a full batch: whole batches only, the rest waits for the next one
+            # (draining whatever had arrived made batches of a few spans under load).
             urgent = not woke or self._urgent or self._stopping
             self._urgent = False
             self._drain(full_only=not urgent)

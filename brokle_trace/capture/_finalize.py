@@ -17,7 +17,7 @@ import orjson
 from brokle_trace.capture._counters import increment, report
 from brokle_trace.capture._fast import INT_MAX as _INT_MAX
 from brokle_trace.capture._fast import INT_MIN as _INT_MIN
-from brokle_trace.capture._fast import JSON_BYTES_PER_CHAR, fast
+from brokle_trace.capture._fast import NOT_LEAF, fast, leaf
 from brokle_trace.capture._fast import clean as _clean
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Snapshot
 from brokle_trace.capture._redact import SHORT, marker
@@ -285,16 +285,9 @@ def finalize_value(
     if type(value) is str and max_string_length is None and c.mask is None:
         # The commonest value of all, already redacted once: a text seen before (a prompt,
         # a template, a repeated answer). One cache lookup, no call chain.
-        red = c.redactor
-        hit = red.short_cache.get(value) if red is not None else None
-        if (
-            hit is not None
-            and not hit[1]
-            and len(value) <= c.limit
-            and value.isascii()
-            and (len(value) + 2) * JSON_BYTES_PER_CHAR <= c.max_bytes
-        ):
-            return hit[0]
+        done = leaf(value, c)
+        if done is not NOT_LEAF:
+            return done  # type: ignore[return-value]
     try:
         limit, cut = c.string_limits(max_string_length)
         if c.mask is None:

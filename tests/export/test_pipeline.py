@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ import pytest
 import brokle_trace
 from brokle_trace import SpanData, observe
 from brokle_trace._model import span_json
+from brokle_trace.exporters import JsonlExporter
 from brokle_trace.testing import InMemoryExporter
 from brokle_trace.typing import ExportResult
 from tests.export.receiver import Receiver, Reply
@@ -316,10 +318,6 @@ def test_exporters_that_never_block_run_on_the_export_worker(inline: bool) -> No
 
 
 def test_jsonl_to_a_fifo_keeps_a_thread_of_its_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import os
-
-    from brokle_trace.exporters import JsonlExporter
-
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     assert JsonlExporter(tmp_path / "new.jsonl").export_inline
