@@ -18,7 +18,7 @@ from brokle_trace._context import CURRENT
 from brokle_trace._facts import SpanFacts
 from brokle_trace._span import Span, begin, fail
 from brokle_trace._state import UNSET
-from brokle_trace.capture._snapshot import snapshot_value
+from brokle_trace.capture._snapshot import snapshot_inputs, snapshot_value
 
 __all__ = [
     "RAW_ARGS",
@@ -33,6 +33,7 @@ __all__ = [
 
 _current_reset = CURRENT.reset
 _snapshot = snapshot_value
+_snapshot_inputs = snapshot_inputs
 #: Types whose values cannot change after the call: captured by reference, copied never.
 _IMMUTABLE = frozenset({int, float, bool, type(None)})
 #: Lists of numbers up to this length are copied inline instead of through the snapshot walk.
@@ -83,7 +84,7 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
                 else:
                     span._input = (RAW_ARGS, args, None)
                     return span
-            span._input = _snapshot(
+            span._input = _snapshot_inputs(
                 inputs_dict(facts, args, kwargs),
                 _state.capture_settings,
                 facts.max_input_length,

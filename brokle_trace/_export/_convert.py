@@ -16,7 +16,7 @@ from brokle_trace.capture._fast import NOT_LEAF, clean_names, leaf, leaf_args
 from brokle_trace.capture._finalize import finalize_value
 from brokle_trace.capture._settings import Compiled
 
-__all__ = ["Resource", "to_span_data"]
+__all__ = ["Resource", "input_value", "output_value", "template", "to_span_data"]
 
 _MAX_STACK_CHARS = 16_000
 
@@ -89,8 +89,8 @@ def to_span_data(
     ) = record
     # Everything a function's spans share (name, type, resource, redacted static attributes)
     # comes from a per-function template: one C-level copy instead of 24 dict stores.
-    template, args_ok, output_ok, c = _template(view, settings, resource)
-    fields = template.copy()
+    base, args_ok, output_ok, c = template(view, settings, resource)
+    fields = base.copy()
     last = _last_trace
     if last[0] == trace_id:  # the spans of a trace arrive together
         fields["trace_id"] = last[1]
@@ -101,26 +101,10 @@ def to_span_data(
         fields["parent_span_id"] = parent_id.to_bytes(8, "big").hex()
     fields["start_time_ns"] = start_ns
     fields["end_time_ns"] = end_ns
-    if inp is RAW_ARGS:
-        # Immutable arguments kept by reference at call time: name them now. Numbers and
-        # texts already known clean need no finaliser at all (the commonest spans).
-        plain = view[3] and raw_kwargs is None  # plain_args
-        named = leaf_args(view[2], raw_args, c) if plain and args_ok else NOT_LEAF
-        if named is NOT_LEAF:
-            inp = (
-                dict(zip(view[2], raw_args, strict=False))
-                if plain
-                else name_inputs(view[2], view[6], view[7], view[8], raw_args, raw_kwargs)
-            )
-            named = finalize_value(inp, settings, view[4], "input", view[0])
-        fields["input"] = named
-    elif inp is not UNSET:
-        fields["input"] = finalize_value(inp, settings, view[4], "input", view[0])
+    if inp is not UNSET:
+        fields["input"] = input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c)
     if out is not UNSET:
-        done = leaf(out, c) if output_ok else NOT_LEAF
-        fields["output"] = (
-            finalize_value(out, settings, view[5], "output", view[0]) if done is NOT_LEAF else done
-        )
+        fields["output"] = output_value(view, out, settings, output_ok, c)
     # Fresh containers per span: an exporter (or a test) may mutate what it receives.
     fields["metadata"] = {}
     fields["tags"] = []
@@ -129,6 +113,42 @@ def to_span_data(
     if error is not None or updated is not None or trace_attrs is not None:
         _rare_fields(fields, view, error, trace_attrs, updated, settings)
     return fast_span_data(fields)
+
+
+def input_value(  # noqa: PLR0917 - the parts of a record, unpacked once by the caller
+    view: ExportView,
+    inp: object,
+    raw_args: Any,
+    raw_kwargs: Any,
+    settings: capture.CaptureSettings,
+    args_ok: bool,
+    c: Compiled,
+) -> Any:
+    """The exported ``input`` of a record whose input was captured (``inp`` not UNSET)."""
+    if inp is not RAW_ARGS:
+        return finalize_value(inp, settings, view[4], "input", view[0])
+    # Immutable arguments kept by reference at call time: name them now. Numbers and texts
+    # already known clean need no finaliser at all (the commonest spans).
+    plain = view[3] and raw_kwargs is None  # plain_args
+    named = leaf_args(view[2], raw_args, c) if plain and args_ok else NOT_LEAF
+    if named is not NOT_LEAF:
+        return named
+    inputs = (
+        dict(zip(view[2], raw_args, strict=False))
+        if plain
+        else name_inputs(view[2], view[6], view[7], view[8], raw_args, raw_kwargs)
+    )
+    return finalize_value(inputs, settings, view[4], "input", view[0])
+
+
+def output_value(
+    view: ExportView, out: object, settings: capture.CaptureSettings, output_ok: bool, c: Compiled
+) -> Any:
+    """The exported ``output`` of a record whose output was captured (``out`` not UNSET)."""
+    done = leaf(out, c) if output_ok else NOT_LEAF
+    if done is NOT_LEAF:
+        return finalize_value(out, settings, view[5], "output", view[0])
+    return done
 
 
 def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
@@ -185,7 +205,7 @@ def _remember_trace(trace_id: int) -> str:
     return text
 
 
-def _template(
+def template(
     view: ExportView, settings: capture.CaptureSettings, resource: Resource
 ) -> tuple[dict[str, Any], bool, bool, Compiled]:
     """The fields every span of a function starts from (ok, no error, nothing captured),
@@ -200,7 +220,7 @@ def _template(
         return hit[3]
     c = settings._compiled
     static = view[9]
-    template: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "name": view[0],
         "trace_id": "",
@@ -227,7 +247,7 @@ def _template(
         "release": resource.release,
     }
     entry = (
-        template,
+        fields,
         view[4] is None and clean_names(view[2], c),
         view[5] is None and c.mask is None,
         c,

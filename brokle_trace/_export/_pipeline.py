@@ -1,13 +1,14 @@
 """The bounded queue and the one worker thread that drains it to the exporters.
 
 Span end is one ``deque.append`` after a length check: O(1), lock-free under the GIL, never
-blocking. The worker wakes on a timer or when a batch is ready, converts spans to
-``SpanData`` (redaction happens there), and hands each batch to every exporter's runner
-(``_runner``), which isolates a raising, hung or slow exporter behind a timeout.
+blocking. The worker wakes on a timer (``schedule_delay``) or when a batch is ready,
+converts spans to ``SpanData`` (redaction happens there), and hands each batch to every
+exporter's runner (``_runner``), which isolates a raising, hung or slow exporter behind a
+timeout. During a burst of spans it waits for the burst to end (``Pipeline._due``).
 
-The queue is bounded by count *and* by bytes without any per-span cost: the worker measures
-the encoded size of a sample of the spans it converts (an average that follows the
-workload), and keeps the count limit the hot path reads at ``max_queue_bytes / average``.
+The queue is bounded by count *and* by bytes without any per-span cost (``_sizing``).
+When every exporter is the JSONL file exporter, the worker encodes records straight to lines
+(``_lines``) instead of building a ``SpanData`` per span.
 
 ``flush`` puts a marker in the queue and waits for the worker to reach it, so it covers
 exactly the spans that ended before the call, and honours its timeout.
@@ -24,19 +25,22 @@ from typing import Any
 from brokle_trace import _otel, _state, capture
 from brokle_trace._export._convert import Resource, to_span_data
 from brokle_trace._export._counters import DROP_REASONS, Counters
+from brokle_trace._export._lines import to_line
 from brokle_trace._export._runner import Runner
-from brokle_trace._model import SpanData, span_json
+from brokle_trace._export._sizing import Sizing, sample_sizes
+from brokle_trace._model import EncodedLines, SpanData
 from brokle_trace._record import Record, seal
 from brokle_trace._span import Span
 from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["DROP_REASONS", "Pipeline"]
 
-#: Per-span memory besides its encoded size (the Span object, snapshot containers).
-_SPAN_OVERHEAD = 512
-#: Measure the encoded size of one span in this many (keeps the cost ~0.2 us per span).
-_SIZE_SAMPLE_EVERY = 16
-_INITIAL_SPAN_BYTES = 2048
+
+#: The longest a burst defers export (with a schedule delay below it).
+_MAX_DEFER_S = 1.0
+#: A wake-up this late means the span-making thread holds the GIL for long stretches (the
+#: default switch interval is 5 ms; an event loop hands it over in microseconds).
+_GIL_HELD_S = 0.001
 
 
 class _FlushMarker:
@@ -76,19 +80,22 @@ class Pipeline:
         self.exporters = list(exporters)
         self._settings = capture_settings
         self._resource = resource
-        self._max_queue = max_queue_size
-        self._max_queue_bytes = max_queue_bytes
-        self._batch = max_batch_size
-        self._max_batch_bytes = max_batch_bytes
         self._delay = schedule_delay
+        self._batch = max_batch_size
+        #: The queue length at which the hot path wakes the worker: a batch, or while the
+        #: worker waits out a burst, half the queue's limit.
+        self._next_wake = [max_batch_size]
         self._exporter_timeout = exporter_timeout
-        self._avg_bytes = float(_INITIAL_SPAN_BYTES)
-        self._measured = False
-        # The count limit the hot path reads: one list cell, rewritten by the worker.
-        self._cap = [self._count_limit()]
-        self._batch_n = self._batch_limit()
+        self._sizing = Sizing(
+            max_queue=max_queue_size,
+            max_queue_bytes=max_queue_bytes,
+            batch=max_batch_size,
+            max_batch_bytes=max_batch_bytes,
+        )
+        self._cap = self._sizing.cap
         self._queue: collections.deque[Record | _FlushMarker] = collections.deque()
         self._wake = threading.Event()
+        self._woken_at = 0.0
         self._lock = threading.Lock()
         self._claim = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -113,8 +120,8 @@ class Pipeline:
         queue = self._queue
         append = queue.append
         cap = self._cap
-        batch = self._batch
-        wake = self._wake.set
+        next_wake = self._next_wake
+        wake = self._wake_for_batch
         full = self._full
         start = self._ensure_worker
 
@@ -128,7 +135,7 @@ class Pipeline:
                 append(seal(span))
                 if n == 0 and self._worker is None:
                     start()
-                elif n + 1 == batch:
+                elif n + 1 == next_wake[0]:
                     wake()
 
             return enqueue
@@ -147,23 +154,22 @@ class Pipeline:
             append(seal(span))
             if n == 0 and self._worker is None:
                 start()
-            elif n + 1 == batch:
+            elif n + 1 == next_wake[0]:
                 wake()
 
         return enqueue_sampled
+
+    def _wake_for_batch(self) -> None:
+        # Once per batch (or at the high-water mark), not per span: the time tells the
+        # worker how long it then waited for the GIL (see _due).
+        self._woken_at = time.monotonic()
+        self._wake.set()
 
     def _full(self) -> None:
         if self._stopped:
             self.drop("shutdown", 1)
         else:
             self.counters.queue_full(len(self._queue))
-
-    def _count_limit(self) -> int:
-        by_bytes = int(self._max_queue_bytes // (self._avg_bytes + _SPAN_OVERHEAD))
-        return max(1, min(self._max_queue, by_bytes))
-
-    def _batch_limit(self) -> int:
-        return max(1, min(self._batch, int(self._max_batch_bytes // self._avg_bytes)))
 
     # -- counting -----------------------------------------------------------------------------
     def _internal(self, kind: str, exc: BaseException) -> None:
@@ -199,17 +205,52 @@ class Pipeline:
             _otel.suppress_instrumentation()
         except Exception as exc:  # pragma: no cover - depends on the OTel API version
             self._internal("suppress_instrumentation", exc)
+        seen = 0  # the queue's length at the last look
+        drained = time.monotonic()
         while True:
+            asleep = time.monotonic()
             woke = self._wake.wait(self._delay)
             self._wake.clear()
-            # Woken by a full batch: whole batches only, the rest waits for the next one
-            # (draining whatever had arrived made batches of a few spans under load).
-            urgent = not woke or self._urgent or self._stopping
+            # How long this thread waited for the GIL after its wake-up was due.
+            late = time.monotonic() - (self._woken_at if woke else asleep + self._delay)
+            urgent = self._urgent or self._stopping
             self._urgent = False
-            self._drain(full_only=not urgent)
+            n = len(self._queue)
+            if urgent:
+                self._drain()
+            elif not self._due(n, seen, drained, late):
+                seen = n  # a burst: stay out of its way (see _due)
+                self._next_wake[0] = self._sizing.wake_at[0]
+                continue
+            else:
+                # Woken by a full batch: whole batches only, the rest waits for the next tick
+                # (chasing the producer makes batches of a few spans).
+                self._drain(full_only=woke)
+            seen, drained = len(self._queue), time.monotonic()
+            self._next_wake[0] = self._batch
             if self._stopping:
                 self._drain()
                 return
+
+    def _due(self, n: int, seen: int, drained: float, late: float) -> bool:
+        """Export now, or wait for the burst filling the queue to end?
+
+        Python code on this thread competes for the GIL with the threads that make spans.
+        A thread that releases the GIL often (an event loop's select(), I/O) pays for that
+        competition: each release wakes this thread for nothing while it waits, which under
+        a burst costs more than the export itself. Such a thread hands the GIL over within
+        a fraction of the switch interval, so ``late`` is small: then, while spans arrive
+        faster than a batch per look, the worker waits (until the queue is half full, or
+        ``max(schedule_delay, 1 s)`` since its last export) and exports once the burst is
+        over. A thread that holds the GIL (plain CPU-bound code) makes this one wait the
+        whole interval and pays nothing extra: exporting at once keeps memory recycled.
+        """
+        return (
+            n - seen < self._sizing.batch_n
+            or late >= _GIL_HELD_S
+            or n >= self._sizing.wake_at[0]
+            or time.monotonic() - drained >= max(self._delay, _MAX_DEFER_S)
+        )
 
     def _drain(self, full_only: bool = False) -> None:
         queue = self._queue
@@ -217,8 +258,8 @@ class Pipeline:
         while queue:
             batch: list[Record] = []
             markers: list[_FlushMarker] = []
-            limit = self._batch_n
-            if full_only and len(queue) < limit:
+            limit = self._sizing.batch_n
+            if full_only and len(queue) < min(limit, self._sizing.wake_at[0]):
                 return
             # Popping and shutdown()'s final count take the same lock, so every span is
             # either in the queue or in flight when shutdown counts: none falls between.
@@ -242,11 +283,20 @@ class Pipeline:
             for marker in markers:
                 marker.done.set()
 
-    def _convert(self, batch: list[Record]) -> list[SpanData]:
-        records: list[SpanData] = []
+    def _convert(self, batch: list[Record], lines: bool) -> list[SpanData] | EncodedLines:
+        """The batch as SpanData, or as JSONL lines when every exporter takes those."""
+        records: list[SpanData] | EncodedLines
+        if lines:
+            records = EncodedLines()
+            add: Any = records.add
+            convert: Any = to_line
+        else:
+            records = []
+            add, convert = records.append, to_span_data
+        settings, resource = self._settings, self._resource
         for span in batch:
             try:
-                records.append(to_span_data(span, self._settings, self._resource))
+                add(convert(span, settings, resource))
             except Exception as exc:
                 with self._claim:
                     counted = not self._abandoned
@@ -255,31 +305,21 @@ class Pipeline:
                 if counted:
                     self.drop("serialize_error", 1)
                 self._internal("convert_span", exc)
-        self._learn_sizes(records)
+        self._sizing.learn(sample_sizes(records))
         return records
 
-    def _learn_sizes(self, records: list[SpanData]) -> None:
-        avg = self._avg_bytes
-        for i in range(0, len(records), _SIZE_SAMPLE_EVERY):
-            try:
-                size = len(span_json(records[i]))
-            except Exception:  # sizing is best effort; the record itself is fine
-                continue
-            # The first measurement replaces the initial guess; later ones move the average.
-            avg = float(size) if not self._measured else avg + 0.2 * (size - avg)
-            self._measured = True
-        self._avg_bytes = avg
-        self._cap[0] = self._count_limit() if not self._stopped else -1
-        self._batch_n = self._batch_limit()
-
     def _export(self, batch: list[Record]) -> None:
-        records = self._convert(batch)
+        exporters = list(self.exporters)
+        lines = bool(exporters) and all(
+            getattr(exporter, "_takes_lines", False) is True for exporter in exporters
+        )
+        records = self._convert(batch, lines)
         n = len(records)
         if not n:
             self._settle()
             return
         worst: dict[str, int] = {}
-        for exporter in list(self.exporters):
+        for exporter in exporters:
             runner = self._runner(exporter)
             outcome = runner.call(records, self._wait_budget())
             failed = outcome.result is not ExportResult.SUCCESS
@@ -382,7 +422,7 @@ class Pipeline:
             self._drain()
         with self._claim:
             self._stopped = True
-            self._cap[0] = -1  # any late enqueue is counted as "shutdown"
+            self._sizing.stop()  # any late enqueue is counted as "shutdown"
             if not ok:
                 self._abandoned = True
             in_flight = self._in_flight if not ok else 0

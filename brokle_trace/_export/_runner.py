@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from brokle_trace import _otel
-from brokle_trace._model import SpanData
+from brokle_trace._model import EncodedLines, SpanData
 from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["Outcome", "Runner"]
@@ -23,7 +23,7 @@ __all__ = ["Outcome", "Runner"]
 class _Job:
     __slots__ = ("done", "drops", "error", "records", "result")
 
-    def __init__(self, records: Sequence[SpanData]) -> None:
+    def __init__(self, records: Sequence[SpanData] | EncodedLines) -> None:
         self.records = records
         self.done = threading.Event()
         self.result = ExportResult.FAILURE
@@ -74,8 +74,10 @@ class Runner:
         self.timeouts = 0
         self.busy = 0
 
-    def call(self, records: Sequence[SpanData], timeout: float) -> Outcome:
-        """Export ``records`` through this exporter, waiting at most ``timeout`` seconds."""
+    def call(self, records: Sequence[SpanData] | EncodedLines, timeout: float) -> Outcome:
+        """Export ``records`` through this exporter, waiting at most ``timeout`` seconds.
+
+        ``EncodedLines`` only go to an exporter that takes them (``_takes_lines``)."""
         pending = self._pending
         if pending is not None:
             if not pending.done.is_set():
@@ -131,7 +133,11 @@ class Runner:
     def _run(self, job: _Job) -> None:
         exporter = self.exporter
         try:
-            result = exporter.export(job.records)
+            records = job.records
+            if type(records) is EncodedLines:
+                result = exporter._export_lines(records)  # type: ignore[attr-defined]
+            else:
+                result = exporter.export(records)  # type: ignore[arg-type]
             job.result = result if result is ExportResult.SUCCESS else ExportResult.FAILURE
         except Exception as exc:
             job.error = exc

@@ -21,6 +21,7 @@ from brokle_trace.capture._fast import NOT_LEAF, fast, leaf
 from brokle_trace.capture._fast import clean as _clean
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Snapshot
 from brokle_trace.capture._redact import SHORT, marker
+from brokle_trace.capture._rows import MIN_ROWS, rows
 from brokle_trace.capture._serializers import expand
 from brokle_trace.capture._settings import CaptureSettings, Compiled
 from brokle_trace.capture._truncate import (
@@ -207,13 +208,17 @@ class Walker:
             total = node.total
         m = self.ctx.c.max_items
         self.est += 2
-        out: list[JSONValue] = []
-        # islice: handlers may return summaries longer than max_items; never walk past it
-        for item in islice(node, m):
-            if self.est > self.cap:
-                break
-            out.append(self.walk(item, depth + 1))
-            self.est += 1
+        out: list[JSONValue] | None = None
+        if len(node) >= MIN_ROWS and type(node[0]) is dict:
+            out = rows(self, node[:m], depth + 1)
+        if out is None:
+            out = []
+            # islice: handlers may return summaries longer than max_items; never walk past it
+            for item in islice(node, m):
+                if self.est > self.cap:
+                    break
+                out.append(self.walk(item, depth + 1))
+                self.est += 1
         total = max(total, len(node))
         if len(out) < total:
             del out[m - 1:]

@@ -20,7 +20,7 @@ from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Sn
 from brokle_trace.capture._serializers import SCALARS, expand
 from brokle_trace.capture._settings import CaptureSettings
 
-__all__ = ["snapshot_value"]
+__all__ = ["snapshot_inputs", "snapshot_value"]
 
 _CONTAINERS = frozenset({dict, list, CutDict, CutList})
 _DICTS = frozenset({dict, CutDict})
@@ -71,13 +71,37 @@ def snapshot_value(
         return "[CAPTURE_ERROR]"
 
 
-def _levels(value: object, root: object, ctx: Ctx) -> object:
+def snapshot_inputs(
+    inputs: dict[str, Any],
+    settings: CaptureSettings,
+    max_string_length: int | None,
+    serializer: Any,
+) -> object:
+    """``snapshot_value`` for the arguments dict the wrapper just built: it is ours, so it
+    is the snapshot's first level as is (no copy, and nothing else can refer to it)."""
+    c = settings._compiled
+    try:
+        if len(inputs) > c.max_items:
+            return snapshot_value(inputs, settings, max_string_length, serializer)
+        if serializer is None and (max_string_length is None or max_string_length == c.limit):
+            return _levels(inputs, inputs, c.snapshot_ctx, own=True)
+        limit, cut = c.string_limits(max_string_length)
+        return _levels(inputs, inputs, Ctx(c, limit, cut, serializer, False), own=True)
+    except Exception as exc:
+        if c.strict:
+            raise
+        report("capture_errors", exc, "snapshot failed")
+        return "[CAPTURE_ERROR]"
+
+
+def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
     """Copy level after level of ``root`` (already expanded from ``value``) within budget."""
     if type(root) not in _CONTAINERS:
         if ctx.serializer is not None and type(root) is Deferred:
             return Snapshot(root, ctx.serializer, {}, ctx.limit)
         return root
-    meta: dict[int, tuple[int, int]] = {id(root): (id(value), 0)}
+    # The root's origin, for cycles back to it; none for a root of our own (the arguments).
+    meta: dict[int, tuple[int, int]] = {} if own else {id(root): (id(value), 0)}
     c = ctx.c
     budget = c.budget
     cut = ctx.cut

@@ -1,0 +1,87 @@
+"""How many spans the queue and a batch may hold, from what spans measure in bytes.
+
+The queue is bounded by count *and* by bytes without any per-span cost on the hot path:
+the worker measures the encoded size of a sample of the spans it converts (an average that
+follows the workload) and rewrites the count limit the hot path reads, one list cell, to
+``max_queue_bytes / average``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from brokle_trace._model import EncodedLines, SpanData, span_json
+
+__all__ = ["Sizing"]
+
+#: Per-span memory besides its encoded size (the record, snapshot containers).
+_SPAN_OVERHEAD = 512
+#: Measure the encoded size of one span in this many (keeps the cost ~0.2 us per span).
+SAMPLE_EVERY = 16
+_INITIAL_SPAN_BYTES = 2048
+
+
+class Sizing:
+    """The queue's count limit (``cap[0]``, read by the hot path) and the batch size.
+
+    Example:
+        >>> sizing = Sizing(max_queue=10_000, max_queue_bytes=1 << 20, batch=512,
+        ...                 max_batch_bytes=1 << 20)
+        >>> sizing.learn([100_000]); sizing.cap[0], sizing.batch_n
+        (10, 10)
+    """
+
+    def __init__(
+        self, *, max_queue: int, max_queue_bytes: int, batch: int, max_batch_bytes: int
+    ) -> None:
+        self._max_queue = max_queue
+        self._max_queue_bytes = max_queue_bytes
+        self._batch = batch
+        self._max_batch_bytes = max_batch_bytes
+        self.avg_bytes = float(_INITIAL_SPAN_BYTES)
+        self._measured = False
+        #: The count limit the hot path reads: one list cell, rewritten by the worker.
+        self.cap = [self.count_limit()]
+        #: The queue length at which the hot path wakes the worker: half the count limit.
+        self.wake_at = [self._half()]
+        self.batch_n = self.batch_limit()
+
+    def count_limit(self) -> int:
+        by_bytes = int(self._max_queue_bytes // (self.avg_bytes + _SPAN_OVERHEAD))
+        return max(1, min(self._max_queue, by_bytes))
+
+    def _half(self) -> int:
+        return max(1, self.cap[0] // 2)
+
+    def batch_limit(self) -> int:
+        return max(1, min(self._batch, int(self._max_batch_bytes // self.avg_bytes)))
+
+    def learn(self, sizes: Sequence[int]) -> None:
+        """Move the average toward these measured sizes and update both limits."""
+        avg = self.avg_bytes
+        for size in sizes:
+            # The first measurement replaces the initial guess; later ones move the average.
+            avg = float(size) if not self._measured else avg + 0.2 * (size - avg)
+            self._measured = True
+        self.avg_bytes = avg
+        if self.cap[0] >= 0:  # -1 once stopped: every late span counts as "shutdown"
+            self.cap[0] = self.count_limit()
+            self.wake_at[0] = self._half()
+        self.batch_n = self.batch_limit()
+
+    def stop(self) -> None:
+        """No span is accepted any more."""
+        self.cap[0] = -1
+
+
+def sample_sizes(records: list[SpanData] | EncodedLines) -> list[int]:
+    """The encoded size of every ``SAMPLE_EVERY``-th span of a converted batch."""
+    if isinstance(records, EncodedLines):
+        return records.sizes(SAMPLE_EVERY)
+    sizes = []
+    for i in range(0, len(records), SAMPLE_EVERY):
+        try:
+            sizes.append(len(span_json(records[i])))
+        except Exception:  # sizing is best effort; the record itself is fine
+            continue
+    return sizes

@@ -1,0 +1,109 @@
+"""A list of same-shaped flat dicts (rows of data, retrieved documents, chat messages with
+short fields) finalised a column at a time.
+
+Walking such a list costs ~2 µs per row in the Walker, almost all of it interpreter
+overhead repeated for every row. Here the checks run once per column with C-level
+builtins (``map``, ``set``, ``min``/``max``), so a 100-row list costs a few µs. The result
+is exactly what the Walker returns (same values, same counts, same size estimate); any row
+that is not a plain dict of plain leaves with the first row's keys, in its order, sends
+the whole list back to the Walker. Rows with the same keys in another order come out in
+their own order when nothing in them changes, in the first row's order otherwise (equal
+JSON objects either way).
+"""
+
+from __future__ import annotations
+
+from math import isfinite
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from brokle_trace.capture._fast import INT_MAX, INT_MIN
+
+if TYPE_CHECKING:
+    from brokle_trace.capture._finalize import Walker
+
+__all__ = ["MIN_ROWS", "rows"]
+
+#: Below this many rows the Walker's own loop is as cheap as the set-up here.
+MIN_ROWS = 4
+
+_INT = frozenset({int})
+_FLOAT = frozenset({float})
+_STR = frozenset({str})
+#: Columns of true/false or null: 4 in the size estimate per value, like the Walker's.
+_ONE_WORD = (frozenset({bool}), frozenset({type(None)}))
+
+
+def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
+    """``items`` (at most max_items, already sliced) finalised as the Walker would, each
+    row at ``depth``; None when they are not all plain rows of one shape."""
+    first = items[0]
+    c = walker.ctx.c
+    red = walker.redactor
+    if type(first) is not dict or red is None or depth >= c.max_depth or not first:
+        return None
+    width = len(first)
+    if width > c.max_items or set(map(type, items)) != {dict} or set(map(len, items)) != {width}:
+        return None
+    keys = tuple(first)
+    meta = walker.meta
+    if meta and not meta.keys().isdisjoint(map(id, items)):
+        return None  # a row copied (and maybe cut) at call time: the Walker knows its size
+    key_info = red.key_info
+    n = len(items)
+    out_keys: list[str] = []
+    est = 3  # per row: the mapping's braces (2) and the sequence's separator (1)
+    redactions = 0
+    for k in keys:
+        hit = key_info.get(k) if type(k) is str else None
+        if hit is None or hit[1] is not None:
+            return None  # a key seen for the first time, or a secret-named one
+        out_keys.append(hit[0])
+        redactions += hit[2]
+        est += len(hit[0]) + 4  # the key (+2) and the entry's separator (+2)
+    if len(set(out_keys)) != len(out_keys):
+        return None
+    try:  # a row without one of the first row's keys (same width: a different key set)
+        columns = [list(map(itemgetter(k), items)) for k in keys]
+    except KeyError:
+        return None
+    per_row_est = est * n
+    redactions *= n
+    changed: dict[int, list[Any]] = {}
+    limit = walker.ctx.limit
+    short = red.short_cache
+    for j, column in enumerate(columns):
+        kinds = frozenset(map(type, column))
+        if kinds == _INT:
+            if min(column) < INT_MIN or max(column) > INT_MAX:
+                return None
+            per_row_est += n
+        elif kinds == _FLOAT:
+            if not all(map(isfinite, column)):
+                return None
+            per_row_est += n
+        elif kinds == _STR:
+            mapped: dict[str, str] = {}
+            for text in set(column):
+                cached = short.get(text)
+                if cached is None or len(cached[0]) > limit:
+                    return None  # first sight, or over the limit: the Walker cuts it
+                if cached[0] != text:
+                    mapped[text] = cached[0]
+                if cached[1]:
+                    redactions += cached[1] * column.count(text)
+            if mapped:
+                changed[j] = [mapped.get(text, text) for text in column]
+            per_row_est += sum(map(len, changed.get(j, column))) + 2 * n
+        elif kinds in _ONE_WORD:
+            per_row_est += 4 * n
+        else:
+            return None
+    if walker.est + per_row_est > walker.cap:
+        return None  # the Walker would stop part-way: let it decide where
+    walker.est += per_row_est
+    walker.redactions += redactions
+    if not changed and out_keys == list(keys):
+        return list(map(dict.copy, items))
+    values = [changed.get(j, column) for j, column in enumerate(columns)]
+    return [dict(zip(out_keys, row, strict=True)) for row in zip(*values, strict=True)]
