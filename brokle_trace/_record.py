@@ -15,7 +15,7 @@ from brokle_trace._context import EMPTY_ATTRS
 from brokle_trace._span import Span
 from brokle_trace._state import RAW_ARGS
 
-__all__ = ["Record", "seal"]
+__all__ = ["Record", "seal", "updated_fields"]
 
 #: Layout of the record a span becomes when it ends (see seal()).
 (
@@ -40,7 +40,8 @@ Record = tuple[Any, ...]
 
 
 def seal(span: Span) -> Record:
-    """The ended span as a plain tuple, for the export queue.
+    """The ended span as a plain tuple, for the export queue (``_export._enqueue`` builds the
+    same tuple inline; a test compares them).
 
     Facts travel as their shared export view and trace attributes as their shared tuple,
     so the record holds no class instance (see the module docstring).
@@ -64,13 +65,13 @@ def seal(span: Span) -> Record:
         span._output,
         span._error,
         None if attrs is EMPTY_ATTRS else attrs.as_tuple(),
-        _updated_fields(span) if span._updated else None,
+        updated_fields(span) if span._updated else None,
         args,
         kwargs,
     )
 
 
-def _updated_fields(span: Span) -> dict[str, Any]:
+def updated_fields(span: Span) -> dict[str, Any]:
     # The rarely used slots update() may have set: only these are read, only when set.
     fields: dict[str, Any] = {}
     for slot in ("_name", "_level", "_status_message", "_metadata", "_attributes"):

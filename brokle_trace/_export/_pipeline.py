@@ -1,7 +1,7 @@
 """The bounded queue and the one worker thread that drains it to the exporters.
 
-Span end is one ``deque.append`` after a length check: O(1), lock-free under the GIL, never
-blocking. The worker wakes on a timer (``schedule_delay``) or when a batch is ready,
+Span end is one ``deque.append`` after a length check (``_enqueue``): O(1), lock-free under
+the GIL, never blocking. The worker wakes on a timer (``schedule_delay``) or when a batch is ready,
 converts spans to ``SpanData`` (redaction happens there), and hands each batch to every
 exporter's runner (``_runner``), which isolates a raising, hung or slow exporter behind a
 timeout. During a burst of spans it waits for the burst to end (``Pipeline._due``).
@@ -25,12 +25,12 @@ from typing import Any
 from brokle_trace import _otel, _state, capture
 from brokle_trace._export._convert import Resource, to_span_data
 from brokle_trace._export._counters import DROP_REASONS, Counters
+from brokle_trace._export._enqueue import make_enqueue
 from brokle_trace._export._lines import to_line
 from brokle_trace._export._runner import Runner
 from brokle_trace._export._sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
-from brokle_trace._record import Record, seal
-from brokle_trace._span import Span
+from brokle_trace._record import Record
 from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["DROP_REASONS", "Pipeline"]
@@ -113,52 +113,9 @@ class Pipeline:
         self.counters = Counters()
         self.drop = self.counters.drop
         self._warn = self.counters.warn
-        self.enqueue = self._make_enqueue(sample_rate < 1.0)
+        self.enqueue = make_enqueue(self, sample_rate < 1.0)
 
-    # -- hot path -----------------------------------------------------------------------------
-    def _make_enqueue(self, sampling: bool) -> Any:
-        queue = self._queue
-        append = queue.append
-        cap = self._cap
-        next_wake = self._next_wake
-        wake = self._wake_for_batch
-        full = self._full
-        start = self._ensure_worker
-
-        if not sampling:
-
-            def enqueue(span: Span) -> None:
-                n = len(queue)
-                if n >= cap[0]:
-                    full()
-                    return
-                append(seal(span))
-                if n == 0 and self._worker is None:
-                    start()
-                elif n + 1 == next_wake[0]:
-                    wake()
-
-            return enqueue
-
-        sampled_out = self.counters.count_sampled_out
-
-        # A separate closure so that without sampling the hot path has no sampling check.
-        def enqueue_sampled(span: Span) -> None:
-            if span._facts.sampled_out:
-                sampled_out()
-                return
-            n = len(queue)
-            if n >= cap[0]:
-                full()
-                return
-            append(seal(span))
-            if n == 0 and self._worker is None:
-                start()
-            elif n + 1 == next_wake[0]:
-                wake()
-
-        return enqueue_sampled
-
+    # -- hot path (see _enqueue) ----------------------------------------------------------
     def _wake_for_batch(self) -> None:
         # Once per batch (or at the high-water mark), not per span: the time tells the
         # worker how long it then waited for the GIL (see _due).

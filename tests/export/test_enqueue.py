@@ -1,0 +1,64 @@
+"""The hot path's inlined record equals ``seal``'s, for every kind of span."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import brokle_trace
+from brokle_trace import _config, _state, observe, trace_context, update_current_span
+from brokle_trace._record import seal
+
+
+@observe
+def plain(text: str, n: int = 1) -> str:
+    return text * n
+
+
+@observe
+def keyword(*, items: list[int]) -> int:
+    update_current_span(metadata={"k": 1})
+    return len(items)
+
+
+@observe
+def failing(x: int) -> None:
+    raise ValueError(x)
+
+
+def _calls() -> None:
+    plain("a")
+    plain("a", n=2)
+    keyword(items=[1, 2])
+    with trace_context(user_id="u", tags=["t"]):
+        plain("b")
+    try:
+        failing(3)
+    except ValueError:
+        pass
+
+
+@pytest.mark.parametrize("sample_rate", [1.0, 0.999])
+def test_the_queued_record_is_seals(sample_rate: float) -> None:
+    brokle_trace.configure(
+        exporter="none", schedule_delay=60, sample_rate=sample_rate, strict=True
+    )
+    pipeline = _config.current_pipeline()
+    spans: list[Any] = []
+    real = _state.enqueue
+
+    def spy(span: Any) -> None:
+        spans.append(span)
+        real(span)
+
+    _state.enqueue = spy
+    try:
+        _calls()
+    finally:
+        _state.enqueue = real
+    queued = [item for item in pipeline._queue if type(item) is tuple]
+    kept = [span for span in spans if not span._facts.sampled_out]
+    assert len(spans) == 5
+    assert len(queued) == len(kept) >= (5 if sample_rate == 1.0 else 1)
+    assert queued == [seal(span) for span in kept]
