@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from brokle_trace._model import EncodedLines, SpanData, span_json
 
-__all__ = ["Sizing"]
+__all__ = ["SAMPLE_EVERY", "Sizing", "sample_sizes"]
 
 #: Per-span memory besides its encoded size (the record, snapshot containers).
 _SPAN_OVERHEAD = 512

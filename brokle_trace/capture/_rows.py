@@ -6,13 +6,14 @@ overhead repeated for every row. Here the checks run once per column with C-leve
 builtins (``map``, ``set``, ``min``/``max``), so a 100-row list costs a few µs. The result
 is exactly what the Walker returns (same values, same counts, same size estimate); any row
 that is not a plain dict of plain leaves with the first row's keys, in its order, sends
-the whole list back to the Walker. Rows with the same keys in another order come out in
-their own order when nothing in them changes, in the first row's order otherwise (equal
-JSON objects either way).
+the whole list back to the Walker, and so does a row with the first row's keys in another
+order when anything has to be rebuilt (a redacted text, a renamed key): the rebuilt rows
+take one key order, and the byte budget's cut depends on it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from math import isfinite
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,7 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
             per_row_est += n
         elif kinds == _STR:
             mapped: dict[str, str] = {}
+            found: dict[str, int] = {}
             for text in set(column):
                 cached = short.get(text)
                 if cached is None or len(cached[0]) > limit:
@@ -91,7 +93,10 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
                 if cached[0] != text:
                     mapped[text] = cached[0]
                 if cached[1]:
-                    redactions += cached[1] * column.count(text)
+                    found[text] = cached[1]
+            if found:  # counted per occurrence, like the Walker; one pass over the column
+                occurrences = Counter(column)
+                redactions += sum(n * occurrences[text] for text, n in found.items())
             if mapped:
                 changed[j] = [mapped.get(text, text) for text in column]
             per_row_est += sum(map(len, changed.get(j, column))) + 2 * n
@@ -101,9 +106,12 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
             return None
     if walker.est + per_row_est > walker.cap:
         return None  # the Walker would stop part-way: let it decide where
+    rebuild = bool(changed) or out_keys != list(keys)
+    if rebuild and not all(map(keys.__eq__, map(tuple, items))):
+        return None  # rebuilt rows take one key order: only when they all have it
     walker.est += per_row_est
     walker.redactions += redactions
-    if not changed and out_keys == list(keys):
-        return list(map(dict.copy, items))
+    if not rebuild:
+        return list(map(dict.copy, items))  # each row in its own key order, as walked
     values = [changed.get(j, column) for j, column in enumerate(columns)]
     return [dict(zip(out_keys, row, strict=True)) for row in zip(*values, strict=True)]

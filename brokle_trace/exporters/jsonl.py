@@ -108,8 +108,9 @@ class JsonlExporter:
     @property
     def _takes_lines(self) -> bool:
         # The export worker may hand over lines it encoded itself, skipping SpanData; not
-        # to a subclass that overrides export(): that one must keep receiving SpanData.
-        return type(self).export is JsonlExporter.export
+        # when export() was replaced (a subclass, a patched instance): that one must keep
+        # receiving SpanData.
+        return type(self).export is JsonlExporter.export and "export" not in vars(self)
 
     def _export_lines(self, lines: EncodedLines) -> ExportResult:
         """Append lines already in the file format (see ``export``)."""

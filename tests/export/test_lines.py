@@ -154,3 +154,42 @@ def test_lines_only_when_every_exporter_takes_them(tmp_path: Path) -> None:
     assert recording.seen == [SpanData]
     assert len(memory.spans) == 1
     assert (tmp_path / "plain.jsonl").read_bytes() == span_json(memory.spans[0])
+
+
+class _Forwarding:
+    """A thin wrapper with an export() of its own, forwarding everything else."""
+
+    def __init__(self, inner: JsonlExporter) -> None:
+        self.inner = inner
+        self.seen: list[type] = []
+
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        self.seen.extend(type(span) for span in spans)
+        return self.inner.export(spans)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_replaced_export_is_always_called_with_span_data(tmp_path: Path) -> None:
+    patched = JsonlExporter(tmp_path / "patched.jsonl")
+    seen: list[type] = []
+    export = patched.export
+
+    def spy(spans: Sequence[SpanData]) -> ExportResult:
+        seen.extend(type(span) for span in spans)
+        return export(spans)
+
+    patched.export = spy  # type: ignore[method-assign]
+    wrapper = _Forwarding(JsonlExporter(tmp_path / "wrapped.jsonl"))
+    for exporter in (patched, wrapper):
+        brokle_trace.configure(exporter="none", exporters=[exporter], strict=True)
+
+        @observe
+        def step(n: int) -> int:
+            return n + 1
+
+        step(1)
+        assert brokle_trace.flush(5)
+    assert seen == [SpanData]
+    assert wrapper.seen == [SpanData]
