@@ -26,8 +26,8 @@ def make_enqueue(pipeline: Pipeline, sampling: bool) -> Callable[[Span], None]:
     queue = pipeline._queue
     append = queue.append
     cap = pipeline._cap
-    next_wake = pipeline._next_wake
-    wake = pipeline._wake_for_batch
+    next_wake = pipeline._pacing.next_wake
+    wake = pipeline._pacing.wake_for_batch
     full = pipeline._full
     start = pipeline._ensure_worker
 

@@ -4,7 +4,7 @@ Span end is one ``deque.append`` after a length check (``_enqueue``): O(1), lock
 the GIL, never blocking. The worker wakes on a timer (``schedule_delay``) or when a batch is ready,
 converts spans to ``SpanData`` (redaction happens there), and hands each batch to every
 exporter's runner (``_runner``), which isolates a raising, hung or slow exporter behind a
-timeout. During a burst of spans it waits for the burst to end (``Pipeline._due``).
+timeout. During a burst of spans it may wait for the burst to end (``_pacing``).
 
 The queue is bounded by count *and* by bytes without any per-span cost (``_sizing``).
 When every exporter is the JSONL file exporter, the worker encodes records straight to lines
@@ -27,6 +27,7 @@ from brokle_trace._export._convert import Resource, to_span_data
 from brokle_trace._export._counters import DROP_REASONS, Counters
 from brokle_trace._export._enqueue import make_enqueue
 from brokle_trace._export._lines import to_line
+from brokle_trace._export._pacing import Pacing, clock
 from brokle_trace._export._runner import Runner
 from brokle_trace._export._sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
@@ -36,14 +37,6 @@ from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["DROP_REASONS", "Pipeline"]
 
-
-#: Fine-grained on every platform (time.monotonic ticks at 15.6 ms on Windows before 3.13).
-_clock = time.perf_counter
-#: The longest a burst defers export (with a schedule delay below it).
-_MAX_DEFER_S = 1.0
-#: A wake-up this late means the span-making thread holds the GIL for long stretches (the
-#: default switch interval is 5 ms; an event loop hands it over in microseconds).
-_GIL_HELD_S = 0.001
 
 
 class _FlushMarker:
@@ -84,7 +77,6 @@ class Pipeline:
         self._settings = capture_settings
         self._resource = resource
         self._delay = schedule_delay
-        self._batch = max_batch_size
         self._exporter_timeout = exporter_timeout
         self._sizing = Sizing(
             max_queue=max_queue_size,
@@ -93,12 +85,11 @@ class Pipeline:
             max_batch_bytes=max_batch_bytes,
         )
         self._cap = self._sizing.cap
-        #: The queue length at which the hot path wakes the worker: a batch, or while the
-        #: worker waits out a burst, half the queue's limit.
-        self._next_wake = [min(max_batch_size, self._sizing.wake_at[0])]
         self._queue: collections.deque[Record | _FlushMarker] = collections.deque()
         self._wake = threading.Event()
-        self._woken_at = 0.0
+        self._pacing = Pacing(
+            self._sizing, self._queue, self._wake, batch=max_batch_size, delay=schedule_delay
+        )
         self._lock = threading.Lock()
         self._claim = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -119,12 +110,6 @@ class Pipeline:
         self.enqueue = make_enqueue(self, sample_rate < 1.0)
 
     # -- hot path (see _enqueue) ----------------------------------------------------------
-    def _wake_for_batch(self) -> None:
-        # Once per batch (or at the high-water mark), not per span: the time tells the
-        # worker how long it then waited for the GIL (see _due).
-        self._woken_at = _clock()
-        self._wake.set()
-
     def _full(self) -> None:
         if self._stopped:
             self.drop("shutdown", 1)
@@ -165,62 +150,29 @@ class Pipeline:
             _otel.suppress_instrumentation()
         except Exception as exc:  # pragma: no cover - depends on the OTel API version
             self._internal("suppress_instrumentation", exc)
-        seen = 0  # the queue's length at the last look
-        drained = _clock()
+        pacing = self._pacing
         while True:
-            asleep = _clock()
+            asleep = clock()
             woke = self._wake.wait(self._delay)
             self._wake.clear()
-            # How long this thread waited for the GIL after its wake-up was due.
-            late = _clock() - (self._woken_at if woke else asleep + self._delay)
+            late = pacing.late(woke, asleep)
             # Cleared only when seen set: a flush() between the two lines must not be lost.
             urgent = self._urgent
             if urgent:
                 self._urgent = False
-            n = len(self._queue)
             if urgent or self._stopping:
                 self._drain()
-            elif not self._due(n, seen, drained, late):
-                seen = n  # a burst: stay out of its way (see _due)
-                self._set_next_wake(self._sizing.wake_at[0])
-                continue
-            else:
+            elif pacing.due(len(self._queue), late):
                 # Woken by a full batch: whole batches only, the rest waits for the next tick
                 # (chasing the producer makes batches of a few spans).
                 self._drain(full_only=woke)
-            seen, drained = len(self._queue), _clock()
-            self._set_next_wake(min(self._batch, self._sizing.wake_at[0]))
+            else:
+                pacing.waited(len(self._queue))  # a burst: stay out of its way
+                continue
+            pacing.exported()
             if self._stopping:
                 self._drain()
                 return
-
-    def _set_next_wake(self, at: int) -> None:
-        self._next_wake[0] = at
-        # The hot path wakes this thread when the queue *reaches* the mark; spans that came
-        # while the mark was elsewhere may have passed it already. (The wake-up time stays
-        # the last one: ``late`` then says "export", which is what a queue past it needs.)
-        if len(self._queue) >= at:
-            self._wake.set()
-
-    def _due(self, n: int, seen: int, drained: float, late: float) -> bool:
-        """Export now, or wait for the burst filling the queue to end?
-
-        Python code on this thread competes for the GIL with the threads that make spans.
-        A thread that releases the GIL often (an event loop's select(), I/O) pays for that
-        competition: each release wakes this thread for nothing while it waits, which under
-        a burst costs more than the export itself. Such a thread hands the GIL over within
-        a fraction of the switch interval, so ``late`` is small: then, while spans arrive
-        faster than a batch per look, the worker waits (until the queue is half full, or
-        ``max(schedule_delay, 1 s)`` since its last export) and exports once the burst is
-        over. A thread that holds the GIL (plain CPU-bound code) makes this one wait the
-        whole interval and pays nothing extra: exporting at once keeps memory recycled.
-        """
-        return (
-            n - seen < self._sizing.batch_n
-            or late >= _GIL_HELD_S
-            or n >= self._sizing.wake_at[0]
-            or _clock() - drained >= max(self._delay, _MAX_DEFER_S)
-        )
 
     def _drain(self, full_only: bool = False) -> None:
         queue = self._queue

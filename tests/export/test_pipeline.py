@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
@@ -11,7 +12,9 @@ import pytest
 
 import brokle_trace
 from brokle_trace import SpanData, observe
-from brokle_trace._export import _pipeline
+from brokle_trace._export import _pacing
+from brokle_trace._export._pacing import Pacing
+from brokle_trace._export._sizing import Sizing
 from brokle_trace._model import span_json
 from brokle_trace.exporters import JsonlExporter
 from brokle_trace.testing import InMemoryExporter
@@ -284,13 +287,13 @@ class Recording:
 def gil_releasing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every wake-up counts as prompt: the worker treats each burst as one from a thread
     that releases the GIL often (whether one does also depends on the OS scheduler)."""
-    monkeypatch.setattr(_pipeline, "_GIL_HELD_S", 1e9)
+    monkeypatch.setattr(_pacing, "_GIL_HELD_S", 1e9)
 
 
 @pytest.fixture
 def gil_holding(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every wake-up counts as late: the worker exports as spans come, as it did always."""
-    monkeypatch.setattr(_pipeline, "_GIL_HELD_S", 0.0)
+    monkeypatch.setattr(_pacing, "_GIL_HELD_S", 0.0)
 
 
 @pytest.mark.usefixtures("gil_holding")
@@ -412,16 +415,22 @@ def test_a_long_burst_is_still_exported_after_a_second() -> None:
 
 
 def test_due_weighs_rate_lateness_fill_and_age() -> None:
-    brokle_trace.configure(
-        exporter="none", max_export_batch_size=10, max_queue_size=400, strict=True
-    )
-    pipeline = brokle_trace._config.current_pipeline()
-    now = _pipeline._clock()
-    assert not pipeline._due(n=100, seen=50, drained=now, late=0.0)  # a burst: wait
-    assert pipeline._due(n=55, seen=50, drained=now, late=0.0)  # a trickle: export
-    assert pipeline._due(n=100, seen=50, drained=now, late=0.005)  # GIL held: export
-    assert pipeline._due(n=200, seen=50, drained=now, late=0.0)  # half full: export
-    assert pipeline._due(n=100, seen=50, drained=now - 1.1, late=0.0)  # waited 1 s: export
+    sizing = Sizing(max_queue=400, max_queue_bytes=1 << 20, batch=10, max_batch_bytes=1 << 20)
+    queue: collections.deque[int] = collections.deque()
+    pacing = Pacing(sizing, queue, threading.Event(), batch=10, delay=0.02)
+    assert not pacing.due(n=100, late=0.0)  # 100 new spans, the GIL handed over: wait
+    assert pacing.due(n=5, late=0.0)  # a trickle: export
+    assert pacing.due(n=100, late=0.005)  # the GIL held for the switch interval: export
+    assert pacing.due(n=200, late=0.0)  # half full: export
+    pacing.waited(100)
+    assert pacing.next_wake == [200]  # the hot path now wakes the worker at half full
+    assert pacing.due(n=105, late=0.0)  # 5 more since the last look: the burst is over
+    pacing._exported -= 1.1
+    assert pacing.due(n=150, late=0.0)  # a second without export: export anyway
+    queue.extend(range(12))
+    pacing.exported()
+    assert pacing.next_wake == [10]
+    assert pacing._wake.is_set()  # 12 queued, past the new mark: no wake-up is missed
 
 
 @pytest.mark.parametrize("inline", [True, False])
