@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # _settings builds a Ctx at import of a settings object
+    from brokle_trace.capture._pins import Pin
     from brokle_trace.capture._settings import Compiled
 
 __all__ = ["Ctx", "Cut", "CutDict", "CutList", "Deferred", "Snapshot"]
@@ -62,17 +63,24 @@ class Snapshot:
     ids stay valid because the snapshot keeps every copy alive. The worker uses it to show
     the original sizes and to see cycles through the copies. ``limit`` is the string limit
     the heads were cut for; ``serializer`` the decorator's, for what the worker completes.
+    ``pins``: the long strings kept whole (see ``_pins``), counted until this snapshot is freed.
     """
 
-    __slots__ = ("limit", "meta", "root", "serializer")
+    __slots__ = ("limit", "meta", "pins", "root", "serializer")
 
     def __init__(
-        self, root: object, serializer: Any, meta: dict[int, tuple[int, int]], limit: int
+        self,
+        root: object,
+        serializer: Any,
+        meta: dict[int, tuple[int, int]],
+        limit: int,
+        pins: Pin | None = None,
     ) -> None:
         self.root = root
         self.serializer = serializer
         self.meta = meta
         self.limit = limit
+        self.pins = pins
 
 
 class Ctx:

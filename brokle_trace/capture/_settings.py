@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from brokle_trace.capture._nodes import Ctx
+from brokle_trace.capture._pins import Pins
 from brokle_trace.capture._redact import Redactor, normalize_key
 from brokle_trace.capture._rules import (
     BUILTIN_KEY_RULES,
@@ -97,6 +98,9 @@ class CaptureSettings:
     #: Entries inspected on the caller's thread (level by level); the rest is read by the
     #: export worker. 0 = copy only the top container.
     snapshot_budget: int = 64
+    #: Bytes of long strings the snapshots may keep by reference (they cannot change) until
+    #: their spans are exported; past it, heads are copied at call time. 0 = always copy.
+    max_pinned_bytes: int = 32 * 1024 * 1024
     #: Re-raise internal capture errors (the library's own tests); never for user code.
     strict: bool = False
     _compiled: Compiled = field(init=False, repr=False, compare=False, hash=False)
@@ -108,6 +112,7 @@ class CaptureSettings:
         _int_field("max_bytes", self.max_bytes, 256)
         _int_field("redaction_margin", self.redaction_margin, 128)
         _int_field("snapshot_budget", self.snapshot_budget, 0)
+        _int_field("max_pinned_bytes", self.max_pinned_bytes, 0)
         for flag in ("redact", "strict"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
@@ -178,6 +183,7 @@ class Compiled:
         "max_bytes",
         "max_depth",
         "max_items",
+        "pins",
         "redactor",
         "serializer",
         "snapshot_ctx",
@@ -193,6 +199,7 @@ class Compiled:
         self.max_depth = s.max_depth
         self.max_bytes = s.max_bytes
         self.budget = s.snapshot_budget
+        self.pins = Pins(s.max_pinned_bytes)
         self.mask = s.mask
         self.serializer = s.serializer
         self.strict = s.strict

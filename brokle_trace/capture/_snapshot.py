@@ -1,9 +1,11 @@
 """``snapshot``: the only stage on the caller's thread. Cheap, bounded, never raises.
 
 It copies the value breadth-first, one whole level at a time, while the level fits in
-``snapshot_budget`` entries: containers become fresh bounded copies, long strings are cut to
-the limit plus the redaction margin, rich objects become plain dicts. Deeper levels that do
-not fit stay *referenced* inside those copies and the export worker reads them later.
+``snapshot_budget`` entries: containers become fresh bounded copies, rich objects become
+plain dicts, long strings are kept whole (they cannot change; counted against
+``max_pinned_bytes``, see ``_pins``) or, past that budget, cut to the limit plus the
+redaction margin. Deeper levels that do not fit stay *referenced* inside those copies and
+the export worker reads them later.
 
 Breadth-first because the shallow levels are what users mutate right after a call (a chat
 ``messages`` list gets the reply appended) and where big strings usually sit; a whole level
@@ -17,6 +19,7 @@ from typing import Any
 
 from brokle_trace.capture._counters import report
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
+from brokle_trace.capture._pins import Pin
 from brokle_trace.capture._serializers import SCALARS, expand
 from brokle_trace.capture._settings import CaptureSettings
 
@@ -42,7 +45,15 @@ def snapshot_value(
         t = type(value)
         if t is str:
             s: str = value  # type: ignore[assignment]
-            return s if len(s) <= cut else Cut(s[:cut], len(s), limit)
+            if len(s) <= cut:
+                return s
+            pins = c.pins
+            if s is pins.last:  # counted already, by a span still queued
+                return s
+            pin = pins.take(s, None)
+            if pin is None:
+                return Cut(s[:cut], len(s), limit)
+            return Snapshot(s, serializer, {}, limit, pin)
         if t is dict and len(value) <= c.max_items:  # type: ignore[arg-type]
             # Fast path: a flat dict of short strings and numbers (most argument dicts)
             # needs nothing but a copy.
@@ -106,6 +117,8 @@ def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
     budget = c.budget
     cut = ctx.cut
     m = c.max_items
+    pins = c.pins
+    held: Pin | None = None
     frontier: list[Any] = [root]
     count = len(root)  # type: ignore[arg-type]
     depth = 1
@@ -120,7 +133,11 @@ def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
                 new: Any
                 # Inline the three commonest types: a call costs more than their copy.
                 if tr is str:
-                    if len(raw) > cut:
+                    if len(raw) > cut and raw is not pins.last:
+                        pin = pins.take(raw, held)
+                        if pin is not None:
+                            held = pin
+                            continue
                         new = raw[:cut]
                         meta[id(new)] = (0, len(raw))
                         node[key] = new
@@ -151,4 +168,4 @@ def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
                     count += len(new)
         frontier = following
         depth += 1
-    return Snapshot(root, ctx.serializer, meta, ctx.limit)
+    return Snapshot(root, ctx.serializer, meta, ctx.limit, held)

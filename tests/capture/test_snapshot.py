@@ -25,11 +25,22 @@ def test_flat_dicts_and_short_strings_take_the_fast_path() -> None:
     assert snapshot("x" * 100, S) == "x" * 100
 
 
-def test_long_strings_are_cut_at_call_time_to_limit_plus_margin() -> None:
+def test_long_strings_past_the_pin_budget_are_cut_at_call_time_to_limit_plus_margin() -> None:
+    s = CaptureSettings(max_pinned_bytes=0, strict=True)
     big = "y" * 200_000
-    snap = snapshot(big, S, max_string_length=100)
-    assert isinstance(snap, Cut) and len(snap.head) == 100 + S.redaction_margin
-    out = finalize(snap, S, max_string_length=100)
+    snap = snapshot(big, s, max_string_length=100)
+    assert isinstance(snap, Cut) and len(snap.head) == 100 + s.redaction_margin
+    out = finalize(snap, s, max_string_length=100)
+    marker = "...[TRUNCATED: 200000 chars]"
+    assert out == "y" * (100 - len(marker)) + marker
+
+
+def test_long_strings_within_the_pin_budget_are_kept_whole_and_cut_by_the_worker() -> None:
+    s = CaptureSettings(strict=True)
+    big = "y" * 200_000
+    snap = snapshot(big, s, max_string_length=100)
+    assert isinstance(snap, Snapshot) and snap.root is big  # no copy on the caller's thread
+    out = finalize(snap, s, max_string_length=100)
     marker = "...[TRUNCATED: 200000 chars]"
     assert out == "y" * (100 - len(marker)) + marker
 
@@ -98,8 +109,9 @@ def test_budget_zero_copies_only_the_top_container() -> None:
     assert finalize(snap, s) == {"a": [1, 2]}
 
 
-def test_big_string_is_not_kept_alive_by_the_snapshot() -> None:
-    snap = snapshot({"payload": {"text": "q" * 200_000, "items": list(range(1000))}}, S)
+def test_big_string_past_the_pin_budget_is_not_kept_alive_by_the_snapshot() -> None:
+    s = CaptureSettings(max_pinned_bytes=100_000, strict=True)
+    snap = snapshot({"payload": {"text": "q" * 200_000, "items": list(range(1000))}}, s)
     assert isinstance(snap, Snapshot)
     text = snap.root["payload"]["text"]  # type: ignore[attr-defined,index]
     assert len(text) == S.max_string_length + S.redaction_margin
