@@ -84,8 +84,12 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
                 else:
                     span._input = (RAW_ARGS, args, None)
                     return span
+            if kwargs or not facts.zip_args:
+                inputs = inputs_dict(facts, args, kwargs)
+            else:  # ``name_inputs`` for the commonest case, minus two calls (~0.3 us)
+                inputs = dict(zip(facts.param_names, values, strict=False))
             span._input = _snapshot_inputs(
-                inputs_dict(facts, args, kwargs),
+                inputs,
                 _state.capture_settings,
                 facts.max_input_length,
                 facts.serializer,

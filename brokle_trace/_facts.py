@@ -48,6 +48,7 @@ class SpanFacts:
         "type",
         "user_id",
         "varargs",
+        "zip_args",
     )
 
     def __init__(
@@ -93,6 +94,8 @@ class SpanFacts:
         self.flush_on_end = flush_on_end
         #: Positional arguments map one to one onto ``param_names`` (the worker's fast path).
         self.plain_args = not skip_first and varargs is None and not ignore
+        #: Positional arguments (``self`` skipped) name themselves by ``zip`` with the names.
+        self.zip_args = varargs is None and not ignore
         self.export_view: ExportView = (
             name,
             type,

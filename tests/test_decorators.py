@@ -187,6 +187,40 @@ def test_methods_classmethods_staticmethods_do_not_capture_self_or_cls() -> None
     assert [s.input for s in spans] == [{"x": 2}, {"x": 1}, {"x": 5}, {"x": 7}, {"x": 8}]
 
 
+def test_mutable_arguments_are_named_the_same_way_on_every_path() -> None:
+    # Lists and dicts take the snapshot path (not the immutable-tuple one); its inline
+    # naming must agree with the general one for methods, keywords, ignored and varargs.
+    class Service:
+        @observe
+        def method(self, rows: list[int], opts: dict[str, int] | None = None) -> int:
+            return len(rows)
+
+    @observe(ignore_args=["secret"])
+    def ignoring(rows: list[int], secret: list[str]) -> int:
+        return len(rows)
+
+    @observe
+    def variadic(first: list[int], *rest: list[int]) -> int:
+        return len(rest)
+
+    svc = Service()
+    with capture_spans() as spans:
+        svc.method([1, 2])
+        svc.method([3], {"k": 1})
+        svc.method([4], opts={"k": 2})
+        svc.method(rows=[5])
+        ignoring([6], ["s"])
+        variadic([7], [8], [9])
+    assert [s.input for s in spans] == [
+        {"rows": [1, 2], "opts": None},  # the generated wrapper passes defaults along
+        {"rows": [3], "opts": {"k": 1}},
+        {"rows": [4], "opts": {"k": 2}},
+        {"rows": [5], "opts": None},
+        {"rows": [6]},
+        {"first": [7], "rest": [[8], [9]]},
+    ]
+
+
 def test_inputs_include_varargs_kwargs_and_drop_ignored() -> None:
     @observe(ignore_args=["api_key", "token"])
     def call(prompt: str, *rest: int, api_key: str, **extra: Any) -> str:

@@ -95,9 +95,9 @@ def snapshot_inputs(
         if len(inputs) > c.max_items:
             return snapshot_value(inputs, settings, max_string_length, serializer)
         if serializer is None and (max_string_length is None or max_string_length == c.limit):
-            return _levels(inputs, inputs, c.snapshot_ctx, own=True)
+            return _levels(inputs, inputs, c.snapshot_ctx, True)
         limit, cut = c.string_limits(max_string_length)
-        return _levels(inputs, inputs, Ctx(c, limit, cut, serializer, False), own=True)
+        return _levels(inputs, inputs, Ctx(c, limit, cut, serializer, False), True)
     except Exception as exc:
         if c.strict:
             raise
