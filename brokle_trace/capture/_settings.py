@@ -100,7 +100,7 @@ class CaptureSettings:
     snapshot_budget: int = 64
     #: Bytes of long strings the snapshots may keep by reference (they cannot change) until
     #: their spans are exported; past it, heads are copied at call time. 0 = always copy.
-    max_pinned_bytes: int = 32 * 1024 * 1024
+    max_pinned_bytes: int = 16 * 1024 * 1024
     #: Re-raise internal capture errors (the library's own tests); never for user code.
     strict: bool = False
     _compiled: Compiled = field(init=False, repr=False, compare=False, hash=False)
