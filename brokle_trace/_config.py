@@ -392,6 +392,9 @@ def _after_fork_in_child() -> None:
     global _pipeline, _lock
     _lock = threading.RLock()
     _state.reset_after_fork()
+    # The parent's snapshots (its queue, its worker's batch) are never freed here: their
+    # pinned strings must not count against the child's budget, nor its lock stay taken.
+    _state.capture_settings._compiled.pins.reset()
     old = _pipeline
     if old is None or _settings is None:
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from brokle_trace.capture._counters import increment
-from brokle_trace.capture._redact import SHORT, marker
+from brokle_trace.capture._redact import CACHE_TEXT_MAX, SHORT, marker
 from brokle_trace.capture._settings import Compiled
 from brokle_trace.typing import JSONValue
 
@@ -118,7 +118,8 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
             ks = k
         tv = type(v)
         if tv is str:
-            seen = short.get(v) if short is not None else None
+            # A long text kept whole by the snapshot is not hashed (it is never cached).
+            seen = short.get(v) if short is not None and len(v) <= CACHE_TEXT_MAX else None
             if seen is not None and not seen[1] and len(v) <= limit and v.isascii():
                 out = v  # seen before, nothing to redact: skip the call chain
             else:
@@ -159,7 +160,7 @@ def leaf(value: object, c: Compiled) -> object:
     if t is str:
         red = c.redactor
         s: str = value  # type: ignore[assignment]
-        hit = red.short_cache.get(s) if red is not None else None
+        hit = red.short_cache.get(s) if red is not None and len(s) <= CACHE_TEXT_MAX else None
         if (
             hit is not None
             and not hit[1]

@@ -20,7 +20,7 @@ from brokle_trace.capture._fast import INT_MIN as _INT_MIN
 from brokle_trace.capture._fast import NOT_LEAF, fast, leaf
 from brokle_trace.capture._fast import clean as _clean
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Snapshot
-from brokle_trace.capture._redact import SHORT, marker
+from brokle_trace.capture._redact import CACHE_TEXT_MAX, SHORT, marker
 from brokle_trace.capture._rows import MIN_ROWS, rows
 from brokle_trace.capture._serializers import expand
 from brokle_trace.capture._settings import CaptureSettings, Compiled
@@ -171,6 +171,11 @@ class Walker:
         if t is Cut:
             cut: Cut = obj  # type: ignore[assignment]
             return self.text(cut.head, cut)
+        if t is Snapshot:  # one inside a value (a generator's items): keep what it knew
+            inner: Snapshot = obj  # type: ignore[assignment]
+            if inner.meta:
+                self.meta = {**meta, **inner.meta} if meta else inner.meta
+            return self.walk(inner.root, depth)
         if t is dict and len(obj) <= self.ctx.c.max_items:  # type: ignore[arg-type]
             node: object = obj.copy()  # type: ignore[attr-defined]
         else:
@@ -257,7 +262,12 @@ class Walker:
             elif (tv is int and _INT_MIN <= v <= _INT_MAX) or (tv is float and v - v == 0.0):
                 value = v
                 self.est += 1
-            elif tv is str and (cached := short.get(v)) is not None and len(cached[0]) <= limit:
+            elif (
+                tv is str
+                and len(v) <= CACHE_TEXT_MAX  # never hash a long text kept whole
+                and (cached := short.get(v)) is not None
+                and len(cached[0]) <= limit
+            ):
                 value = cached[0]
                 self.redactions += cached[1]
                 self.est += len(value) + 2
@@ -303,6 +313,10 @@ def finalize_value(
         if type(value) is Snapshot:
             root, serializer, meta, snap_limit = value.root, value.serializer, value.meta, \
                 value.limit
+            if snap_limit < limit:
+                # Taken for a smaller limit: honour it for the strings kept whole, as the
+                # heads it cut already do.
+                limit, cut = c.string_limits(snap_limit)
         ctx = c.worker_ctx if serializer is None and limit == c.limit else Ctx(
             c, limit, cut, serializer, True)
         walker = Walker(ctx, meta, snap_limit)

@@ -63,7 +63,8 @@ class Snapshot:
     ids stay valid because the snapshot keeps every copy alive. The worker uses it to show
     the original sizes and to see cycles through the copies. ``limit`` is the string limit
     the heads were cut for; ``serializer`` the decorator's, for what the worker completes.
-    ``pins``: the long strings kept whole (see ``_pins``), counted until this snapshot is freed.
+    ``pins``: the pins of the long strings kept whole (see ``_pins``); holding them keeps
+    the strings counted until this snapshot is freed.
     """
 
     __slots__ = ("limit", "meta", "pins", "root", "serializer")
@@ -74,7 +75,7 @@ class Snapshot:
         serializer: Any,
         meta: dict[int, tuple[int, int]],
         limit: int,
-        pins: Pin | None = None,
+        pins: Pin | list[Pin] | None = None,
     ) -> None:
         self.root = root
         self.serializer = serializer

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from brokle_trace.capture._rules import KeyRule, ValueRule
 
-__all__ = ["SHORT", "Redactor", "ascii_lower", "marker", "normalize_key"]
+__all__ = ["CACHE_TEXT_MAX", "SHORT", "Redactor", "ascii_lower", "marker", "normalize_key"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _KEY_SEPARATORS = re.compile(r"[\s.\-]+")
@@ -24,7 +24,7 @@ _KEY_CACHE_MAX = 4096
 #: ("role": "user") repeat endlessly, and a lookup is ~20x cheaper than the rule scan.
 SHORT = 64
 #: Longest text whose redaction is cached, and the most characters the cache may hold.
-_CACHE_TEXT_MAX = 4096
+CACHE_TEXT_MAX = 4096
 _CACHE_CHARS_MAX = 4_000_000
 _MAX_PASSES = 4
 
@@ -107,7 +107,7 @@ class Redactor:
         for index, rule in enumerate(self.rules):
             groups.setdefault(rule.need_all, []).append((index, rule))
         self._groups = tuple((gate, tuple(rules)) for gate, rules in groups.items())
-        #: text -> (redacted text, redactions), for strings up to _CACHE_TEXT_MAX characters.
+        #: text -> (redacted text, redactions), for strings up to CACHE_TEXT_MAX characters.
         self.short_cache: dict[str, tuple[str, int]] = {}
         self._cached_chars = 0
         #: dict key -> (exported key text, key rule, redactions), same bound.
@@ -197,7 +197,7 @@ class Redactor:
         """
         # Redaction is a pure function of the text: prompts, templates and system messages
         # repeat on every call, so medium strings are cached too (bounded by total chars).
-        short = keep is None and len(text) <= _CACHE_TEXT_MAX
+        short = keep is None and len(text) <= CACHE_TEXT_MAX
         if short:
             hit = self.short_cache.get(text)
             if hit is not None:

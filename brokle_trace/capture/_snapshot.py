@@ -47,10 +47,7 @@ def snapshot_value(
             s: str = value  # type: ignore[assignment]
             if len(s) <= cut:
                 return s
-            pins = c.pins
-            if s is pins.last:  # counted already, by a span still queued
-                return s
-            pin = pins.take(s, None)
+            pin = c.pins.share(s) or c.pins.take(s)
             if pin is None:
                 return Cut(s[:cut], len(s), limit)
             return Snapshot(s, serializer, {}, limit, pin)
@@ -118,7 +115,7 @@ def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
     cut = ctx.cut
     m = c.max_items
     pins = c.pins
-    held: Pin | None = None
+    held: Pin | list[Pin] | None = None
     frontier: list[Any] = [root]
     count = len(root)  # type: ignore[arg-type]
     depth = 1
@@ -133,10 +130,19 @@ def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
                 new: Any
                 # Inline the three commonest types: a call costs more than their copy.
                 if tr is str:
-                    if len(raw) > cut and raw is not pins.last:
-                        pin = pins.take(raw, held)
+                    if len(raw) > cut:
+                        # ``Pins.share`` inlined: the same string as the last call's
+                        ref = pins.last
+                        pin = ref() if ref is not None else None
+                        if pin is None or pin.text is not raw:
+                            pin = pins.take(raw)
                         if pin is not None:
-                            held = pin
+                            if held is None:
+                                held = pin
+                            elif type(held) is list:
+                                held.append(pin)
+                            else:
+                                held = [held, pin]  # type: ignore[list-item]
                             continue
                         new = raw[:cut]
                         meta[id(new)] = (0, len(raw))
