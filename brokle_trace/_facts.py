@@ -92,10 +92,10 @@ class SpanFacts:
         self.ignore = ignore
         self.serializer = serializer
         self.flush_on_end = flush_on_end
-        #: Positional arguments map one to one onto ``param_names`` (the worker's fast path).
-        self.plain_args = not skip_first and varargs is None and not ignore
         #: Positional arguments (``self`` skipped) name themselves by ``zip`` with the names.
         self.zip_args = varargs is None and not ignore
+        #: ... and map one to one onto ``param_names`` (the worker's fast path).
+        self.plain_args = not skip_first and self.zip_args
         self.export_view: ExportView = (
             name,
             type,

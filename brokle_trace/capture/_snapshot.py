@@ -139,10 +139,10 @@ def _levels(value: object, root: object, ctx: Ctx, own: bool = False) -> object:
                         if pin is not None:
                             if held is None:
                                 held = pin
-                            elif type(held) is list:
+                            elif isinstance(held, list):  # a third long string: rare
                                 held.append(pin)
                             else:
-                                held = [held, pin]  # type: ignore[list-item]
+                                held = [held, pin]
                             continue
                         new = raw[:cut]
                         meta[id(new)] = (0, len(raw))
