@@ -13,11 +13,11 @@ Example:
     'hello world'
 """
 
-from brokle_trace._config import ConfigError, configure, flush, shutdown, stats
-from brokle_trace._context import ContextThreadPoolExecutor, wrap_context
-from brokle_trace._decorators import observe, observe_llm, observe_retrieval
+from brokle_trace._decorate.observe import observe, observe_llm, observe_retrieval
 from brokle_trace._model import ErrorInfo, SpanData
-from brokle_trace._scopes import (
+from brokle_trace._runtime.config import ConfigError, configure, flush, shutdown, stats
+from brokle_trace._trace.context import ContextThreadPoolExecutor, wrap_context
+from brokle_trace._trace.manual import (
     get_current_span,
     get_current_trace_id,
     start_span,
@@ -25,7 +25,7 @@ from brokle_trace._scopes import (
     update_current_span,
     update_current_trace,
 )
-from brokle_trace._span import Span
+from brokle_trace._trace.span import Span
 from brokle_trace.llm import update_current_llm
 from brokle_trace.llm._anthropic import wrap_anthropic
 from brokle_trace.llm._openai import wrap_openai

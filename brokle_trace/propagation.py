@@ -29,7 +29,8 @@ from opentelemetry.context.context import Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from brokle_trace import _otel, _span
+from brokle_trace._trace import otel as _otel
+from brokle_trace._trace import span as _span
 
 __all__ = ["RemoteContext", "extract", "inject"]
 

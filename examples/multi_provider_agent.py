@@ -23,8 +23,8 @@ from brokle_trace import (
     wrap_anthropic,
     wrap_openai,
 )
-from brokle_trace.llm._fake_server import FakeLLMServer
 from brokle_trace.testing import capture_spans
+from brokle_trace.testing._fake_server import FakeLLMServer
 
 DOCS = {
     "refunds": "Refunds are accepted within 30 days of purchase with a receipt.",

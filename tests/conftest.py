@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import brokle_trace
-from brokle_trace import _state
+from brokle_trace._runtime import state as _state
 from brokle_trace.testing import InMemoryExporter
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from brokle_trace import observe
-from brokle_trace._codegen import exact_wrapper
+from brokle_trace._decorate.codegen import exact_wrapper
 from brokle_trace.testing import capture_spans
 
 _SENTINEL = object()

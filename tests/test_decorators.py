@@ -471,7 +471,7 @@ def test_internal_failure_never_changes_what_the_function_does(
     def broken_begin(facts: Any) -> Any:
         raise RuntimeError("tracing is broken")
 
-    monkeypatch.setattr("brokle_trace._calls.begin", broken_begin)
+    monkeypatch.setattr("brokle_trace._decorate.steps.begin", broken_begin)
     calls: list[int] = []
 
     @observe
@@ -499,7 +499,7 @@ def test_internal_failure_never_changes_what_the_function_does(
 def test_a_failing_span_end_still_returns_or_raises_what_the_function_did(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from brokle_trace import _state
+    from brokle_trace._runtime import state as _state
 
     def broken_enqueue(span: Any) -> None:
         raise RuntimeError("queue exploded")

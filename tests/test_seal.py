@@ -5,15 +5,16 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from brokle_trace import _state, observe, trace_context
+from brokle_trace import observe, trace_context
+from brokle_trace._runtime import state as _state
 
 
 def _queued(fn: Any, *args: Any) -> list[Any]:
     records: list[Any] = []
     pipeline_enqueue = _state.enqueue
 
-    from brokle_trace import _config
-    from brokle_trace._record import seal
+    from brokle_trace._export.record import seal
+    from brokle_trace._runtime import config as _config
 
     _config.current_pipeline()
     _state.enqueue = lambda span: records.append(seal(span))
@@ -55,7 +56,7 @@ def test_trace_attributes_travel_as_one_shared_tuple() -> None:
             parent()
 
     records = _queued(run)
-    from brokle_trace._record import REC_ATTRS
+    from brokle_trace._export.record import REC_ATTRS
 
     attrs = {id(r[REC_ATTRS]) for r in records}
     assert len(records) == 3 and len(attrs) == 1
@@ -82,7 +83,7 @@ def test_functions_decorated_per_call_leave_nothing_behind() -> None:
     assert [s.name for s in spans] == ["inner-0", "inner-1", "inner-2"]
     # No registry keeps per-call decorations, or their facts, alive.
     assert all(ref() is None for ref in refs)
-    from brokle_trace._facts import SpanFacts
+    from brokle_trace._decorate.facts import SpanFacts
 
     alive = [
         o for o in gc.get_objects() if isinstance(o, SpanFacts) and o.name.startswith("inner-")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from brokle_trace.typing import Exporter
 
 if TYPE_CHECKING:
-    from brokle_trace._config import Settings
+    from brokle_trace._runtime.config import Settings
 
 __all__ = ["adapt", "build", "register"]
 

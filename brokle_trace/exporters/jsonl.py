@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from brokle_trace import _state
 from brokle_trace._model import EncodedLines, SpanData, span_json
+from brokle_trace._runtime import state as _state
 from brokle_trace.typing import ExportResult
 
 __all__ = ["JsonlExporter"]

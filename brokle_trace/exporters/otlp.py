@@ -22,8 +22,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from brokle_trace import _state
 from brokle_trace._model import SpanData
+from brokle_trace._runtime import state as _state
 from brokle_trace.exporters._encode import encode_request
 from brokle_trace.exporters._http import HttpSender, redacted_url
 from brokle_trace.exporters._readable import ResourceCache

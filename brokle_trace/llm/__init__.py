@@ -97,7 +97,8 @@ def update_current_llm(
         >>> answer("meaning of life?")
         '42'
     """
-    from brokle_trace import _span, _state
+    from brokle_trace._runtime import state as _state
+    from brokle_trace._trace import span as _span
     from brokle_trace.llm._params import request_attributes
 
     span = _span.current_span()

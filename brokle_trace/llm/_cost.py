@@ -64,7 +64,7 @@ _user_cache: tuple[object, dict[str, ModelPrice], dict[str, str]] | None = None
 def user_prices() -> tuple[dict[str, ModelPrice], dict[str, str]]:
     """The prices and aliases given to ``configure(prices=...)`` (parsed once per configure)."""
     global _user_cache
-    from brokle_trace import _config
+    from brokle_trace._runtime import config as _config
 
     settings = _config._settings
     cached = _user_cache

@@ -18,7 +18,7 @@ from brokle_trace.llm._stream import Reducer, on_end, on_item, set_output
 from brokle_trace.llm._usage import find_usage, read
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
 
 __all__ = ["hooks_for"]
 
@@ -31,7 +31,7 @@ _TOOL_CALL_ID_KEYS = ("tool_call_id", "call_id")
 def _inputs(span: Span) -> Mapping[str, Any] | None:
     # The captured arguments: only there when input capture is on for this span. Hooks get
     # no live arguments, so this bounded copy is what we read; cut strings are skipped.
-    from brokle_trace._calls import captured_inputs
+    from brokle_trace._decorate.steps import captured_inputs
 
     return captured_inputs(span)
 

@@ -14,13 +14,13 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from brokle_trace import _span as _span_mod
 from brokle_trace import semconv
+from brokle_trace._trace import span as _span_mod
 from brokle_trace.llm._cost import Cost, compute_cost
 from brokle_trace.llm._usage import Usage, extract_usage
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
 
 __all__ = ["apply_llm_update", "attrs_of", "extra", "now_ns", "record", "set_ttft"]
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from brokle_trace import _state, capture, semconv
+from brokle_trace import capture, semconv
+from brokle_trace._runtime import state as _state
 from brokle_trace.llm._record import attrs_of, extra, now_ns, record, set_ttft
 from brokle_trace.llm._usage import extract_usage, read
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
 
 __all__ = ["Reducer", "StreamState", "chunk_text", "on_end", "on_item", "set_output"]
 

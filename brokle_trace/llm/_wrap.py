@@ -21,11 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from brokle_trace import _otel, _state, capture, semconv
-from brokle_trace._calls import reset_context as _reset
-from brokle_trace._context import CURRENT
-from brokle_trace._facts import SpanFacts
-from brokle_trace._span import Span, begin, end, fail
+from brokle_trace import capture, semconv
+from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._decorate.steps import reset_context as _reset
+from brokle_trace._runtime import state as _state
+from brokle_trace._trace import otel as _otel
+from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.span import Span, begin, end, fail
 from brokle_trace.llm._errors import error_attributes
 from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import attrs_of, record

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import brokle_trace
-from brokle_trace import SpanData, _state
+from brokle_trace import SpanData
+from brokle_trace._runtime import state as _state
 from brokle_trace.capture import CaptureSettings, finalize, snapshot
 from brokle_trace.capture._nodes import Cut, Snapshot
 from brokle_trace.capture._pins import Pins

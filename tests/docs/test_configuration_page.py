@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from brokle_trace import capture
-from brokle_trace._config import Settings
+from brokle_trace._runtime.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = (ROOT / "docs" / "configuration.md").read_text()

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 import brokle_trace
-from brokle_trace import _config, _state, observe, trace_context, update_current_span
-from brokle_trace._record import seal
+from brokle_trace import observe, trace_context, update_current_span
+from brokle_trace._export.record import seal
+from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import state as _state
 
 
 @observe

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import brokle_trace
-from brokle_trace import _config, observe
+from brokle_trace import observe
+from brokle_trace._runtime import config as _config
 from tests.export.receiver import Receiver
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")

@@ -11,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import brokle_trace
-from brokle_trace import SpanData, _config, _state, observe, observe_llm, trace_context
-from brokle_trace._export._convert import Resource, to_span_data
-from brokle_trace._export._lines import to_line
+from brokle_trace import SpanData, observe, observe_llm, trace_context
+from brokle_trace._export.convert import Resource, to_span_data
+from brokle_trace._export.lines import to_line
+from brokle_trace._export.record import seal
 from brokle_trace._model import EncodedLines, span_json
-from brokle_trace._record import seal
+from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import state as _state
 from brokle_trace.exporters import JsonlExporter
 from brokle_trace.testing import InMemoryExporter
 from brokle_trace.typing import ExportResult

@@ -138,7 +138,7 @@ def test_core_attributes_survive_the_attribute_limit(receiver: Receiver) -> None
 def test_api_key_never_appears_in_logs_repr_or_stats(
     otlp: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from brokle_trace import _config
+    from brokle_trace._runtime import config as _config
 
     otlp.replies = [__import__("tests.export.receiver", fromlist=["Reply"]).Reply(401)]
 

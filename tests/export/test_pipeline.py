@@ -12,9 +12,9 @@ import pytest
 
 import brokle_trace
 from brokle_trace import SpanData, observe
-from brokle_trace._export import _pacing
-from brokle_trace._export._pacing import Pacing
-from brokle_trace._export._sizing import Sizing
+from brokle_trace._export import pacing as _pacing
+from brokle_trace._export.pacing import Pacing
+from brokle_trace._export.sizing import Sizing
 from brokle_trace._model import span_json
 from brokle_trace.exporters import JsonlExporter
 from brokle_trace.testing import InMemoryExporter
@@ -87,7 +87,7 @@ def test_raising_exporter_is_isolated_and_counted() -> None:
 
 
 def test_raising_exporter_surfaces_in_strict_mode() -> None:
-    from brokle_trace import _state
+    from brokle_trace._runtime import state as _state
 
     brokle_trace.configure(exporter="none", exporters=[Raising()], strict=True)
     _state.strict = True  # set directly too: the option's routing is another module's business
@@ -350,7 +350,7 @@ def test_a_burst_is_exported_when_it_ends() -> None:
     brokle_trace.configure(
         exporter="none", exporters=[rec], max_export_batch_size=10, schedule_delay=0.02, strict=True
     )
-    pipeline = brokle_trace._config.current_pipeline()
+    pipeline = brokle_trace._runtime.config.current_pipeline()
     drains: list[float] = []
     drain = pipeline._drain
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 import brokle_trace
-from brokle_trace import _span, get_current_span, observe
+from brokle_trace import get_current_span, observe
+from brokle_trace._trace import span as _span
 from brokle_trace.propagation import extract, inject
 from brokle_trace.testing import InMemoryExporter
 
@@ -116,6 +117,6 @@ def test_inject_marks_a_sampled_out_trace_not_sampled(mem: InMemoryExporter) -> 
 def test_rate_one_installs_no_sampling_step(mem: InMemoryExporter) -> None:
     brokle_trace.configure(exporter="none", exporters=[mem], sample_rate=1.0)
     assert _span._sample_bound is None
-    from brokle_trace import _config
+    from brokle_trace._runtime import config as _config
 
     assert _config.current_pipeline().enqueue.__name__ == "enqueue"

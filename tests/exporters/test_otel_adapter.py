@@ -30,7 +30,8 @@ def test_sdk_exporter_is_wrapped_automatically() -> None:
     assert spans["ask"].attributes["gen_ai.request.model"] == "gpt-4o"
     assert spans["ask"].attributes["openinference.span.kind"] == "LLM"
     assert spans["flow"].resource.attributes["service.name"] == "svc"
-    assert isinstance(brokle_trace._config.current_pipeline().exporters[0], OTelSpanExporterAdapter)
+    pipeline = brokle_trace._runtime.config.current_pipeline()
+    assert isinstance(pipeline.exporters[0], OTelSpanExporterAdapter)
 
 
 def test_failure_result_is_counted() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import brokle_trace
-from brokle_trace.llm._fake_server import FakeLLMServer
+from brokle_trace.testing._fake_server import FakeLLMServer
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,8 @@ import anthropic.types as at
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from brokle_trace import _span, observe_llm
+from brokle_trace import observe_llm
+from brokle_trace._trace import span as _span
 from brokle_trace.testing import capture_spans
 
 

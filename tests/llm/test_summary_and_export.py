@@ -8,9 +8,9 @@ import anthropic
 import pytest
 
 from brokle_trace import SpanData, observe, observe_llm, summarize, wrap_anthropic, wrap_openai
-from brokle_trace.llm._fake_server import FakeLLMServer
 from brokle_trace.semconv import to_otel_attributes
 from brokle_trace.testing import capture_spans
+from brokle_trace.testing._fake_server import FakeLLMServer
 
 
 def _llm(name: str, provider: str, model: str, duration_ms: int, status: str = "ok",

@@ -10,8 +10,8 @@ import pytest
 
 import brokle_trace
 from brokle_trace import observe, wrap_anthropic, wrap_openai
-from brokle_trace.llm._fake_server import FakeLLMServer
 from brokle_trace.testing import capture_spans
+from brokle_trace.testing._fake_server import FakeLLMServer
 
 MESSAGES = [{"role": "user", "content": "what is the refund policy"}]
 

@@ -15,16 +15,16 @@ from typing import Any
 import orjson
 
 from brokle_trace import capture
-from brokle_trace._export._convert import (
+from brokle_trace._export.convert import (
     Resource,
     input_value,
     output_value,
     template,
     to_span_data,
 )
+from brokle_trace._export.record import Record
 from brokle_trace._model import span_json
-from brokle_trace._record import Record
-from brokle_trace._state import UNSET
+from brokle_trace._runtime.state import UNSET
 
 __all__ = ["to_line"]
 

@@ -5,7 +5,7 @@ Speaks enough of ``/v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings``
 and the providers' error bodies. Binds 127.0.0.1 on a free port; stdlib only.
 
 Example:
-    >>> from brokle_trace.llm._fake_server import FakeLLMServer
+    >>> from brokle_trace.testing._fake_server import FakeLLMServer
     >>> with FakeLLMServer() as server:
     ...     server.url.startswith("http://127.0.0.1:")
     True
@@ -210,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- OpenAI -------------------------------------------------------------------------------
     def _chat(self, body: dict[str, Any]) -> None:
-        from brokle_trace.llm._fake_payloads import chat_chunks, chat_completion
+        from brokle_trace.testing._fake_payloads import chat_chunks, chat_completion
 
         text = self.fake._reply_for(_last_user_text(body.get("messages")), body)
         usage = _openai_usage(_words(body.get("messages")), _words(text), self.fake)
@@ -223,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, chat_completion(model, text, usage))
 
     def _responses(self, body: dict[str, Any]) -> None:
-        from brokle_trace.llm._fake_payloads import response_events, response_object
+        from brokle_trace.testing._fake_payloads import response_events, response_object
 
         text = self.fake._reply_for(_last_user_text(body.get("input")), body)
         tokens_in, tokens_out = _words(body.get("input")), _words(text)
@@ -265,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- Anthropic ----------------------------------------------------------------------------
     def _messages(self, body: dict[str, Any]) -> None:
-        from brokle_trace.llm._fake_payloads import anthropic_events, anthropic_message
+        from brokle_trace.testing._fake_payloads import anthropic_events, anthropic_message
 
         text = self.fake._reply_for(_last_user_text(body.get("messages")), body)
         cached = self.fake.cache_read_tokens

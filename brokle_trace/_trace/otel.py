@@ -21,10 +21,10 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.context.context import Context
 from opentelemetry.trace.propagation import _SPAN_KEY
 
-from brokle_trace import _context
+from brokle_trace._trace import context as _context
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
 
 __all__ = ["install", "otel_ctx_get", "remote_parent", "suppress_instrumentation"]
 

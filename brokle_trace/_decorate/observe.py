@@ -15,13 +15,13 @@ import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
-from brokle_trace import _state
-from brokle_trace._calls import fail_call, finish_call, start_call
-from brokle_trace._codegen import exact_wrapper
-from brokle_trace._context import CURRENT
-from brokle_trace._facts import SpanFacts
-from brokle_trace._generators import make_async_generator, make_generator
-from brokle_trace._span import Span
+from brokle_trace._decorate.codegen import exact_wrapper
+from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._decorate.generators import make_async_generator, make_generator
+from brokle_trace._decorate.steps import fail_call, finish_call, start_call
+from brokle_trace._runtime import state as _state
+from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.span import Span
 from brokle_trace.typing import Serializer
 
 __all__ = ["observe", "observe_llm", "observe_retrieval"]
@@ -156,7 +156,7 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
 
 
 def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
-    from brokle_trace import _otel
+    from brokle_trace._trace import otel as _otel
 
     _otel.install()  # decoration time, not import time, and never per call
     if isinstance(fn, (classmethod, staticmethod)):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from brokle_trace.capture import CaptureSettings
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
 
 __all__ = ["UNSET", "enabled", "internal_error", "logger"]
 
@@ -58,7 +58,7 @@ started = itertools.count()
 
 def _enqueue_unconfigured(span: Span) -> None:
     # First span of the process: build the default pipeline, then hand over.
-    from brokle_trace import _config
+    from brokle_trace._runtime import config as _config
 
     _config.ensure_configured()
     enqueue(span)

@@ -22,16 +22,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from brokle_trace import _otel, _state, capture
-from brokle_trace._export._convert import Resource, to_span_data
-from brokle_trace._export._counters import DROP_REASONS, Counters
-from brokle_trace._export._enqueue import make_enqueue
-from brokle_trace._export._lines import to_line
-from brokle_trace._export._pacing import Pacing, clock
-from brokle_trace._export._runner import Runner
-from brokle_trace._export._sizing import Sizing, sample_sizes
+from brokle_trace import capture
+from brokle_trace._export.convert import Resource, to_span_data
+from brokle_trace._export.counters import DROP_REASONS, Counters
+from brokle_trace._export.enqueue import make_enqueue
+from brokle_trace._export.lines import to_line
+from brokle_trace._export.pacing import Pacing, clock
+from brokle_trace._export.record import Record
+from brokle_trace._export.runner import Runner
+from brokle_trace._export.sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
-from brokle_trace._record import Record
+from brokle_trace._runtime import state as _state
+from brokle_trace._trace import otel as _otel
 from brokle_trace.exporters.jsonl import JsonlExporter
 from brokle_trace.typing import Exporter, ExportResult
 

@@ -1,6 +1,6 @@
 """Where the current span lives: one ContextVar, plus the trace attributes it carries.
 
-The ContextVar holds either the innermost live :class:`~brokle_trace._span.Span` or a
+The ContextVar holds either the innermost live :class:`~brokle_trace._trace.span.Span` or a
 :class:`Scope` opened by ``trace_context(...)``. Every span keeps the effective trace
 attributes (user, session, tags, metadata) it inherited, as an immutable :class:`TraceAttrs`
 shared by reference, so inheriting costs one pointer copy.
@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
 
 __all__ = [
     "CURRENT",

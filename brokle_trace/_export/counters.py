@@ -11,7 +11,7 @@ import itertools
 import threading
 import time
 
-from brokle_trace import _state
+from brokle_trace._runtime import state as _state
 
 __all__ = ["DROP_REASONS", "Counters"]
 

@@ -18,10 +18,12 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from brokle_trace import _ids, _otel, _state
-from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
-from brokle_trace._facts import SpanFacts
-from brokle_trace._state import UNSET
+from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._runtime import state as _state
+from brokle_trace._runtime.state import UNSET
+from brokle_trace._trace import ids as _ids
+from brokle_trace._trace import otel as _otel
+from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context

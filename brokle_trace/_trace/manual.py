@@ -10,12 +10,14 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from brokle_trace import _otel, _span, _state
-from brokle_trace._calls import reset_context
-from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
-from brokle_trace._decorators import _KINDS, SpanKind
-from brokle_trace._facts import SpanFacts
-from brokle_trace._span import Span
+from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._decorate.observe import _KINDS, SpanKind
+from brokle_trace._decorate.steps import reset_context
+from brokle_trace._runtime import state as _state
+from brokle_trace._trace import otel as _otel
+from brokle_trace._trace import span as _span
+from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope
+from brokle_trace._trace.span import Span
 
 __all__ = [
     "get_current_span",

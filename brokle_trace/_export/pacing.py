@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sized
 
-from brokle_trace._export._sizing import Sizing
+from brokle_trace._export.sizing import Sizing
 
 __all__ = ["Pacing", "clock"]
 
@@ -37,7 +37,7 @@ class Pacing:
 
     Example:
         >>> import collections, threading
-        >>> from brokle_trace._export._sizing import Sizing
+        >>> from brokle_trace._export.sizing import Sizing
         >>> sizing = Sizing(max_queue=400, max_queue_bytes=1 << 20, batch=10,
         ...                 max_batch_bytes=1 << 20)
         >>> pacing = Pacing(sizing, collections.deque(), threading.Event(), batch=10,

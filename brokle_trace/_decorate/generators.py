@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
-from brokle_trace import _state, capture
-from brokle_trace._calls import reset_context
-from brokle_trace._context import CURRENT
-from brokle_trace._span import Span, end, fail
-from brokle_trace._state import UNSET
+from brokle_trace import capture
+from brokle_trace._decorate.steps import reset_context
+from brokle_trace._runtime import state as _state
+from brokle_trace._runtime.state import UNSET
+from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.span import Span, end, fail
 
 __all__ = ["continue_async_generator", "continue_generator", "make_async_generator",
            "make_generator"]

@@ -13,8 +13,8 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from brokle_trace import _otel
 from brokle_trace._model import EncodedLines, SpanData
+from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, ExportResult
 
 __all__ = ["Outcome", "Runner"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from brokle_trace._context import EMPTY_ATTRS
-from brokle_trace._record import updated_fields
-from brokle_trace._span import Span
-from brokle_trace._state import RAW_ARGS
+from brokle_trace._export.record import updated_fields
+from brokle_trace._runtime.state import RAW_ARGS
+from brokle_trace._trace.context import EMPTY_ATTRS
+from brokle_trace._trace.span import Span
 
 if TYPE_CHECKING:
-    from brokle_trace._export._pipeline import Pipeline
+    from brokle_trace._export.pipeline import Pipeline
 
 __all__ = ["make_enqueue"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from brokle_trace._span import Span
+    from brokle_trace._trace.span import Span
     from brokle_trace.typing import Serializer
 
 __all__ = ["ExportView", "SpanFacts"]

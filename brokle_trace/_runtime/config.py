@@ -28,9 +28,12 @@ from pydantic import (
     field_validator,
 )
 
-from brokle_trace import _otel, _span, _state, capture
-from brokle_trace._export._convert import Resource
-from brokle_trace._export._pipeline import DROP_REASONS, Pipeline
+from brokle_trace import capture
+from brokle_trace._export.convert import Resource
+from brokle_trace._export.pipeline import DROP_REASONS, Pipeline
+from brokle_trace._runtime import state as _state
+from brokle_trace._trace import otel as _otel
+from brokle_trace._trace import span as _span
 from brokle_trace.typing import Exporter
 
 __all__ = ["ConfigError", "Settings", "configure", "flush", "shutdown", "stats"]

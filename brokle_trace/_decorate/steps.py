@@ -12,12 +12,12 @@ import types
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from brokle_trace import _span as _span_module
-from brokle_trace import _state
-from brokle_trace._context import CURRENT
-from brokle_trace._facts import SpanFacts
-from brokle_trace._span import Span, begin, fail
-from brokle_trace._state import UNSET
+from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._runtime import state as _state
+from brokle_trace._runtime.state import UNSET
+from brokle_trace._trace import span as _span_module
+from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.span import Span, begin, fail
 from brokle_trace.capture._snapshot import snapshot_inputs, snapshot_value
 
 __all__ = [
@@ -169,7 +169,7 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
         kind = type(result)
         if kind is _GeneratorType or kind is _AsyncGeneratorType:
             # A plain function returned a generator: the span stays open over its iteration.
-            from brokle_trace import _generators
+            from brokle_trace._decorate import generators as _generators
 
             if kind is _GeneratorType:
                 return _generators.continue_generator(result, span)
@@ -215,7 +215,7 @@ def fail_call(span: Span, token: Any, exc: BaseException) -> None:
 
 
 def _flush_root() -> None:
-    from brokle_trace import _config
+    from brokle_trace._runtime import config as _config
 
     settings = _config._settings
     _config.flush(settings.shutdown_timeout if settings is not None else 2.0)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from brokle_trace._context import EMPTY_ATTRS
-from brokle_trace._span import Span
-from brokle_trace._state import RAW_ARGS
+from brokle_trace._runtime.state import RAW_ARGS
+from brokle_trace._trace.context import EMPTY_ATTRS
+from brokle_trace._trace.span import Span
 
 __all__ = ["Record", "seal", "updated_fields"]
 

@@ -19,8 +19,10 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from brokle_trace import _config, _ids, _span
 from brokle_trace._model import SpanData
+from brokle_trace._runtime import config as _config
+from brokle_trace._trace import ids as _ids
+from brokle_trace._trace import span as _span
 from brokle_trace.exporters.memory import InMemoryExporter
 
 __all__ = ["InMemoryExporter", "capture_spans", "deterministic"]

@@ -1,0 +1,1 @@
+"""Runtime: configuration, lifecycle, the hot-path state, internal errors."""
