@@ -15,7 +15,8 @@ Example:
 
 from brokle_trace._decorate.observe import observe, observe_llm, observe_retrieval
 from brokle_trace._model import ErrorInfo, SpanData
-from brokle_trace._runtime.config import ConfigError, configure, flush, shutdown, stats
+from brokle_trace._runtime.config import ConfigError
+from brokle_trace._runtime.lifecycle import configure, flush, shutdown, stats
 from brokle_trace._trace.context import ContextThreadPoolExecutor, wrap_context
 from brokle_trace._trace.manual import (
     get_current_span,

@@ -10,9 +10,18 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, Protocol, Union, runtime_checkable
 
-from brokle_trace._model import SpanData
+from brokle_trace._model import EncodedLines, SpanData
 
-__all__ = ["ExportResult", "Exporter", "JSONValue", "MaskFn", "Serializer"]
+__all__ = [
+    "ExportResult",
+    "Exporter",
+    "JSONValue",
+    "LinesExporter",
+    "MaskFn",
+    "Serializer",
+    "exports_inline",
+    "takes_lines",
+]
 
 # A recursive alias: Union[...] because the `|` form cannot hold forward references.
 JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
@@ -54,6 +63,48 @@ class Exporter(Protocol):
     def shutdown(self) -> None:
         """Release files, sockets and threads; called once."""
         ...
+
+
+class LinesExporter(Exporter, Protocol):
+    """An exporter that also takes spans already encoded as JSONL lines (a capability).
+
+    The export worker encodes the file format straight from its records, skipping
+    ``SpanData``, when every configured exporter takes lines. ``accepts_lines`` must be
+    defined on the class (a property may say no for an instance whose ``export`` was
+    replaced): a wrapper that forwards attributes to an inner exporter through
+    ``__getattr__`` has an ``export()`` of its own to call and must not be bypassed.
+    """
+
+    @property
+    def accepts_lines(self) -> bool:
+        """True when ``export_lines`` writes exactly what ``export`` would."""
+        ...
+
+    def export_lines(self, lines: EncodedLines) -> ExportResult:
+        """Deliver one batch of encoded lines; return SUCCESS or FAILURE."""
+        ...
+
+
+def takes_lines(exporter: object) -> bool:
+    """Whether the worker may hand ``exporter`` encoded lines (see :class:`LinesExporter`).
+
+    Example:
+        >>> takes_lines(object())
+        False
+    """
+    return getattr(type(exporter), "accepts_lines", None) is not None and (
+        getattr(exporter, "accepts_lines", False) is True
+    )
+
+
+def exports_inline(exporter: object) -> bool:
+    """Whether ``exporter`` never blocks (``export_inline = True``; see :class:`Exporter`).
+
+    Example:
+        >>> exports_inline(object())
+        False
+    """
+    return getattr(exporter, "export_inline", False) is True
 
 
 @runtime_checkable

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import brokle_trace
-from brokle_trace._runtime import state as _state
+from brokle_trace._runtime import errors as _errors
 from brokle_trace.testing import InMemoryExporter
 
 
@@ -16,7 +16,7 @@ def _quiet_pipeline() -> Iterator[None]:
     # No test writes a JSONL file into the working directory by accident.
     brokle_trace.configure(exporter="none", strict=True)
     yield
-    _state.strict = False
+    _errors.strict = False
 
 
 @pytest.fixture
@@ -30,6 +30,6 @@ def memory() -> InMemoryExporter:
 @pytest.fixture
 def lenient() -> Iterator[None]:
     """Internal errors are logged and counted instead of raised (the production behaviour)."""
-    _state.strict = False
+    _errors.strict = False
     yield
-    _state.strict = True
+    _errors.strict = True

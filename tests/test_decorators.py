@@ -499,13 +499,14 @@ def test_internal_failure_never_changes_what_the_function_does(
 def test_a_failing_span_end_still_returns_or_raises_what_the_function_did(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from brokle_trace._runtime import errors as _errors
     from brokle_trace._runtime import state as _state
 
     def broken_enqueue(span: Any) -> None:
         raise RuntimeError("queue exploded")
 
     monkeypatch.setattr(_state, "enqueue", broken_enqueue)
-    before = _state.error_counts().get("span_end", 0)
+    before = _errors.error_counts().get("span_end", 0)
 
     @observe
     def f() -> str:
@@ -519,7 +520,7 @@ def test_a_failing_span_end_still_returns_or_raises_what_the_function_did(
     with pytest.raises(KeyError, match="mine"):
         g()
     assert get_current_span() is None
-    assert _state.error_counts()["span_end"] == before + 2
+    assert _errors.error_counts()["span_end"] == before + 2
 
 
 def test_nested_tree_and_context_restored() -> None:

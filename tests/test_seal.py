@@ -14,9 +14,9 @@ def _queued(fn: Any, *args: Any) -> list[Any]:
     pipeline_enqueue = _state.enqueue
 
     from brokle_trace._export.record import seal
-    from brokle_trace._runtime import config as _config
+    from brokle_trace._runtime import lifecycle as _lifecycle
 
-    _config.current_pipeline()
+    _lifecycle.current_pipeline()
     _state.enqueue = lambda span: records.append(seal(span))
     try:
         fn(*args)
@@ -83,7 +83,7 @@ def test_functions_decorated_per_call_leave_nothing_behind() -> None:
     assert [s.name for s in spans] == ["inner-0", "inner-1", "inner-2"]
     # No registry keeps per-call decorations, or their facts, alive.
     assert all(ref() is None for ref in refs)
-    from brokle_trace._decorate.facts import SpanFacts
+    from brokle_trace._trace.facts import SpanFacts
 
     alive = [
         o for o in gc.get_objects() if isinstance(o, SpanFacts) and o.name.startswith("inner-")

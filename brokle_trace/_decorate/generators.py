@@ -13,6 +13,7 @@ from typing import Any
 
 from brokle_trace import capture
 from brokle_trace._decorate.steps import reset_context
+from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
 from brokle_trace._trace.context import CURRENT
@@ -49,7 +50,7 @@ class _Items:
                     )
                 )
         except Exception as exc:
-            _state.internal_error("generator_item", exc)
+            _errors.internal_error("generator_item", exc)
 
 
 def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed: bool) -> None:
@@ -70,7 +71,7 @@ def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed:
         else:
             fail(span, exc)
     except Exception as internal:
-        _state.internal_error("generator_end", internal)
+        _errors.internal_error("generator_end", internal)
 
 
 def make_generator(

@@ -5,7 +5,7 @@ then does: a flag check, ``begin`` (parent lookup, ids, clock), a bounded input 
 one ContextVar set/reset around the user's code, and ``end`` (one queue append).
 
 The user's function runs exactly once, outside any ``try`` of ours that could swallow or
-replace its result; our own failures are caught and counted (``_state.internal_error``).
+replace its result; our own failures are caught and counted (``_errors.internal_error``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequen
 from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
 from brokle_trace._decorate.codegen import exact_wrapper
-from brokle_trace._decorate.facts import SpanFacts
 from brokle_trace._decorate.generators import make_async_generator, make_generator
 from brokle_trace._decorate.steps import fail_call, finish_call, start_call
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.span import Span
 from brokle_trace.typing import Serializer
 

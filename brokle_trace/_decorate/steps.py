@@ -9,27 +9,19 @@ still owns it.
 from __future__ import annotations
 
 import types
-from collections.abc import Collection, Mapping
 from typing import Any
 
-from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
 from brokle_trace._trace import span as _span_module
 from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.facts import SpanFacts
+from brokle_trace._trace.inputs import inputs_dict
 from brokle_trace._trace.span import Span, begin, fail
 from brokle_trace.capture._snapshot import snapshot_inputs, snapshot_value
 
-__all__ = [
-    "RAW_ARGS",
-    "captured_inputs",
-    "fail_call",
-    "finish_call",
-    "inputs_dict",
-    "name_inputs",
-    "reset_context",
-    "start_call",
-]
+__all__ = ["fail_call", "finish_call", "reset_context", "start_call"]
 
 _current_reset = CURRENT.reset
 _snapshot = snapshot_value
@@ -96,52 +88,8 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             )
         return span
     except Exception as exc:
-        _state.internal_error("span_start", exc)
+        _errors.internal_error("span_start", exc)
         return None
-
-
-def captured_inputs(span: Span) -> Mapping[str, Any] | None:
-    """The span's captured arguments by name, for hooks; None when input capture is off.
-
-    Either the raw immutable arguments, named now, or the snapshot's top-level dict.
-    """
-    inp = span._input
-    if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
-        return inputs_dict(span._facts, inp[1], inp[2])
-    if isinstance(inp, Mapping):
-        return inp
-    root = getattr(inp, "root", None)
-    return root if isinstance(root, Mapping) else None
-
-
-def inputs_dict(
-    facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The arguments by parameter name, without self/cls and the ignored ones."""
-    return name_inputs(
-        facts.param_names, facts.skip_first, facts.varargs, facts.ignore, args, kwargs
-    )
-
-
-def name_inputs(  # noqa: PLR0917 - the parts of an export view, in its order
-    names: tuple[str, ...],
-    skip_first: bool,
-    varargs: str | None,
-    ignore: Collection[str],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Arguments by parameter name: ``inputs_dict`` from the parts of a function's facts."""
-    if skip_first:
-        args = args[1:]
-    inputs = dict(zip(names, args, strict=False))
-    if varargs is not None and len(args) > len(names):
-        inputs[varargs] = args[len(names) :]
-    if kwargs:
-        inputs.update(kwargs)
-    for ignored in ignore:
-        inputs.pop(ignored, None)
-    return inputs
 
 
 def reset_context(token: Any) -> None:
@@ -198,9 +146,9 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
         span._end_ns = _span_module._time_ns()
         _state.enqueue(span)
         if facts.flush_on_end and span._parent_id == 0:
-            _flush_root()
+            _state.flush_root()
     except Exception as exc:
-        _state.internal_error("span_end", exc)
+        _errors.internal_error("span_end", exc)
     return result
 
 
@@ -209,13 +157,6 @@ def fail_call(span: Span, token: Any, exc: BaseException) -> None:
         reset_context(token)
         fail(span, exc)
         if span._facts.flush_on_end and span._parent_id == 0:
-            _flush_root()
+            _state.flush_root()
     except Exception as internal:
-        _state.internal_error("span_end", internal)
-
-
-def _flush_root() -> None:
-    from brokle_trace._runtime import config as _config
-
-    settings = _config._settings
-    _config.flush(settings.shutdown_timeout if settings is not None else 2.0)
+        _errors.internal_error("span_end", internal)

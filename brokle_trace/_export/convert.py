@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from brokle_trace import capture
-from brokle_trace._decorate.facts import ExportView
-from brokle_trace._decorate.steps import RAW_ARGS, name_inputs
 from brokle_trace._export.record import Record
 from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
-from brokle_trace._runtime.state import UNSET
+from brokle_trace._runtime.state import RAW_ARGS, UNSET
+from brokle_trace._trace.facts import ExportView
+from brokle_trace._trace.inputs import name_inputs
 from brokle_trace.capture._fast import NOT_LEAF, clean_names, leaf, leaf_args
 from brokle_trace.capture._finalize import finalize_value
 from brokle_trace.capture._settings import Compiled

@@ -11,7 +11,8 @@ import itertools
 import threading
 import time
 
-from brokle_trace._runtime import state as _state
+from brokle_trace._runtime import errors as _errors
+from brokle_trace._runtime.state import count_of
 
 __all__ = ["DROP_REASONS", "Counters"]
 
@@ -24,11 +25,6 @@ DROP_REASONS = (
     "sampled_out",
 )
 _WARN_EVERY_S = 30.0
-
-
-def _count_of(counter: itertools.count[int]) -> int:
-    # itertools.count exposes its next value only through repr: "count(N)".
-    return int(repr(counter)[6:-1])
 
 
 class Counters:
@@ -45,7 +41,7 @@ class Counters:
         self.exported = 0
         self.export_failures = 0
         self.dropped = dict.fromkeys(DROP_REASONS, 0)
-        self._last_warn: dict[str, float] = {}
+        self._warnings = _errors.RateLimiter(_WARN_EVERY_S)
         self._sampled_out = itertools.count()
         self._queue_full = itertools.count()
         #: Called from the caller's thread: lock-free.
@@ -54,16 +50,20 @@ class Counters:
         self._full_warned = -_WARN_EVERY_S
 
     def queue_full(self, depth: int) -> None:
-        """One span refused by a full queue (the caller's thread: a counter and a time check)."""
+        """One span refused by a full queue (the caller's thread: a counter and a time check).
+
+        Lock-free on purpose, unlike :class:`RateLimiter`: a full queue means every caller
+        comes through here, and a rare duplicate warning costs less than a shared lock.
+        """
         self._count_full()
         now = time.monotonic()
         if now - self._full_warned >= _WARN_EVERY_S:
             self._full_warned = now
-            _state.logger.warning(
+            _errors.logger.warning(
                 "brokle_trace: export queue full (%d spans): dropping spans (queue_full, %d "
                 "so far); raise max_queue_size/max_queue_bytes or check the exporter",
                 depth,
-                _count_of(self._queue_full),
+                count_of(self._queue_full),
             )
 
     def drop(self, reason: str, count: int) -> None:
@@ -93,12 +93,7 @@ class Counters:
 
     def warn(self, kind: str, message: str, *args: object) -> None:
         """Log ``message`` unless one of this ``kind`` was logged in the last 30 s."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last_warn.get(kind, -_WARN_EVERY_S) < _WARN_EVERY_S:
-                return
-            self._last_warn[kind] = now
-        _state.logger.warning(message, *args)
+        self._warnings.warn(kind, message, *args)
 
     def snapshot(self) -> dict[str, object]:
         """exported, export_failures and dropped (by reason), as plain values."""
@@ -106,6 +101,6 @@ class Counters:
             dropped = dict(self.dropped)
             exported = self.exported
             failures = self.export_failures
-        dropped["sampled_out"] += _count_of(self._sampled_out)
-        dropped["queue_full"] += _count_of(self._queue_full)
+        dropped["sampled_out"] += count_of(self._sampled_out)
+        dropped["queue_full"] += count_of(self._queue_full)
         return {"exported": exported, "export_failures": failures, "dropped": dropped}

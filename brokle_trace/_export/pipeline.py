@@ -32,10 +32,9 @@ from brokle_trace._export.record import Record
 from brokle_trace._export.runner import Runner
 from brokle_trace._export.sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
-from brokle_trace._runtime import state as _state
+from brokle_trace._runtime import errors as _errors
 from brokle_trace._trace import otel as _otel
-from brokle_trace.exporters.jsonl import JsonlExporter
-from brokle_trace.typing import Exporter, ExportResult
+from brokle_trace.typing import Exporter, ExportResult, takes_lines
 
 __all__ = ["DROP_REASONS", "Pipeline"]
 
@@ -123,7 +122,7 @@ class Pipeline:
         # In strict mode internal_error re-raises; in the worker that would kill the thread,
         # so the error is kept and re-raised by the next flush() in the caller's thread.
         try:
-            _state.internal_error(kind, exc)
+            _errors.internal_error(kind, exc)
         except BaseException as raised:
             if self._strict_error is None:
                 self._strict_error = raised
@@ -237,12 +236,7 @@ class Pipeline:
 
     def _export(self, batch: list[Record]) -> None:
         exporters = list(self.exporters)
-        # isinstance, not the attribute alone: a wrapper that forwards attributes to an
-        # inner JsonlExporter has an export() of its own to call.
-        lines = bool(exporters) and all(
-            isinstance(exporter, JsonlExporter) and exporter._takes_lines
-            for exporter in exporters
-        )
+        lines = bool(exporters) and all(takes_lines(exporter) for exporter in exporters)
         records = self._convert(batch, lines)
         n = len(records)
         if not n:
@@ -380,7 +374,7 @@ class Pipeline:
         stats = self.stats()
         lost = {k: v for k, v in stats["dropped"].items() if v and k != "sampled_out"}
         if lost:
-            _state.logger.warning(
+            _errors.logger.warning(
                 "brokle_trace: shutting down: %d span(s) exported, %d lost %s",
                 stats["exported"],
                 sum(lost.values()),

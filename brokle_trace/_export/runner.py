@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from brokle_trace._model import EncodedLines, SpanData
 from brokle_trace._trace import otel as _otel
-from brokle_trace.typing import Exporter, ExportResult
+from brokle_trace.typing import Exporter, ExportResult, exports_inline
 
 __all__ = ["Outcome", "Runner"]
 
@@ -77,7 +77,7 @@ class Runner:
     def call(self, records: Sequence[SpanData] | EncodedLines, timeout: float) -> Outcome:
         """Export ``records`` through this exporter, waiting at most ``timeout`` seconds.
 
-        ``EncodedLines`` only go to an exporter that takes them (``_takes_lines``)."""
+        ``EncodedLines`` only go to an exporter that takes them (``typing.takes_lines``)."""
         pending = self._pending
         if pending is not None:
             if not pending.done.is_set():
@@ -92,7 +92,7 @@ class Runner:
         # costs little CPU, but every hop is one more thread waiting for the GIL, and an
         # event loop in the caller's thread releases the GIL on every select(): a waiting
         # thread is woken, finds it taken again, and sleeps, over and over.
-        inline = getattr(self.exporter, "export_inline", False) is True
+        inline = exports_inline(self.exporter)
         if not inline and self._start():
             self._jobs.put(job)
             if not job.done.wait(max(0.0, timeout)):
@@ -135,7 +135,7 @@ class Runner:
         try:
             records = job.records
             if type(records) is EncodedLines:
-                result = exporter._export_lines(records)  # type: ignore[attr-defined]
+                result = exporter.export_lines(records)  # type: ignore[attr-defined]
             else:
                 result = exporter.export(records)  # type: ignore[arg-type]
             job.result = result if result is ExportResult.SUCCESS else ExportResult.FAILURE

@@ -1,14 +1,13 @@
 """Process-wide mutable state the hot path reads: one place, swapped whole by ``configure``.
 
 Everything here is read with a single attribute load; nothing here allocates per call.
+The logger and internal-error counting live in ``errors``; flush, shutdown and fork in
+``lifecycle``.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +16,7 @@ from brokle_trace.capture import CaptureSettings
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
 
-__all__ = ["UNSET", "enabled", "internal_error", "logger"]
-
-logger = logging.getLogger("brokle_trace")
+__all__ = ["RAW_ARGS", "UNSET", "count_of", "enabled", "enqueue", "set_capture_settings"]
 
 
 class _Unset:
@@ -36,8 +33,6 @@ RAW_ARGS: Any = object()
 
 #: False turns every decorator into a plain call (a flag check and nothing else).
 enabled: bool = True
-#: Re-raise internal errors instead of logging them (the library's own tests).
-strict: bool = False
 capture_settings: CaptureSettings = CaptureSettings()
 #: Strings up to this length are kept whole at call time (the limit plus the redaction
 #: margin); the worker redacts, then truncates to the limit. Mirrors ``capture_settings``.
@@ -49,6 +44,8 @@ def set_capture_settings(settings: CaptureSettings) -> None:
     global capture_settings, capture_cut
     capture_settings = settings
     capture_cut = settings._compiled.cut
+
+
 capture_inputs: bool = True
 capture_outputs: bool = True
 
@@ -56,52 +53,24 @@ capture_outputs: bool = True
 started = itertools.count()
 
 
-def _enqueue_unconfigured(span: Span) -> None:
-    # First span of the process: build the default pipeline, then hand over.
-    from brokle_trace._runtime import config as _config
-
-    _config.ensure_configured()
-    enqueue(span)
+def count_of(counter: itertools.count[int]) -> int:
+    """How many times ``next()`` was called on ``counter`` (lock-free counters' value)."""
+    # itertools.count exposes its next value only through repr: "count(N)".
+    return int(repr(counter)[6:-1])
 
 
-#: Hands an ended span to the export queue; replaced once the pipeline exists.
-enqueue: Callable[[Span], None] = _enqueue_unconfigured
-
-_error_lock = threading.Lock()
-_error_counts: dict[str, int] = {}
-_error_last_log: dict[str, float] = {}
-_LOG_EVERY_S = 60.0
+def _enqueue_before_import(span: Span) -> None:  # pragma: no cover - replaced at import
+    raise RuntimeError("brokle_trace._runtime.lifecycle was not imported")
 
 
-def internal_error(kind: str, exc: BaseException) -> None:
-    """Count an internal failure and log it at most once a minute per kind.
-
-    In strict mode the error is re-raised (the library's own tests run strict).
-    """
-    with _error_lock:
-        _error_counts[kind] = _error_counts.get(kind, 0) + 1
-        now = time.monotonic()
-        should_log = now - _error_last_log.get(kind, -_LOG_EVERY_S) >= _LOG_EVERY_S
-        if should_log:
-            _error_last_log[kind] = now
-    if should_log:
-        logger.warning(
-            "brokle_trace: internal error in %s (%s: %s); tracing continues, user code unaffected",
-            kind,
-            type(exc).__name__,
-            exc,
-        )
-    if strict:
-        raise exc
+#: Hands an ended span to the export queue. The lifecycle module sets it at import to a
+#: function that builds the default pipeline on the first span, then to the pipeline's own.
+enqueue: Callable[[Span], None] = _enqueue_before_import
 
 
-def error_counts() -> dict[str, int]:
-    """A copy of the internal error counters, by kind."""
-    with _error_lock:
-        return dict(_error_counts)
+def _no_flush() -> None:  # pragma: no cover - replaced at import
+    pass
 
 
-def reset_after_fork() -> None:
-    """Fresh locks in a forked child (a lock held by another thread at fork stays held)."""
-    global _error_lock
-    _error_lock = threading.Lock()
+#: ``flush=True`` decorators call this when their root span ends (set by ``lifecycle``).
+flush_root: Callable[[], None] = _no_flush

@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from brokle_trace._decorate.facts import SpanFacts
 from brokle_trace._decorate.observe import _KINDS, SpanKind
 from brokle_trace._decorate.steps import reset_context
+from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope
+from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.span import Span
 
 __all__ = [
@@ -76,7 +77,7 @@ class start_span:
             if self._inputs is not _state.UNSET:
                 span.update(input=self._inputs)
         except Exception as exc:
-            _state.internal_error("span_start", exc)
+            _errors.internal_error("span_start", exc)
             return _NOOP_SPAN
         self._span = span
         self._token = CURRENT.set(span)
@@ -99,7 +100,7 @@ class start_span:
             else:
                 _span.fail(span, exc)
         except Exception as internal:
-            _state.internal_error("span_end", internal)
+            _errors.internal_error("span_end", internal)
 
     async def __aenter__(self) -> Span:
         return self.__enter__()
@@ -218,12 +219,12 @@ def update_current_span(**fields: Any) -> None:
     """
     span = _span.current_span()
     if span is None:
-        _state.internal_error("update_current_span", RuntimeError("called outside of any span"))
+        _errors.internal_error("update_current_span", RuntimeError("called outside of any span"))
         return
     try:
         span.update(**fields)
     except TypeError as exc:  # an unknown keyword: a programming error worth a warning
-        _state.internal_error("update_current_span", exc)
+        _errors.internal_error("update_current_span", exc)
 
 
 def update_current_trace(

@@ -15,21 +15,31 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from brokle_trace._decorate.facts import SpanFacts
+from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
 from brokle_trace._trace import ids as _ids
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
+from brokle_trace._trace.facts import SpanFacts
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
 
 __all__ = ["Span", "begin", "end", "fail"]
+
+
+def _no_llm_update(span: Span, **fields: Any) -> None:  # pragma: no cover - replaced at import
+    raise RuntimeError("brokle_trace.llm was not imported")
+
+
+#: ``Span.update``'s LLM fields (model, usage, cost, first-chunk time) are applied by the
+#: ``llm`` package, which sets this at import: the span tree never imports the layer above.
+llm_update: Callable[..., None] = _no_llm_update
 
 _time_ns = time.time_ns
 _current_get = CURRENT.get
@@ -196,9 +206,7 @@ class Span:
                 or cost_usd is not None
                 or completion_start_time is not None
             ):
-                from brokle_trace.llm import apply_llm_update
-
-                apply_llm_update(
+                llm_update(
                     self,
                     model=model,
                     usage=usage,
@@ -206,7 +214,7 @@ class Span:
                     completion_start_time=completion_start_time,
                 )
         except Exception as exc:
-            _state.internal_error("update_span", exc)
+            _errors.internal_error("update_span", exc)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one flat attribute (exported as an OpenTelemetry attribute)."""
@@ -379,7 +387,7 @@ def update_current_trace(
     try:
         cur = CURRENT.get()
         if cur is None:
-            _state.internal_error(
+            _errors.internal_error(
                 "update_current_trace", RuntimeError("called outside of any span or trace_context")
             )
             return
@@ -396,4 +404,4 @@ def update_current_trace(
             if node is not None and not node.is_recording:
                 break
     except Exception as exc:
-        _state.internal_error("update_current_trace", exc)
+        _errors.internal_error("update_current_trace", exc)

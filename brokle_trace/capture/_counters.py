@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+
+from brokle_trace._runtime.errors import RateLimiter
 
 __all__ = ["COUNTER_NAMES", "counters", "increment", "report", "reset_counters"]
 
@@ -27,8 +28,7 @@ COUNTER_NAMES: tuple[str, ...] = (
 
 _lock = threading.Lock()
 _counts: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
-_last_log: dict[str, float] = {}
-_LOG_INTERVAL_S = 60.0
+_reports = RateLimiter(60.0)
 
 
 def increment(name: str, n: int = 1) -> None:
@@ -65,12 +65,8 @@ def reset_counters() -> None:
 def report(kind: str, exc: BaseException | None = None, what: str = "") -> None:
     """Count ``kind`` and log it at most once a minute per kind (never the value itself)."""
     increment(kind)
-    now = time.monotonic()
-    with _lock:
-        last = _last_log.get(kind)
-        if last is not None and now - last < _LOG_INTERVAL_S:
-            return
-        _last_log[kind] = now
+    if not _reports.allow(kind):
+        return
     # Only the exception *type*: its message may quote the very secret we are protecting.
     detail = type(exc).__name__ if exc is not None else ""
     _log.warning("brokle_trace capture: %s %s %s (counted; logged at most once a minute)",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import stat
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from brokle_trace._model import EncodedLines, SpanData, span_json
-from brokle_trace._runtime import state as _state
+from brokle_trace._runtime import errors as _errors
 from brokle_trace.typing import ExportResult
 
 __all__ = ["JsonlExporter"]
@@ -56,7 +55,7 @@ class JsonlExporter:
         self._fd: int | None = None
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}
-        self._last_log = -_LOG_EVERY_S
+        self._warnings = _errors.RateLimiter(_LOG_EVERY_S)
         self.rotations = 0
 
     def _open(self) -> int:
@@ -103,16 +102,22 @@ class JsonlExporter:
         lines = EncodedLines()
         for span in spans:
             lines.add(span_json(span))
-        return self._export_lines(lines)
+        return self.export_lines(lines)
 
     @property
-    def _takes_lines(self) -> bool:
+    def accepts_lines(self) -> bool:
+        """True unless ``export`` was replaced (see :class:`~brokle_trace.typing.LinesExporter`).
+
+        Example:
+            >>> JsonlExporter("traces.jsonl").accepts_lines
+            True
+        """
         # The export worker may hand over lines it encoded itself, skipping SpanData; not
         # when export() was replaced (a subclass, a patched instance): that one must keep
         # receiving SpanData.
         return type(self).export is JsonlExporter.export and "export" not in vars(self)
 
-    def _export_lines(self, lines: EncodedLines) -> ExportResult:
+    def export_lines(self, lines: EncodedLines) -> ExportResult:
         """Append lines already in the file format (see ``export``)."""
         data, ends = lines.data, lines.ends
         written = 0
@@ -152,10 +157,7 @@ class JsonlExporter:
             pass
 
     def _log(self, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now - self._last_log >= _LOG_EVERY_S:
-            self._last_log = now
-            _state.logger.warning(message, *args)
+        self._warnings.warn("", message, *args)
 
     def take_drops(self) -> dict[str, int]:
         """Spans of the last batch that did not reach the file, by reason (and reset)."""

@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from brokle_trace._model import SpanData
-from brokle_trace._runtime import state as _state
+from brokle_trace._runtime import errors as _errors
 from brokle_trace.exporters._encode import encode_request
 from brokle_trace.exporters._http import HttpSender, redacted_url
 from brokle_trace.exporters._readable import ResourceCache
@@ -84,7 +84,7 @@ def _env_timeout(environ: Mapping[str, str]) -> float | None:
             try:
                 return max(0.001, float(raw) / 1000.0)
             except ValueError:
-                _state.logger.warning("brokle_trace: ignoring %s=%r (not a number)", var, raw)
+                _errors.logger.warning("brokle_trace: ignoring %s=%r (not a number)", var, raw)
     return None
 
 
@@ -166,7 +166,7 @@ class OTLPExporter:
         self._resources = ResourceCache()
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}
-        self._last_log: dict[str, float] = {}
+        self._warnings = _errors.RateLimiter(_LOG_EVERY_S)
         self._shutdown = False
         self.counters = {
             "requests": 0,
@@ -278,10 +278,7 @@ class OTLPExporter:
         return drops
 
     def _log(self, kind: str, message: str, *args: Any) -> None:
-        now = time.monotonic()
-        if now - self._last_log.get(kind, -_LOG_EVERY_S) >= _LOG_EVERY_S:
-            self._last_log[kind] = now
-            _state.logger.warning(message, *args)
+        self._warnings.warn(kind, message, *args)
 
     def stats(self) -> dict[str, Any]:
         """Request, attempt and loss counters for this exporter.

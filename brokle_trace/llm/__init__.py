@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from brokle_trace._trace import span as _span_module
 from brokle_trace.llm._cost import Cost, compute_cost, unpriced_models
 from brokle_trace.llm._hooks import hooks_for
 from brokle_trace.llm._prices import PRICES_AS_OF, ModelPrice, resolve_price
@@ -53,6 +54,9 @@ __all__ = [
     "wrap_anthropic",
     "wrap_openai",
 ]
+
+# Span.update(model=..., usage=...) lands here (the span tree does not import this layer).
+_span_module.llm_update = apply_llm_update
 
 _LAZY = {
     "wrap_openai": "brokle_trace.llm._openai",
@@ -97,13 +101,13 @@ def update_current_llm(
         >>> answer("meaning of life?")
         '42'
     """
-    from brokle_trace._runtime import state as _state
+    from brokle_trace._runtime import errors as _errors
     from brokle_trace._trace import span as _span
     from brokle_trace.llm._params import request_attributes
 
     span = _span.current_span()
     if span is None:
-        _state.internal_error("update_current_llm", RuntimeError("called outside of any span"))
+        _errors.internal_error("update_current_llm", RuntimeError("called outside of any span"))
         return
     try:
         if request:
@@ -117,4 +121,4 @@ def update_current_llm(
             completion_start_time=completion_start_time,
         )
     except Exception as exc:
-        _state.internal_error("update_current_llm", exc)
+        _errors.internal_error("update_current_llm", exc)

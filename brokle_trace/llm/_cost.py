@@ -58,22 +58,18 @@ def price_cost(price: ModelPrice, usage: Usage) -> Cost:
 
 _lock = threading.Lock()
 _unpriced: Counter[str] = Counter()
-_user_cache: tuple[object, dict[str, ModelPrice], dict[str, str]] | None = None
+_user: tuple[dict[str, ModelPrice], dict[str, str]] = ({}, {})
+
+
+def set_user_prices(raw: dict[str, object] | None) -> None:
+    """Install the prices given to ``configure(prices=...)`` (called by the lifecycle)."""
+    global _user
+    _user = parse_prices(raw or None)
 
 
 def user_prices() -> tuple[dict[str, ModelPrice], dict[str, str]]:
-    """The prices and aliases given to ``configure(prices=...)`` (parsed once per configure)."""
-    global _user_cache
-    from brokle_trace._runtime import config as _config
-
-    settings = _config._settings
-    cached = _user_cache
-    if cached is not None and cached[0] is settings:
-        return cached[1], cached[2]
-    raw = getattr(settings, "prices", None) if settings is not None else None
-    prices, aliases = parse_prices(raw or None)
-    _user_cache = (settings, prices, aliases)
-    return prices, aliases
+    """The prices and aliases given to ``configure(prices=...)``, parsed once per configure."""
+    return _user
 
 
 def compute_cost(model: str | None, usage: Usage | None, *, count: bool = True) -> Cost | None:

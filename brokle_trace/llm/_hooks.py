@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace import semconv
+from brokle_trace._trace.inputs import captured_inputs
 from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import record
 from brokle_trace.llm._retrieval import documents_of
@@ -31,8 +32,6 @@ _TOOL_CALL_ID_KEYS = ("tool_call_id", "call_id")
 def _inputs(span: Span) -> Mapping[str, Any] | None:
     # The captured arguments: only there when input capture is on for this span. Hooks get
     # no live arguments, so this bounded copy is what we read; cut strings are skipped.
-    from brokle_trace._decorate.steps import captured_inputs
-
     return captured_inputs(span)
 
 

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from brokle_trace import capture, semconv
-from brokle_trace._decorate.facts import SpanFacts
 from brokle_trace._decorate.steps import reset_context as _reset
+from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.span import Span, begin, end, fail
 from brokle_trace.llm._errors import error_attributes
 from brokle_trace.llm._params import request_attributes
@@ -129,7 +130,7 @@ class _Call:
             self.span = span
             self.token = CURRENT.set(span)
         except Exception as exc:
-            _state.internal_error("llm_wrapper_start", exc)
+            _errors.internal_error("llm_wrapper_start", exc)
             self.span = None
 
     def detach(self) -> None:
@@ -160,7 +161,7 @@ class _Call:
             if self.op.metadata_of is not None and self.tracer.options.capture_metadata:
                 attrs_of(span).update(self.op.metadata_of(result))
         except Exception as exc:
-            _state.internal_error("llm_wrapper_result", exc)
+            _errors.internal_error("llm_wrapper_result", exc)
         self.finish(None)
         return result
 
@@ -169,7 +170,7 @@ class _Call:
             try:
                 on_item(self.span, item)
             except Exception as exc:
-                _state.internal_error("llm_wrapper_item", exc)
+                _errors.internal_error("llm_wrapper_item", exc)
 
     def finish(self, exc: BaseException | None, *, streamed: bool = False) -> None:
         span = self.span
@@ -186,7 +187,7 @@ class _Call:
                 attrs_of(span).update(error_attributes(exc))
             fail(span, exc)
         except Exception as internal:
-            _state.internal_error("llm_wrapper_end", internal)
+            _errors.internal_error("llm_wrapper_end", internal)
 
 
 # -- streams --------------------------------------------------------------------------------------
@@ -275,7 +276,7 @@ class _StreamManager:
         if self._call.span is not None and not instrument_stream(
             raw if raw is not None else stream, self._call
         ):
-            _state.internal_error("llm_wrapper_stream", TypeError(type(stream).__name__))
+            _errors.internal_error("llm_wrapper_stream", TypeError(type(stream).__name__))
         return stream
 
     def __enter__(self) -> Any:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from brokle_trace._model import SpanData
-from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import lifecycle as _lifecycle
 from brokle_trace._trace import ids as _ids
 from brokle_trace._trace import span as _span
 from brokle_trace.exporters.memory import InMemoryExporter
@@ -35,7 +35,7 @@ def capture_spans(timeout: float = 5.0) -> Iterator[list[SpanData]]:
     While the block runs, the configured exporters are set aside (nothing is written to
     files or sent), and restored afterwards. Spans are in end order.
     """
-    pipeline = _config.current_pipeline()
+    pipeline = _lifecycle.current_pipeline()
     pipeline.flush(timeout)
     memory = InMemoryExporter()
     saved = pipeline.exporters

@@ -10,7 +10,7 @@ import pytest
 import brokle_trace
 from brokle_trace import observe, trace_context, update_current_span
 from brokle_trace._export.record import seal
-from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import lifecycle as _lifecycle
 from brokle_trace._runtime import state as _state
 
 
@@ -45,7 +45,7 @@ def test_the_queued_record_is_seals(sample_rate: float) -> None:
     brokle_trace.configure(
         exporter="none", schedule_delay=60, sample_rate=sample_rate, strict=True
     )
-    pipeline = _config.current_pipeline()
+    pipeline = _lifecycle.current_pipeline()
     spans: list[Any] = []
     real = _state.enqueue
 

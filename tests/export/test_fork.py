@@ -10,7 +10,7 @@ import pytest
 
 import brokle_trace
 from brokle_trace import observe
-from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import lifecycle as _lifecycle
 from tests.export.receiver import Receiver
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
@@ -32,7 +32,7 @@ def child_work(i: int) -> int:
 
 
 def _child(results: Any) -> None:
-    pipeline = _config.current_pipeline()
+    pipeline = _lifecycle.current_pipeline()
     child_work(1)
     child_work(2)
     ok = brokle_trace.flush(5.0)
@@ -63,7 +63,7 @@ def test_child_starts_clean_and_never_reexports_the_parents_queue(receiver: Rece
     assert brokle_trace.flush(5.0)  # the worker thread and the connection now exist
     for _ in range(5):
         parent_queued()
-    PARENT_PIPELINE[0] = _config.current_pipeline()
+    PARENT_PIPELINE[0] = _lifecycle.current_pipeline()
     assert PARENT_PIPELINE[0].queue_depth == 5
 
     ctx = multiprocessing.get_context("fork")

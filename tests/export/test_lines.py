@@ -16,7 +16,7 @@ from brokle_trace._export.convert import Resource, to_span_data
 from brokle_trace._export.lines import to_line
 from brokle_trace._export.record import seal
 from brokle_trace._model import EncodedLines, span_json
-from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import lifecycle as _lifecycle
 from brokle_trace._runtime import state as _state
 from brokle_trace.exporters import JsonlExporter
 from brokle_trace.testing import InMemoryExporter
@@ -39,7 +39,7 @@ VALUES = st.one_of(
 
 def _records(run: Callable[[], None]) -> list[Any]:
     records: list[Any] = []
-    _config.current_pipeline()
+    _lifecycle.current_pipeline()
     enqueue = _state.enqueue
     _state.enqueue = lambda span: records.append(seal(span))
     try:
@@ -121,14 +121,14 @@ def test_the_jsonl_exporter_alone_gets_lines_and_writes_the_documented_format(
     path = tmp_path / "t.jsonl"
     brokle_trace.configure(exporter="jsonl", traces_file=path, strict=True)
     given_lines: list[int] = []
-    exporter = _config.current_pipeline().exporters[0]
-    real = exporter._export_lines
+    exporter = _lifecycle.current_pipeline().exporters[0]
+    real = exporter.export_lines
 
     def spy(lines: EncodedLines) -> ExportResult:
         given_lines.append(len(lines))
         return real(lines)
 
-    exporter._export_lines = spy
+    exporter.export_lines = spy
 
     @observe
     def step(text: str) -> str:

@@ -138,7 +138,7 @@ def test_core_attributes_survive_the_attribute_limit(receiver: Receiver) -> None
 def test_api_key_never_appears_in_logs_repr_or_stats(
     otlp: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from brokle_trace._runtime import config as _config
+    from brokle_trace._runtime import lifecycle as _lifecycle
 
     otlp.replies = [__import__("tests.export.receiver", fromlist=["Reply"]).Reply(401)]
 
@@ -148,9 +148,14 @@ def test_api_key_never_appears_in_logs_repr_or_stats(
 
     step()
     brokle_trace.flush(5.0)
-    pipeline = _config.current_pipeline()
+    pipeline = _lifecycle.current_pipeline()
     text = " ".join(
-        [caplog.text, repr(pipeline.exporters), repr(brokle_trace.stats()), repr(_config._settings)]
+        [
+            caplog.text,
+            repr(pipeline.exporters),
+            repr(brokle_trace.stats()),
+            repr(_lifecycle._settings),
+        ]
     )
     assert "401" in caplog.text  # the failure is logged...
     assert "SECRET" not in text  # ...but never the key

@@ -87,10 +87,10 @@ def test_raising_exporter_is_isolated_and_counted() -> None:
 
 
 def test_raising_exporter_surfaces_in_strict_mode() -> None:
-    from brokle_trace._runtime import state as _state
+    from brokle_trace._runtime import errors as _errors
 
     brokle_trace.configure(exporter="none", exporters=[Raising()], strict=True)
-    _state.strict = True  # set directly too: the option's routing is another module's business
+    _errors.strict = True  # set directly too: the option's routing is another module's business
     work()
     with pytest.raises(RuntimeError, match="exporter bug"):
         brokle_trace.flush(2.0)
@@ -350,7 +350,7 @@ def test_a_burst_is_exported_when_it_ends() -> None:
     brokle_trace.configure(
         exporter="none", exporters=[rec], max_export_batch_size=10, schedule_delay=0.02, strict=True
     )
-    pipeline = brokle_trace._runtime.config.current_pipeline()
+    pipeline = brokle_trace._runtime.lifecycle.current_pipeline()
     drains: list[float] = []
     drain = pipeline._drain
 

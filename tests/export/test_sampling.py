@@ -117,6 +117,6 @@ def test_inject_marks_a_sampled_out_trace_not_sampled(mem: InMemoryExporter) -> 
 def test_rate_one_installs_no_sampling_step(mem: InMemoryExporter) -> None:
     brokle_trace.configure(exporter="none", exporters=[mem], sample_rate=1.0)
     assert _span._sample_bound is None
-    from brokle_trace._runtime import config as _config
+    from brokle_trace._runtime import lifecycle as _lifecycle
 
-    assert _config.current_pipeline().enqueue.__name__ == "enqueue"
+    assert _lifecycle.current_pipeline().enqueue.__name__ == "enqueue"

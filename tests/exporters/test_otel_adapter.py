@@ -30,7 +30,7 @@ def test_sdk_exporter_is_wrapped_automatically() -> None:
     assert spans["ask"].attributes["gen_ai.request.model"] == "gpt-4o"
     assert spans["ask"].attributes["openinference.span.kind"] == "LLM"
     assert spans["flow"].resource.attributes["service.name"] == "svc"
-    pipeline = brokle_trace._runtime.config.current_pipeline()
+    pipeline = brokle_trace._runtime.lifecycle.current_pipeline()
     assert isinstance(pipeline.exporters[0], OTelSpanExporterAdapter)
 
 
