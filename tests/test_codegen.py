@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import linecache
+import traceback
 from typing import Any
 
 import pytest
@@ -106,3 +108,62 @@ def test_falls_back_when_a_wrapper_cannot_be_generated() -> None:
     lam = observe(lambda x: x * 2)
     with capture_spans():
         assert lam(4) == 8
+
+
+class _NoSignature:
+    """A callable whose signature cannot be read: it gets the generic parameter list."""
+
+    __name__ = "no_signature"
+
+    @property
+    def __signature__(self) -> Any:
+        raise ValueError("no signature")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("fail"):
+            raise KeyError("boom")
+        return args, kwargs
+
+
+def _wrapper_frames(exc: BaseException) -> list[str]:
+    return [
+        line
+        for line in traceback.format_exception(type(exc), exc, exc.__traceback__)
+        if "brokle_trace wrapper of" in line
+    ]
+
+
+def _raises(key: str, *, fail: bool = True) -> None:
+    raise KeyError(key)
+
+
+@pytest.mark.parametrize("fn", [_NoSignature(), _raises], ids=["generic", "exact"])
+def test_tracebacks_through_a_wrapper_show_its_source_lines(fn: Any) -> None:
+    traced = observe(fn)
+    with pytest.raises(KeyError) as info:
+        traced("k", fail=True)
+    frames = _wrapper_frames(info.value)
+    assert frames, "the wrapper's frame is in the traceback"
+    # The line under the frame header is real source, not an empty line.
+    text = "".join(
+        traceback.format_exception(type(info.value), info.value, info.value.__traceback__)
+    )
+    assert "_bt_result = _bt_fn(" in text
+
+
+def test_the_generic_wrapper_is_the_same_template_with_star_args() -> None:
+    fn = _NoSignature()
+    traced = observe(fn)
+    with capture_spans() as spans:
+        assert traced(1, x=2) == ((1,), {"x": 2})
+    (span,) = spans
+    assert span.name == "no_signature"
+    code = traced.__code__
+    assert code.co_filename.startswith("<brokle_trace wrapper of")
+    source = "".join(linecache.getlines(code.co_filename))
+    assert source.startswith("def no_signature(*_bt_args, **_bt_kwargs):")
+    # One body: exact and generic wrappers are compiled from the same template.
+    exact = observe(everything).__code__
+    exact_source = "".join(linecache.getlines(exact.co_filename))
+    body = lambda src: src.split("\n", 1)[1].replace("_bt_args, _bt_kwargs", "")  # noqa: E731
+    assert len(body(source).splitlines()) == len(body(exact_source).splitlines())

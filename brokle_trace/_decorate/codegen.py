@@ -7,19 +7,23 @@ else". Here the wrapper gets the function's own parameter list (same names, kind
 objects), so arguments bind exactly as they would on the function itself, and the call to it
 is an ordinary, inlinable Python call.
 
-The wrapper body is the same for every function; only the parameter list and the argument
-lists change. Anything unusual (no signature, a parameter named like our internals) falls
-back to the generic wrapper.
+The wrapper body exists once, as the templates below; only the parameter list and the
+argument lists change. Anything unusual (no signature, a parameter named like our internals)
+gets the generic parameter list ``*args, **kwargs`` in the same template. The generated
+source is registered in ``linecache`` (as attrs does), so a traceback through a wrapper
+shows its real lines.
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import keyword
+import linecache
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["exact_wrapper"]
+__all__ = ["exact_wrapper", "generic_wrapper"]
 
 _PREFIX = "_bt_"
 
@@ -120,6 +124,57 @@ def _parts(fn: Callable[..., Any]) -> tuple[str, str, str, str] | None:
     return ", ".join(decl), ", ".join(call), args, kwargs
 
 
+#: The generic parameter list: what any callable accepts, bound by the callee itself.
+_GENERIC = ("*_bt_args, **_bt_kwargs", "*_bt_args, **_bt_kwargs", "_bt_args", "_bt_kwargs")
+_serial = itertools.count(1)
+
+
+def _build(
+    fn: Callable[..., Any],
+    name: str,
+    parts: tuple[str, str, str, str],
+    *,
+    is_async: bool,
+    namespace: dict[str, Any],
+    defaults: list[Any],
+) -> Callable[..., Any] | None:
+    params, call, args, kwargs = parts
+    source = (_ASYNC if is_async else _SYNC).format(
+        name=name, params=params, call=call, args=args, kwargs=kwargs
+    )
+    # A unique file name per wrapper: linecache keeps one source per name.
+    qualname = getattr(fn, "__qualname__", name)
+    filename = f"<brokle_trace wrapper of {qualname} #{next(_serial)}>"
+    scope = dict(namespace)
+    scope["_bt_fn"] = fn
+    scope["_bt_defaults"] = defaults
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError:
+        return None
+    exec(code, scope)
+    # mtime None: linecache.checkcache() keeps the entry (there is no file to compare with).
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    wrapper: Callable[..., Any] = scope[name]
+    return wrapper
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__name__", "")
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        return "wrapper"
+    return name if not name.startswith(_PREFIX) else "wrapper"
+
+
+def generic_wrapper(
+    fn: Callable[..., Any], is_async: bool, namespace: dict[str, Any]
+) -> Callable[..., Any]:
+    """The same wrapper body with ``*args, **kwargs``: for any callable (see ``exact_wrapper``)."""
+    wrapper = _build(fn, _name_of(fn), _GENERIC, is_async=is_async, namespace=namespace, defaults=[])
+    assert wrapper is not None  # the generic parameter list always compiles
+    return wrapper
+
+
 def exact_wrapper(
     fn: Callable[..., Any], is_async: bool, namespace: dict[str, Any]
 ) -> Callable[..., Any] | None:
@@ -132,17 +187,6 @@ def exact_wrapper(
     name = getattr(fn, "__name__", "")
     if parts is None or not name.isidentifier() or keyword.iskeyword(name):
         return None
-    params, call, args, kwargs = parts
-    source = (_ASYNC if is_async else _SYNC).format(
-        name=name, params=params, call=call, args=args, kwargs=kwargs
-    )
     sig_params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
-    scope = dict(namespace)
-    scope["_bt_fn"] = fn
-    scope["_bt_defaults"] = [p.default for p in sig_params]
-    try:
-        exec(compile(source, f"<brokle_trace wrapper of {name}>", "exec"), scope)
-    except SyntaxError:
-        return None
-    wrapper: Callable[..., Any] = scope[name]
-    return wrapper
+    defaults = [p.default for p in sig_params]
+    return _build(fn, name, parts, is_async=is_async, namespace=namespace, defaults=defaults)

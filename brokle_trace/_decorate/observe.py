@@ -15,7 +15,7 @@ import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
-from brokle_trace._decorate.codegen import exact_wrapper
+from brokle_trace._decorate.codegen import exact_wrapper, generic_wrapper
 from brokle_trace._decorate.generators import make_async_generator, make_generator
 from brokle_trace._decorate.steps import fail_call, finish_call, start_call
 from brokle_trace._runtime import state as _state
@@ -100,56 +100,21 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
             return gen, (start_call(facts, args, kwargs) if _state.enabled else None)
 
         wrapper = make_generator(setup_gen)
-    elif (
-        exact := exact_wrapper(
-            fn,
-            inspect.iscoroutinefunction(fn),
-            {
-                "_bt_state": _state,
-                "_bt_start": start_call,
-                "_bt_set": CURRENT.set,
-                "_bt_fail": fail_call,
-                "_bt_finish": finish_call,
-                "_bt_facts": facts,
-            },
-        )
-    ) is not None:
-        # The same steps as the generic wrappers below, with fn's own parameter list.
-        wrapper = exact
-    elif inspect.iscoroutinefunction(fn):
-
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not _state.enabled:
-                return await fn(*args, **kwargs)
-            span = start_call(facts, args, kwargs)
-            if span is None:
-                return await fn(*args, **kwargs)
-            token = CURRENT.set(span)
-            try:
-                result = await fn(*args, **kwargs)
-            except BaseException as exc:
-                fail_call(span, token, exc)
-                raise
-            return finish_call(span, token, result)
-
-        wrapper = async_wrapper
     else:
-
-        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not _state.enabled:
-                return fn(*args, **kwargs)
-            span = start_call(facts, args, kwargs)
-            if span is None:
-                return fn(*args, **kwargs)
-            token = CURRENT.set(span)
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                fail_call(span, token, exc)
-                raise
-            return finish_call(span, token, result)
-
-        wrapper = sync_wrapper
+        is_async = inspect.iscoroutinefunction(fn)
+        namespace = {
+            "_bt_state": _state,
+            "_bt_start": start_call,
+            "_bt_set": CURRENT.set,
+            "_bt_fail": fail_call,
+            "_bt_finish": finish_call,
+            "_bt_facts": facts,
+        }
+        # fn's own parameter list where it can be copied exactly, else *args, **kwargs:
+        # one template either way (codegen.py).
+        wrapper = exact_wrapper(fn, is_async, namespace) or generic_wrapper(
+            fn, is_async, namespace
+        )
     functools.update_wrapper(wrapper, fn)
     wrapper.__brokle_facts__ = facts  # type: ignore[attr-defined]
     return wrapper
