@@ -170,7 +170,8 @@ def generic_wrapper(
     fn: Callable[..., Any], is_async: bool, namespace: dict[str, Any]
 ) -> Callable[..., Any]:
     """The same wrapper body with ``*args, **kwargs``: for any callable (see ``exact_wrapper``)."""
-    wrapper = _build(fn, _name_of(fn), _GENERIC, is_async=is_async, namespace=namespace, defaults=[])
+    name = _name_of(fn)
+    wrapper = _build(fn, name, _GENERIC, is_async=is_async, namespace=namespace, defaults=[])
     assert wrapper is not None  # the generic parameter list always compiles
     return wrapper
 

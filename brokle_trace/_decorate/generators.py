@@ -12,11 +12,10 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
 from brokle_trace import capture
-from brokle_trace._decorate.steps import reset_context
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
-from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.span import Span, end, fail
 
 __all__ = ["continue_async_generator", "continue_generator", "make_async_generator",
@@ -61,10 +60,7 @@ def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed:
         span.update(attributes={"brokle.generator.items": items.count})
         if closed:
             span.update(attributes={"brokle.generator.closed": True})
-        capture_outputs = span._facts.capture_outputs
-        if capture_outputs is None:
-            capture_outputs = _state.capture_outputs
-        if capture_outputs and span._output is UNSET:
+        if _state.outputs_on[span._facts.capture_outputs] and span._output is UNSET:
             span._output = items.items  # each item was snapshotted as it was yielded
         if exc is None:
             end(span)

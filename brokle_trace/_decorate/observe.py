@@ -13,14 +13,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from brokle_trace._decorate.codegen import exact_wrapper, generic_wrapper
 from brokle_trace._decorate.generators import make_async_generator, make_generator
 from brokle_trace._decorate.steps import fail_call, finish_call, start_call
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace.context import CURRENT
-from brokle_trace._trace.facts import SpanFacts
+from brokle_trace._trace.facts import KINDS, SpanFacts, SpanKind
 from brokle_trace._trace.span import Span
 from brokle_trace.typing import Serializer
 
@@ -28,8 +28,6 @@ __all__ = ["observe", "observe_llm", "observe_retrieval"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-SpanKind = Literal["span", "llm", "retrieval", "tool", "embedding", "agent", "chain"]
-_KINDS = frozenset({"span", "llm", "retrieval", "tool", "embedding", "agent", "chain"})
 
 
 # -- decoration-time analysis ---------------------------------------------------------------------
@@ -45,8 +43,8 @@ def _facts_for(
     attributes: Mapping[str, Any] | None,
     **options: Any,
 ) -> SpanFacts:
-    if type not in _KINDS:
-        raise ValueError(f"type must be one of {sorted(_KINDS)}, got {type!r}")
+    if type not in KINDS:
+        raise ValueError(f"type must be one of {sorted(KINDS)}, got {type!r}")
     try:
         sig = inspect.signature(fn)
         params = list(sig.parameters.values())

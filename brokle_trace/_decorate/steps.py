@@ -15,13 +15,13 @@ from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
 from brokle_trace._trace import span as _span_module
-from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.inputs import inputs_dict
 from brokle_trace._trace.span import Span, begin, fail
 from brokle_trace.capture._snapshot import snapshot_inputs, snapshot_value
 
-__all__ = ["fail_call", "finish_call", "reset_context", "start_call"]
+__all__ = ["fail_call", "finish_call", "start_call"]
 
 _current_reset = CURRENT.reset
 _snapshot = snapshot_value
@@ -48,10 +48,7 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     try:
         span = begin(facts)
         facts = span._facts  # a sampled-out trace swaps in facts that capture nothing
-        capture_inputs = facts.capture_inputs
-        if capture_inputs is None:
-            capture_inputs = _state.capture_inputs
-        if capture_inputs:
+        if _state.inputs_on[facts.capture_inputs]:
             cut = _state.capture_cut
             values = args[1:] if facts.skip_first else args
             for value in values:
@@ -92,17 +89,6 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         return None
 
 
-def reset_context(token: Any) -> None:
-    try:
-        _current_reset(token)
-    except ValueError:
-        # The token belongs to another Context (a coroutine driven from two contexts by
-        # hand). Leaving ours set would leak the span into the caller: restore what the
-        # token saw instead.
-        old = token.old_value
-        CURRENT.set(None if old is token.MISSING else old)
-
-
 def finish_call(span: Span, token: Any, result: Any) -> Any:
     """Detach, record the output and end the span; returns what the caller gets.
 
@@ -125,10 +111,7 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
         facts = span._facts
         if facts.result_hook is not None:
             facts.result_hook(span, result)
-        capture_outputs = facts.capture_outputs
-        if capture_outputs is None:
-            capture_outputs = _state.capture_outputs
-        if capture_outputs and span._output is UNSET:
+        if _state.outputs_on[facts.capture_outputs] and span._output is UNSET:
             # Immutable results need no copy (what snapshot itself would return).
             if kind in _IMMUTABLE or (
                 kind is str and len(result) <= _state.capture_cut

@@ -81,8 +81,7 @@ def _install(
     _settings = settings
     _pipeline = pipeline
     _state.set_capture_settings(cap_settings)
-    _state.capture_inputs = settings.capture_inputs
-    _state.capture_outputs = settings.capture_outputs
+    _state.set_capture_defaults(settings.capture_inputs, settings.capture_outputs)
     _errors.strict = settings.strict
     _state.enqueue = pipeline.enqueue
     _state.enabled = settings.enabled

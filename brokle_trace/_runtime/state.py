@@ -46,8 +46,18 @@ def set_capture_settings(settings: CaptureSettings) -> None:
     capture_cut = settings._compiled.cut
 
 
-capture_inputs: bool = True
-capture_outputs: bool = True
+#: Whether a span captures its inputs / outputs, by its own setting (``None``: the configured
+#: default). The one place that rule is written: a dict lookup on the hot path, swapped whole
+#: by ``set_capture_defaults``.
+inputs_on: dict[bool | None, bool] = {None: True, True: True, False: False}
+outputs_on: dict[bool | None, bool] = {None: True, True: True, False: False}
+
+
+def set_capture_defaults(inputs: bool, outputs: bool) -> None:
+    """What spans without a ``capture_inputs`` / ``capture_outputs`` of their own do."""
+    global inputs_on, outputs_on
+    inputs_on = {None: inputs, True: True, False: False}
+    outputs_on = {None: outputs, True: True, False: False}
 
 #: Spans started in this process (itertools.count: atomic under threads, ~40 ns).
 started = itertools.count()

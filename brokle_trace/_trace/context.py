@@ -99,6 +99,18 @@ CURRENT: contextvars.ContextVar[Span | Scope | None] = contextvars.ContextVar(
 )
 
 
+def reset_context(token: Any) -> None:
+    """Undo ``CURRENT.set`` by its token, even from another Context (never raises)."""
+    try:
+        CURRENT.reset(token)
+    except ValueError:
+        # The token belongs to another Context (a coroutine driven from two contexts by
+        # hand). Leaving ours set would leak the span into the caller: restore what the
+        # token saw instead.
+        old = token.old_value
+        CURRENT.set(None if old is token.MISSING else old)
+
+
 def wrap_context(fn: Callable[P, R]) -> Callable[P, R]:
     """Bind ``fn`` to a copy of the caller's context, so spans it opens nest under the caller.
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
     from brokle_trace.typing import Serializer
 
-__all__ = ["ExportView", "SpanFacts"]
+__all__ = ["KINDS", "ExportView", "SpanFacts", "SpanKind"]
+
+#: The span types a decorator or ``start_span`` accepts.
+SpanKind = Literal["span", "llm", "retrieval", "tool", "embedding", "agent", "chain"]
+KINDS: frozenset[str] = frozenset(get_args(SpanKind))
 
 #: What the export worker needs of a function's facts, as a tuple of atoms shared by every
 #: record of that function (a class instance would keep records tracked by the GC; see
@@ -77,8 +81,9 @@ class SpanFacts:
     ) -> None:
         self.name = name
         self.type = type
-        self.capture_inputs = capture_inputs
-        self.capture_outputs = capture_outputs
+        # Normalised to None/True/False: the keys of state.inputs_on / outputs_on.
+        self.capture_inputs = None if capture_inputs is None else bool(capture_inputs)
+        self.capture_outputs = None if capture_outputs is None else bool(capture_outputs)
         self.max_input_length = max_input_length
         self.max_output_length = max_output_length
         self.tags = tuple(tags or ())

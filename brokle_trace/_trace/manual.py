@@ -10,14 +10,12 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from brokle_trace._decorate.observe import _KINDS, SpanKind
-from brokle_trace._decorate.steps import reset_context
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
-from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope
-from brokle_trace._trace.facts import SpanFacts
+from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, reset_context
+from brokle_trace._trace.facts import KINDS, SpanFacts, SpanKind
 from brokle_trace._trace.span import Span
 
 __all__ = [
@@ -55,8 +53,8 @@ class start_span:
         user_id: str | None = None,
         session_id: str | None = None,
     ) -> None:
-        if type not in _KINDS:
-            raise ValueError(f"type must be one of {sorted(_KINDS)}, got {type!r}")
+        if type not in KINDS:
+            raise ValueError(f"type must be one of {sorted(KINDS)}, got {type!r}")
         self._facts = SpanFacts(
             name,
             type,
@@ -245,4 +243,24 @@ def update_current_trace(
         ...     update_current_trace(user_id=user, tags=["vip"])
         >>> handler("u-42")
     """
-    _span.update_current_trace(user_id=user_id, session_id=session_id, tags=tags, metadata=metadata)
+    try:
+        cur = CURRENT.get()
+        if cur is None:
+            _errors.internal_error(
+                "update_current_trace", RuntimeError("called outside of any span or trace_context")
+            )
+            return
+        tag_tuple = tuple(tags) if tags else None
+        node: Span | None
+        if isinstance(cur, Scope):
+            node = cur.span
+            cur.attrs = cur.attrs.merged(user_id, session_id, tag_tuple, metadata)
+        else:
+            node = cur
+        while node is not None:
+            node.attrs = node.attrs.merged(user_id, session_id, tag_tuple, metadata)
+            node = node._parent
+            if node is not None and not node.is_recording:
+                break
+    except Exception as exc:
+        _errors.internal_error("update_current_trace", exc)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace._runtime import errors as _errors
@@ -374,34 +374,3 @@ def current_span() -> Span | None:
     """The innermost live span of this context, or None."""
     cur = CURRENT.get()
     return cur.span if isinstance(cur, Scope) else cur
-
-
-def update_current_trace(
-    *,
-    user_id: str | None = None,
-    session_id: str | None = None,
-    tags: Sequence[str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-) -> None:
-    """Set trace attributes on the current span, its open ancestors and everything below."""
-    try:
-        cur = CURRENT.get()
-        if cur is None:
-            _errors.internal_error(
-                "update_current_trace", RuntimeError("called outside of any span or trace_context")
-            )
-            return
-        tag_tuple = tuple(tags) if tags else None
-        node: Span | None
-        if isinstance(cur, Scope):
-            node = cur.span
-            cur.attrs = cur.attrs.merged(user_id, session_id, tag_tuple, metadata)
-        else:
-            node = cur
-        while node is not None:
-            node.attrs = node.attrs.merged(user_id, session_id, tag_tuple, metadata)
-            node = node._parent
-            if node is not None and not node.is_recording:
-                break
-    except Exception as exc:
-        _errors.internal_error("update_current_trace", exc)

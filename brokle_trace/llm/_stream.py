@@ -130,8 +130,7 @@ def on_item(span: Span, item: Any, reducer: Reducer | None = None) -> None:
 
 def output_allowed(span: Span) -> bool:
     """Whether this span captures outputs (its own switch, else the global one)."""
-    allowed = span._facts.capture_outputs
-    return _state.capture_outputs if allowed is None else allowed
+    return _state.outputs_on[span._facts.capture_outputs]
 
 
 def set_output(span: Span, value: Any) -> None:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from brokle_trace import capture, semconv
-from brokle_trace._decorate.steps import reset_context as _reset
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT
+from brokle_trace._trace.context import reset_context as _reset
 from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.span import Span, begin, end, fail
 from brokle_trace.llm._errors import error_attributes
@@ -124,8 +124,7 @@ class _Call:
             if self.op.helper:
                 attrs[semconv.GEN_AI_REQUEST_STREAM] = True
             attrs_of(span).update(attrs)
-            allowed = span._facts.capture_inputs
-            if (_state.capture_inputs if allowed is None else allowed) and self.op.content_of:
+            if _state.inputs_on[span._facts.capture_inputs] and self.op.content_of:
                 span._input = capture.snapshot(self.op.content_of(kwargs), _state.capture_settings)
             self.span = span
             self.token = CURRENT.set(span)
