@@ -15,14 +15,22 @@ import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from typing_extensions import Unpack
+
 from brokle_trace._decorate.codegen import exact_wrapper, generic_wrapper
 from brokle_trace._decorate.generators import make_async_generator, make_generator
+from brokle_trace._decorate.options import (
+    LLMOptions,
+    ObserveOptions,
+    RetrievalOptions,
+    check,
+    to_facts_options,
+)
 from brokle_trace._decorate.steps import fail_call, finish_call, start_call
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace.context import CURRENT
-from brokle_trace._trace.facts import KINDS, SpanFacts, SpanKind
+from brokle_trace._trace.facts import KINDS, SpanFacts
 from brokle_trace._trace.span import Span
-from brokle_trace.typing import Serializer
 
 __all__ = ["observe", "observe_llm", "observe_retrieval"]
 
@@ -137,44 +145,12 @@ def observe(func: Callable[P, R], /) -> Callable[P, R]: ...
 
 @overload
 def observe(
-    func: None = None,
-    /,
-    *,
-    name: str | None = None,
-    type: SpanKind = "span",
-    capture_inputs: bool | None = None,
-    capture_outputs: bool | None = None,
-    max_input_length: int | None = None,
-    max_output_length: int | None = None,
-    tags: Sequence[str] | None = None,
-    user_id: str | None = None,
-    session_id: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    ignore_args: Sequence[str] | None = None,
-    serializer: Serializer | None = None,
-    attributes: Mapping[str, Any] | None = None,
-    flush: bool = False,
+    func: None = None, /, **options: Unpack[ObserveOptions]
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
 def observe(
-    func: Callable[P, R] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    type: SpanKind = "span",
-    capture_inputs: bool | None = None,
-    capture_outputs: bool | None = None,
-    max_input_length: int | None = None,
-    max_output_length: int | None = None,
-    tags: Sequence[str] | None = None,
-    user_id: str | None = None,
-    session_id: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    ignore_args: Sequence[str] | None = None,
-    serializer: Serializer | None = None,
-    attributes: Mapping[str, Any] | None = None,
-    flush: bool = False,
+    func: Callable[P, R] | None = None, /, **options: Unpack[ObserveOptions]
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Trace every call of the decorated function as a span.
 
@@ -182,13 +158,13 @@ def observe(
     generators, methods, classmethods and staticmethods. The function returns or raises
     exactly what it would undecorated.
 
-    Options: ``name`` (default: the function name), ``type`` (span, llm, retrieval, tool,
-    embedding, agent, chain), ``capture_inputs``/``capture_outputs`` (default from
-    ``configure``), ``max_input_length``/``max_output_length`` (characters per string),
-    ``tags``/``user_id``/``session_id``/``metadata`` (inherited by every span below),
+    Options (:class:`ObserveOptions`): ``name`` (default: the function name), ``type`` (span,
+    llm, retrieval, tool, embedding, agent, chain), ``capture_inputs``/``capture_outputs``
+    (default from ``configure``), ``max_input_length``/``max_output_length`` (characters per
+    string), ``tags``/``user_id``/``session_id``/``metadata`` (inherited by every span below),
     ``ignore_args`` (argument names never captured), ``serializer`` (per-function capture),
     ``attributes`` (static OpenTelemetry attributes), ``flush`` (flush when a root span ends:
-    serverless).
+    serverless). An unknown option is a ``TypeError`` when decorating.
 
     Example:
         >>> from brokle_trace import observe
@@ -198,27 +174,13 @@ def observe(
         >>> pipeline("hi", api_key="secret")
         'HI'
     """
-    options: dict[str, Any] = {
-        "name": name,
-        "type": type,
-        "capture_inputs": capture_inputs,
-        "capture_outputs": capture_outputs,
-        "max_input_length": max_input_length,
-        "max_output_length": max_output_length,
-        "tags": tags,
-        "user_id": user_id,
-        "session_id": session_id,
-        "metadata": metadata,
-        "ignore_args": ignore_args,
-        "serializer": serializer,
-        "attributes": attributes,
-        "flush_on_end": flush,
-    }
+    check("observe", options, ObserveOptions)
+    facts_options = to_facts_options(options)
     if func is not None:
-        return cast("Callable[P, R]", _decorate(func, None, options))
+        return cast("Callable[P, R]", _decorate(func, None, facts_options))
 
     def decorator(fn: Callable[P, R]) -> Callable[P, R]:
-        return cast("Callable[P, R]", _decorate(fn, None, options))
+        return cast("Callable[P, R]", _decorate(fn, None, dict(facts_options)))
 
     return decorator
 
@@ -229,29 +191,11 @@ def observe_llm(func: Callable[P, R], /) -> Callable[P, R]: ...
 
 @overload
 def observe_llm(
-    func: None = None,
-    /,
-    *,
-    name: str | None = None,
-    model: str | None = None,
-    provider: str | None = None,
-    capture_content: bool | None = None,
-    reducer: Callable[[Sequence[Any]], Any] | None = None,
-    **options: Any,
+    func: None = None, /, **options: Unpack[LLMOptions]
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
-def observe_llm(
-    func: Callable[P, R] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    model: str | None = None,
-    provider: str | None = None,
-    capture_content: bool | None = None,
-    reducer: Callable[[Sequence[Any]], Any] | None = None,
-    **options: Any,
-) -> Any:
+def observe_llm(func: Callable[P, R] | None = None, /, **options: Unpack[LLMOptions]) -> Any:
     """Trace an LLM call: an ``llm`` span with model, provider, parameters, usage and cost.
 
     Takes every option of :func:`observe`, plus ``capture_content`` (False: record no
@@ -274,31 +218,26 @@ def observe_llm(
         'Once upon a time'
     """
     from brokle_trace import semconv
-
-    attributes = dict(options.pop("attributes", None) or {})
-    attributes.update(semconv.llm_static_attributes(model=model, provider=provider))
-    if capture_content is not None:
-        options.setdefault("capture_inputs", capture_content)
-        options.setdefault("capture_outputs", capture_content)
-    if reducer is None:
-        decorator = observe(name=name, type="llm", attributes=attributes, **options)
-        return decorator(func) if func is not None else decorator
-
     from brokle_trace.llm import hooks_for
 
-    # A reducer needs its own hooks; observe() keeps its public signature free of them.
-    full: dict[str, Any] = {
-        "name": name,
-        "type": "llm",
-        "attributes": attributes,
-        "ignore_args": options.pop("ignore_args", None),
-        "flush_on_end": options.pop("flush", False),
-        **options,
-        **hooks_for("llm", func, reducer=reducer),
-    }
+    check("observe_llm", options, LLMOptions)
+    span_options: dict[str, Any] = dict(options)
+    model = span_options.pop("model", None)
+    provider = span_options.pop("provider", None)
+    capture_content = span_options.pop("capture_content", None)
+    reducer = span_options.pop("reducer", None)
+    attributes = dict(span_options.pop("attributes", None) or {})
+    attributes.update(semconv.llm_static_attributes(model=model, provider=provider))
+    if capture_content is not None:
+        span_options.setdefault("capture_inputs", capture_content)
+        span_options.setdefault("capture_outputs", capture_content)
+    facts_options = to_facts_options({**span_options, "type": "llm", "attributes": attributes})
+    if reducer is not None:
+        # A reducer needs its own hooks; the options keep their public names free of them.
+        facts_options.update(hooks_for("llm", func, reducer=reducer))
 
     def decorate(fn: Any) -> Any:
-        return _decorate(fn, None, dict(full))
+        return _decorate(fn, None, dict(facts_options))
 
     return decorate(func) if func is not None else decorate
 
@@ -309,24 +248,12 @@ def observe_retrieval(func: Callable[P, R], /) -> Callable[P, R]: ...
 
 @overload
 def observe_retrieval(
-    func: None = None,
-    /,
-    *,
-    name: str | None = None,
-    index_name: str | None = None,
-    top_k: int | None = None,
-    **options: Any,
+    func: None = None, /, **options: Unpack[RetrievalOptions]
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
 def observe_retrieval(
-    func: Callable[P, R] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    index_name: str | None = None,
-    top_k: int | None = None,
-    **options: Any,
+    func: Callable[P, R] | None = None, /, **options: Unpack[RetrievalOptions]
 ) -> Any:
     """Trace a retrieval step: a ``retrieval`` span recording the index and ``top_k``.
 
@@ -342,7 +269,17 @@ def observe_retrieval(
     """
     from brokle_trace import semconv
 
-    attributes = dict(options.pop("attributes", None) or {})
+    check("observe_retrieval", options, RetrievalOptions)
+    span_options: dict[str, Any] = dict(options)
+    index_name = span_options.pop("index_name", None)
+    top_k = span_options.pop("top_k", None)
+    attributes = dict(span_options.pop("attributes", None) or {})
     attributes.update(semconv.retrieval_static_attributes(index_name=index_name, top_k=top_k))
-    decorator = observe(name=name, type="retrieval", attributes=attributes, **options)
-    return decorator(func) if func is not None else decorator
+    facts_options = to_facts_options(
+        {**span_options, "type": "retrieval", "attributes": attributes}
+    )
+
+    def decorate(fn: Any) -> Any:
+        return _decorate(fn, None, dict(facts_options))
+
+    return decorate(func) if func is not None else decorate
