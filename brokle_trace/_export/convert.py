@@ -10,7 +10,8 @@ from brokle_trace import capture
 from brokle_trace._export.record import Record
 from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
 from brokle_trace._runtime.state import RAW_ARGS, UNSET
-from brokle_trace._trace.facts import ExportView
+from brokle_trace._trace.context import TRACE_METADATA
+from brokle_trace._trace.facts import VIEW_ATTRIBUTES, ExportView
 from brokle_trace._trace.inputs import name_inputs
 from brokle_trace.capture._fast import NOT_LEAF, clean_names, leaf, leaf_args
 from brokle_trace.capture._finalize import finalize_value
@@ -125,20 +126,21 @@ def input_value(  # noqa: PLR0917 - the parts of a record, unpacked once by the 
     c: Compiled,
 ) -> Any:
     """The exported ``input`` of a record whose input was captured (``inp`` not UNSET)."""
+    name, _, names, plain_args, max_input, _, skip_first, varargs, ignore, _ = view
     if inp is not RAW_ARGS:
-        return finalize_value(inp, settings, view[4], "input", view[0])
+        return finalize_value(inp, settings, max_input, "input", name)
     # Immutable arguments kept by reference at call time: name them now. Numbers and texts
     # already known clean need no finaliser at all (the commonest spans).
-    plain = view[3] and raw_kwargs is None  # plain_args
-    named = leaf_args(view[2], raw_args, c) if plain and args_ok else NOT_LEAF
+    plain = plain_args and raw_kwargs is None
+    named = leaf_args(names, raw_args, c) if plain and args_ok else NOT_LEAF
     if named is not NOT_LEAF:
         return named
     inputs = (
-        dict(zip(view[2], raw_args, strict=False))
+        dict(zip(names, raw_args, strict=False))
         if plain
-        else name_inputs(view[2], view[6], view[7], view[8], raw_args, raw_kwargs)
+        else name_inputs(names, skip_first, varargs, ignore, raw_args, raw_kwargs)
     )
-    return finalize_value(inputs, settings, view[4], "input", view[0])
+    return finalize_value(inputs, settings, max_input, "input", name)
 
 
 def output_value(
@@ -147,7 +149,8 @@ def output_value(
     """The exported ``output`` of a record whose output was captured (``out`` not UNSET)."""
     done = leaf(out, c) if output_ok else NOT_LEAF
     if done is NOT_LEAF:
-        return finalize_value(out, settings, view[5], "output", view[0])
+        name, _, _, _, _, max_output, _, _, _, _ = view
+        return finalize_value(out, settings, max_output, "output", name)
     return done
 
 
@@ -160,9 +163,8 @@ def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
     settings: capture.CaptureSettings,
 ) -> None:
     """Status of a failed span, trace attributes and ``update()``d fields, in place."""
-    metadata: dict[str, Any] = (
-        dict(trace_attrs[3]) if trace_attrs is not None and trace_attrs[3] else {}
-    )
+    trace_metadata = trace_attrs[TRACE_METADATA] if trace_attrs is not None else None
+    metadata: dict[str, Any] = dict(trace_metadata) if trace_metadata else {}
     if error is not None:
         status, status_message, error_info = _error_info(error, settings)
         fields["status"] = status
@@ -181,7 +183,7 @@ def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
             metadata.update(span_md)
         span_attrs = updated.get("_attributes")
         if span_attrs:
-            static_attributes = view[9]
+            static_attributes = view[VIEW_ATTRIBUTES]
             attributes = {**static_attributes, **span_attrs} if static_attributes else span_attrs
             fields["attributes"] = _as_dict(
                 capture.redact_value(attributes, settings, field="attributes")
@@ -219,14 +221,14 @@ def template(
     if hit is not None and hit[0] is view and hit[1] is settings and hit[2] is resource:
         return hit[3]
     c = settings._compiled
-    static = view[9]
+    name, type_, names, _, max_input, max_output, _, _, _, static = view
     fields: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "name": view[0],
+        "name": name,
         "trace_id": "",
         "span_id": "",
         "parent_span_id": None,
-        "type": view[1],
+        "type": type_,
         "start_time_ns": 0,
         "end_time_ns": 0,
         "status": "ok",
@@ -248,8 +250,8 @@ def template(
     }
     entry = (
         fields,
-        view[4] is None and clean_names(view[2], c),
-        view[5] is None and c.mask is None,
+        max_input is None and clean_names(names, c),
+        max_output is None and c.mask is None,
         c,
     )
     if len(_templates) >= _TEMPLATES_MAX:

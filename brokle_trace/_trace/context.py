@@ -30,6 +30,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: Where the metadata sits in ``TraceAttrs.as_tuple()`` (user_id, session_id, tags, metadata).
+TRACE_METADATA = 3
+
+
 class TraceAttrs:
     """Trace-level attributes inherited by every span below where they were set."""
 

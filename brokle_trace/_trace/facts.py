@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
     from brokle_trace.typing import Serializer
 
-__all__ = ["KINDS", "ExportView", "SpanFacts", "SpanKind"]
+__all__ = ["KINDS", "VIEW_ATTRIBUTES", "ExportView", "SpanFacts", "SpanKind"]
 
 #: The span types a decorator or ``start_span`` accepts.
 SpanKind = Literal["span", "llm", "retrieval", "tool", "embedding", "agent", "chain"]
@@ -18,9 +18,12 @@ KINDS: frozenset[str] = frozenset(get_args(SpanKind))
 
 #: What the export worker needs of a function's facts, as a tuple of atoms shared by every
 #: record of that function (a class instance would keep records tracked by the GC; see
-#: _record.py): (name, type, param_names, plain_args, max_input_length, max_output_length,
-#: skip_first, varargs, ignore, attributes).
+#: _export/record.py). Readers unpack it whole, by name, in this order (_export/convert.py):
+#: (name, type, param_names, plain_args, max_input_length, max_output_length, skip_first,
+#: varargs, ignore, attributes).
 ExportView = tuple[Any, ...]
+#: The one field read alone (``update()``d attributes merge with the static ones).
+VIEW_ATTRIBUTES = 9
 
 
 class SpanFacts:
