@@ -58,3 +58,14 @@ def test_fast_span_data_equals_a_validated_record() -> None:
     fast = fast_span_data(dict(fields))
     assert fast == SpanData.model_validate(fields)
     assert fast.model_dump() == SpanData.model_validate(fields).model_dump()
+
+
+def test_a_span_exposes_no_internal_slots() -> None:
+    # Everything a user reads on a Span is a documented property or method; the live state
+    # (trace attributes, the OpenTelemetry context, capture slots) stays private.
+    from brokle_trace import Span
+
+    assert [slot for slot in Span.__slots__ if not slot.startswith("_")] == []
+    public = {n for n in dir(Span) if not n.startswith("_")}
+    for name in public:
+        assert getattr(Span, name).__doc__, f"Span.{name} has no docstring"

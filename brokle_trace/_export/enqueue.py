@@ -37,7 +37,7 @@ def make_enqueue(pipeline: Pipeline, sampling: bool) -> Callable[[Span], None]:
             full()
             return
         # seal(span), inlined: see _record.seal for the layout and why it is a tuple.
-        attrs = span.attrs
+        attrs = span._trace_attrs
         inp = span._input
         args = kwargs = None
         if type(inp) is tuple and len(inp) == 3 and inp[0] is RAW_ARGS:

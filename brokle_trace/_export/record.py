@@ -47,7 +47,7 @@ def seal(span: Span) -> Record:
     so the record holds no class instance (see the module docstring).
     """
     facts = span._facts
-    attrs = span.attrs
+    attrs = span._trace_attrs
     inp = span._input
     args = kwargs = None
     if type(inp) is tuple and len(inp) == 3 and inp[0] is RAW_ARGS:

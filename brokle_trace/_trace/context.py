@@ -88,14 +88,14 @@ EMPTY_ATTRS = TraceAttrs(None, None, (), None)
 class Scope:
     """A ``trace_context(...)`` block: trace attributes without a span of its own."""
 
-    __slots__ = ("attrs", "otel_ctx", "span")
+    __slots__ = ("_otel_ctx", "_trace_attrs", "span")
 
     def __init__(self, span: Span | None, attrs: TraceAttrs, otel_ctx: object) -> None:
         self.span = span
-        self.attrs = attrs
+        self._trace_attrs = attrs
         # The OpenTelemetry context current when the scope opened: if it is still current,
         # no OTel span started since, so our span is the innermost one.
-        self.otel_ctx = otel_ctx
+        self._otel_ctx = otel_ctx
 
 
 CURRENT: contextvars.ContextVar[Span | Scope | None] = contextvars.ContextVar(

@@ -118,7 +118,7 @@ def _noop_span() -> Span:
     span._facts = SpanFacts("noop")
     span._trace_id = span._span_id = span._parent_id = 0
     span._start_ns = span._end_ns = 0
-    span.attrs = EMPTY_ATTRS
+    span._trace_attrs = EMPTY_ATTRS
     span._parent = span._error = None
     span._updated = False
     span._input = span._output = _state.UNSET
@@ -161,7 +161,7 @@ class trace_context:
         _otel.install()
         cur = CURRENT.get()
         span = cur.span if isinstance(cur, Scope) else cur
-        base = cur.attrs if cur is not None else EMPTY_ATTRS
+        base = cur._trace_attrs if cur is not None else EMPTY_ATTRS
         attrs = base.merged(self._user_id, self._session_id, self._tags, self._metadata)
         self._token = CURRENT.set(Scope(span, attrs, _otel.otel_ctx_get()))
 
@@ -254,11 +254,11 @@ def update_current_trace(
         node: Span | None
         if isinstance(cur, Scope):
             node = cur.span
-            cur.attrs = cur.attrs.merged(user_id, session_id, tag_tuple, metadata)
+            cur._trace_attrs = cur._trace_attrs.merged(user_id, session_id, tag_tuple, metadata)
         else:
             node = cur
         while node is not None:
-            node.attrs = node.attrs.merged(user_id, session_id, tag_tuple, metadata)
+            node._trace_attrs = node._trace_attrs.merged(user_id, session_id, tag_tuple, metadata)
             node = node._parent
             if node is not None and not node.is_recording:
                 break

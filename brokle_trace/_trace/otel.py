@@ -55,7 +55,7 @@ class _OverlayRuntimeContext:
     def get_current(self) -> Context:
         ctx: Context = self._inner.get_current()
         cur = _context.CURRENT.get()
-        if cur is None or cur.otel_ctx is not ctx:
+        if cur is None or cur._otel_ctx is not ctx:
             return ctx
         span = cur.span if isinstance(cur, _context.Scope) else cur
         if span is None:

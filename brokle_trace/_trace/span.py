@@ -71,16 +71,16 @@ class Span:
         "_metadata",
         "_name",
         "_otel_cache",
+        "_otel_ctx",
         "_output",
         "_parent",
         "_parent_id",
         "_span_id",
         "_start_ns",
         "_status_message",
+        "_trace_attrs",
         "_trace_id",
         "_updated",
-        "attrs",
-        "otel_ctx",
     )
 
     _facts: SpanFacts
@@ -102,8 +102,8 @@ class Span:
     _extra: dict[str, Any]
     _otel_cache: tuple[object, Context]
     _updated: bool
-    attrs: TraceAttrs
-    otel_ctx: object
+    _trace_attrs: TraceAttrs
+    _otel_ctx: object
 
     # -- public read-only view -------------------------------------------------------------
     @property
@@ -267,9 +267,9 @@ def begin(facts: SpanFacts) -> Span:
             span._parent_id = 0
         else:
             span._trace_id, span._parent_id = remote
-    elif cur.otel_ctx is octx:
+    elif cur._otel_ctx is octx:
         # Our span or scope is the innermost one: the common case for a child.
-        attrs = cur.attrs
+        attrs = cur._trace_attrs
         if type(cur) is Span:
             span._trace_id = cur._trace_id
             span._parent_id = cur._span_id
@@ -278,7 +278,7 @@ def begin(facts: SpanFacts) -> Span:
             _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     else:
         # An OTel context was attached after ours: its span (if any) is the innermost.
-        attrs = cur.attrs
+        attrs = cur._trace_attrs
         remote = _otel.remote_parent(octx)
         if remote is not None:
             span._parent = None
@@ -289,8 +289,8 @@ def begin(facts: SpanFacts) -> Span:
             _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     if facts.trace_attrs:
         attrs = attrs.merged(facts.user_id, facts.session_id, facts.tags, facts.metadata)
-    span.attrs = attrs
-    span.otel_ctx = octx
+    span._trace_attrs = attrs
+    span._otel_ctx = octx
     span._error = None
     span._updated = False
     span._input = span._output = UNSET
