@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from brokle_trace._model import SpanData
@@ -24,8 +24,53 @@ from brokle_trace._runtime import lifecycle as _lifecycle
 from brokle_trace._trace import ids as _ids
 from brokle_trace._trace import span as _span
 from brokle_trace.exporters.memory import InMemoryExporter
+from brokle_trace.typing import ExportResult
 
-__all__ = ["InMemoryExporter", "capture_spans", "deterministic"]
+__all__ = ["FunctionExporter", "InMemoryExporter", "capture_spans", "deterministic"]
+
+
+class FunctionExporter:
+    """An exporter made of one function: ``fn(spans)`` receives each batch.
+
+    ``fn`` may return an ``ExportResult`` (``None`` counts as success) or raise, which the
+    pipeline counts as a failed export, so a test can fake any exporter behaviour without
+    patching the library. Set ``export_inline=True`` for a function that never blocks.
+
+    Example:
+        >>> import brokle_trace
+        >>> from brokle_trace import observe
+        >>> from brokle_trace.testing import FunctionExporter
+        >>> names = []
+        >>> brokle_trace.configure(
+        ...     exporter="none",
+        ...     exporters=[FunctionExporter(lambda spans: names.extend(s.name for s in spans))],
+        ... )
+        >>> observe(lambda: None, name="job")()
+        >>> brokle_trace.flush(1.0), names
+        (True, ['job'])
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Sequence[SpanData]], ExportResult | None],
+        *,
+        export_inline: bool = False,
+    ) -> None:
+        self.fn = fn
+        self.export_inline = export_inline
+        self.shutdowns = 0
+
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        """Call the function with the batch."""
+        result = self.fn(spans)
+        return ExportResult.SUCCESS if result is None else result
+
+    def shutdown(self) -> None:
+        """Count the call (a test may assert the exporter was shut down)."""
+        self.shutdowns += 1
+
+    def __repr__(self) -> str:
+        return f"FunctionExporter({getattr(self.fn, '__name__', self.fn)!r})"
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from brokle_trace._export.pacing import Pacing
 from brokle_trace._export.sizing import Sizing
 from brokle_trace._model import span_json
 from brokle_trace.exporters import JsonlExporter
-from brokle_trace.testing import InMemoryExporter
+from brokle_trace.testing import FunctionExporter, InMemoryExporter
 from brokle_trace.typing import ExportResult
 from tests.export.receiver import Receiver, Reply
 
@@ -27,12 +27,12 @@ def work(x: object = None) -> object:
     return x
 
 
-class Raising:
-    def export(self, spans: Sequence[SpanData]) -> ExportResult:
-        raise RuntimeError("exporter bug")
+def _exporter_bug(spans: Sequence[SpanData]) -> None:
+    raise RuntimeError("exporter bug")
 
-    def shutdown(self) -> None:
-        pass
+
+def Raising() -> FunctionExporter:
+    return FunctionExporter(_exporter_bug)
 
 
 class Hung:
@@ -83,7 +83,7 @@ def test_raising_exporter_is_isolated_and_counted() -> None:
     s = stats()
     assert s["export_failures"] == 3
     assert s["dropped"]["export_failed"] == 3  # not delivered to *every* exporter: counted
-    assert s["internal_errors"].get("exporter Raising") == 3
+    assert s["internal_errors"].get("exporter FunctionExporter") == 3
 
 
 def test_raising_exporter_surfaces_in_strict_mode() -> None:
@@ -252,13 +252,11 @@ def test_exporter_calls_are_not_traced_by_otel_instrumentations() -> None:
 
     seen: list[object] = []
 
-    class Probe(InMemoryExporter):
-        def export(self, spans: Sequence[SpanData]) -> ExportResult:
-            seen.append(context.get_value(context._SUPPRESS_INSTRUMENTATION_KEY))
-            seen.append(context.get_value("suppress_http_instrumentation"))
-            return super().export(spans)
+    def probe(spans: Sequence[SpanData]) -> None:
+        seen.append(context.get_value(context._SUPPRESS_INSTRUMENTATION_KEY))
+        seen.append(context.get_value("suppress_http_instrumentation"))
 
-    brokle_trace.configure(exporter="none", exporters=[Probe()])
+    brokle_trace.configure(exporter="none", exporters=[FunctionExporter(probe)])
     work()
     assert brokle_trace.flush(2.0)
     assert seen == [True, True]
