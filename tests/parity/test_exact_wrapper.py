@@ -1,4 +1,5 @@
-"""Signature-exact wrappers bind arguments exactly like the function itself."""
+"""Signature-exact wrappers (the shortcut) bind arguments exactly like the function itself
+(the reference), and the generic wrapper shares their template."""
 
 from __future__ import annotations
 
