@@ -1,0 +1,104 @@
+"""Instruction counts per span under ``valgrind --tool=callgrind``: repeatable on a noisy machine.
+
+Run:  python benchmarks/callgrind.py [--calls 2000] [--scenarios S1,S2]
+
+For each scenario, the same program runs N and 2N decorated calls (then flushes to a JSONL
+file, so the export worker's instructions are counted too); the difference divided by N is
+the cost of one span, caller and worker together, with interpreter start-up, imports and
+warm-up cancelled out. ``bare`` runs the undecorated function the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_PROGRAM = r"""
+import sys, tempfile, os
+n, scenario = int(sys.argv[1]), sys.argv[2]
+import brokle_trace
+from brokle_trace import observe
+path = os.path.join(tempfile.mkdtemp(), "t.jsonl")
+brokle_trace.configure(exporter="jsonl", traces_file=path, max_queue_size=1_000_000)
+TEXT = "x" * 100
+
+def flat(s):
+    return s
+
+def child(i):
+    return i
+
+def root():
+    for i in range(3):
+        traced_child(i)
+
+traced_flat = observe(flat)
+traced_child = observe(child)
+traced_root = observe(root)
+fn = {
+    "bare": lambda: flat(TEXT),
+    "S1": lambda: traced_flat(TEXT),
+    "S2": traced_root,
+}[scenario]
+for _ in range(200):  # warm-up: caches, first-span set-up
+    fn()
+brokle_trace.flush(60)
+for _ in range(n):
+    fn()
+assert brokle_trace.flush(600)
+"""
+
+_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4}
+
+
+def _instructions(python: str, n: int, scenario: str, root: Path) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        proc = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                python,
+                "-c",
+                _PROGRAM,
+                str(n),
+                scenario,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            check=True,
+        )
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise RuntimeError(proc.stderr[-2000:])
+    return int(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--scenarios", default="bare,S1,S2")
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
+                        help="the checkout whose brokle_trace is measured")
+    args = parser.parse_args()
+    root = Path(args.root)
+    print(f"python {sys.version.split()[0]}, {args.calls} and {2 * args.calls} calls, {root}")
+    print("| scenario | instructions per span (caller + worker) |")
+    print("|---|---:|")
+    for scenario in args.scenarios.split(","):
+        one = _instructions(sys.executable, args.calls, scenario, root)
+        two = _instructions(sys.executable, 2 * args.calls, scenario, root)
+        per_span = (two - one) / (args.calls * _SPANS_PER_CALL[scenario])
+        print(f"| {scenario} | {per_span:,.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
