@@ -206,11 +206,11 @@ def build_exporters(settings: Settings) -> list[Exporter]:
 
 def validate(
     options: Mapping[str, Any],
-) -> tuple[Settings, capture.CaptureSettings, dict[str, Any]]:
+) -> tuple[Settings, capture.CaptureSettings]:
     """Check every ``configure()`` option (and ``BROKLE_*`` variable) before anything changes.
 
-    Returns the general settings, the capture settings and the capture keyword arguments
-    given; raises :class:`ConfigError` naming the option and the fix.
+    Returns the general settings and the capture settings; raises :class:`ConfigError`
+    naming the option and the fix.
     """
     general, cap = _split_kwargs(options)
     settings = build_settings(general, os.environ)
@@ -218,4 +218,4 @@ def validate(
         cap_settings = capture.CaptureSettings(**cap)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"brokle_trace.configure(): {exc}") from None
-    return settings, cap_settings, cap
+    return settings, cap_settings

@@ -30,7 +30,6 @@ __all__ = ["configure", "current_pipeline", "ensure_configured", "flush", "shutd
 _lock = threading.RLock()
 _pipeline: Pipeline | None = None
 _settings: _config.Settings | None = None
-_capture_kwargs: dict[str, Any] = {}
 _atexit_registered = False
 
 
@@ -50,12 +49,10 @@ def configure(**options: Any) -> None:
         >>> import brokle_trace
         >>> brokle_trace.configure(service_name="docs-demo", exporter="none")
     """
-    settings, cap_settings, cap = _config.validate(options)
+    settings, cap_settings = _config.validate(options)
     exporters = _config.build_exporters(settings)
     with _lock:
         _install(settings, cap_settings, exporters)
-        _capture_kwargs.clear()
-        _capture_kwargs.update(cap)
 
 
 def _install(
