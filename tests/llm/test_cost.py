@@ -31,63 +31,158 @@ def _library_total(response: dict[str, Any], provider: str, flavor: str, when: d
 # Real response bodies, as each provider's HTTP API returns them (usage as documented).
 CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any] | None]] = [
     # (gen_ai.provider.name, genai-prices provider id, api flavour, body, REST twin or None)
-    ("openai", "openai", "chat", {
-        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-2024-08-06",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 2200, "completion_tokens": 300, "total_tokens": 2500,
-                  "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 0},
-                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0}},
-    }, None),
-    ("anthropic", "anthropic", "default", {
-        "id": "msg_1", "type": "message", "role": "assistant",
-        "model": "claude-3-5-sonnet-20241022", "content": [{"type": "text", "text": "hi"}],
-        "usage": {"input_tokens": 50, "cache_creation_input_tokens": 2000,
-                  "cache_read_input_tokens": 10000, "output_tokens": 400},
-    }, None),
-    ("gcp.gemini", "google", "default", {
-        # The google-genai SDK's field names; the REST twin below is what genai-prices reads.
-        "model_version": "gemini-2.5-flash",
-        "usage_metadata": {"prompt_token_count": 1000, "candidates_token_count": 200,
-                           "thoughts_token_count": 300, "cached_content_token_count": 400,
-                           "total_token_count": 1500},
-    }, {
-        "modelVersion": "gemini-2.5-flash",
-        "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 200,
-                          "thoughtsTokenCount": 300, "cachedContentTokenCount": 400,
-                          "totalTokenCount": 1500},
-    }),
-    ("mistral_ai", "mistral", "default", {
-        "id": "cmpl-1", "object": "chat.completion", "model": "mistral-large-latest",
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200},
-    }, None),
-    ("groq", "groq", "default", {
-        "id": "chatcmpl-2", "object": "chat.completion", "model": "llama-3.1-8b-instant",
-        "usage": {"queue_time": 0.02, "prompt_tokens": 5000, "prompt_time": 0.01,
-                  "completion_tokens": 700, "completion_time": 0.3, "total_tokens": 5700,
-                  "total_time": 0.31},
-        "x_groq": {"id": "req_1"},
-    }, None),
-    ("deepseek", "deepseek", "chat", {
-        "id": "c-3", "object": "chat.completion", "model": "deepseek-chat",
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200,
-                  "prompt_tokens_details": {"cached_tokens": 640},
-                  "prompt_cache_hit_tokens": 640, "prompt_cache_miss_tokens": 360},
-    }, None),
-    ("x_ai", "x-ai", "chat", {
-        # xAI counts reasoning in the total but not in completion_tokens.
-        "id": "c-4", "object": "chat.completion", "model": "grok-3-mini",
-        "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 350,
-                  "prompt_tokens_details": {"text_tokens": 100, "cached_tokens": 0},
-                  "completion_tokens_details": {"reasoning_tokens": 200}},
-    }, None),
+    (
+        "openai",
+        "openai",
+        "chat",
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": "gpt-4o-2024-08-06",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": 2200,
+                "completion_tokens": 300,
+                "total_tokens": 2500,
+                "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+            },
+        },
+        None,
+    ),
+    (
+        "anthropic",
+        "anthropic",
+        "default",
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-3-5-sonnet-20241022",
+            "content": [{"type": "text", "text": "hi"}],
+            "usage": {
+                "input_tokens": 50,
+                "cache_creation_input_tokens": 2000,
+                "cache_read_input_tokens": 10000,
+                "output_tokens": 400,
+            },
+        },
+        None,
+    ),
+    (
+        "gcp.gemini",
+        "google",
+        "default",
+        {
+            # The google-genai SDK's field names; the REST twin below is what genai-prices reads.
+            "model_version": "gemini-2.5-flash",
+            "usage_metadata": {
+                "prompt_token_count": 1000,
+                "candidates_token_count": 200,
+                "thoughts_token_count": 300,
+                "cached_content_token_count": 400,
+                "total_token_count": 1500,
+            },
+        },
+        {
+            "modelVersion": "gemini-2.5-flash",
+            "usageMetadata": {
+                "promptTokenCount": 1000,
+                "candidatesTokenCount": 200,
+                "thoughtsTokenCount": 300,
+                "cachedContentTokenCount": 400,
+                "totalTokenCount": 1500,
+            },
+        },
+    ),
+    (
+        "mistral_ai",
+        "mistral",
+        "default",
+        {
+            "id": "cmpl-1",
+            "object": "chat.completion",
+            "model": "mistral-large-latest",
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200},
+        },
+        None,
+    ),
+    (
+        "groq",
+        "groq",
+        "default",
+        {
+            "id": "chatcmpl-2",
+            "object": "chat.completion",
+            "model": "llama-3.1-8b-instant",
+            "usage": {
+                "queue_time": 0.02,
+                "prompt_tokens": 5000,
+                "prompt_time": 0.01,
+                "completion_tokens": 700,
+                "completion_time": 0.3,
+                "total_tokens": 5700,
+                "total_time": 0.31,
+            },
+            "x_groq": {"id": "req_1"},
+        },
+        None,
+    ),
+    (
+        "deepseek",
+        "deepseek",
+        "chat",
+        {
+            "id": "c-3",
+            "object": "chat.completion",
+            "model": "deepseek-chat",
+            "usage": {
+                "prompt_tokens": 1000,
+                "completion_tokens": 200,
+                "total_tokens": 1200,
+                "prompt_tokens_details": {"cached_tokens": 640},
+                "prompt_cache_hit_tokens": 640,
+                "prompt_cache_miss_tokens": 360,
+            },
+        },
+        None,
+    ),
+    (
+        "x_ai",
+        "x-ai",
+        "chat",
+        {
+            # xAI counts reasoning in the total but not in completion_tokens.
+            "id": "c-4",
+            "object": "chat.completion",
+            "model": "grok-3-mini",
+            "usage": {
+                "prompt_tokens": 100,
+                "completion_tokens": 50,
+                "total_tokens": 350,
+                "prompt_tokens_details": {"text_tokens": 100, "cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 200},
+            },
+        },
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("provider", "lib_provider", "flavor", "body", "rest"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("provider", "lib_provider", "flavor", "body", "rest"), CASES, ids=[c[0] for c in CASES]
+)
 def test_cost_through_observe_llm_equals_genai_prices(
-    provider: str, lib_provider: str, flavor: str, body: dict[str, Any],
+    provider: str,
+    lib_provider: str,
+    flavor: str,
+    body: dict[str, Any],
     rest: dict[str, Any] | None,
 ) -> None:
     model = body.get("model") or body.get("model_version")
@@ -110,15 +205,31 @@ def test_cost_through_observe_llm_equals_genai_prices(
 
 def test_cached_tokens_are_priced_at_the_cache_rates() -> None:
     # Anthropic: 10 000 cache reads at 0.1x and 2 000 cache writes at 1.25x the input rate.
-    cached = compute_cost("claude-3-5-sonnet-20241022", Usage(
-        input_tokens=12_050, output_tokens=400, cache_read_tokens=10_000,
-        cache_creation_tokens=2_000), provider="anthropic")
-    plain = compute_cost("claude-3-5-sonnet-20241022",
-                         Usage(input_tokens=12_050, output_tokens=400), provider="anthropic")
+    cached = compute_cost(
+        "claude-3-5-sonnet-20241022",
+        Usage(
+            input_tokens=12_050,
+            output_tokens=400,
+            cache_read_tokens=10_000,
+            cache_creation_tokens=2_000,
+        ),
+        provider="anthropic",
+    )
+    plain = compute_cost(
+        "claude-3-5-sonnet-20241022",
+        Usage(input_tokens=12_050, output_tokens=400),
+        provider="anthropic",
+    )
     lib = genai_prices.calc_price(
-        genai_prices.Usage(input_tokens=12_050, output_tokens=400, cache_read_tokens=10_000,
-                           cache_write_tokens=2_000), "claude-3-5-sonnet-20241022",
-        provider_id="anthropic")
+        genai_prices.Usage(
+            input_tokens=12_050,
+            output_tokens=400,
+            cache_read_tokens=10_000,
+            cache_write_tokens=2_000,
+        ),
+        "claude-3-5-sonnet-20241022",
+        provider_id="anthropic",
+    )
     assert cached is not None and plain is not None
     assert cached.total_usd == pytest.approx(float(lib.total_price))
     assert cached.input_usd < plain.input_usd
@@ -129,14 +240,21 @@ def test_openai_cached_prompt_tokens_through_the_wrapper(openai_client: Any, ser
     client = brokle_trace.wrap_openai(openai_client)
     with capture_spans() as spans:
         response = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "hello " * 50}])
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hello " * 50}]
+        )
     attrs = spans[0].attributes
     usage = response.usage
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 1024
     want = genai_prices.calc_price(
-        genai_prices.Usage(input_tokens=usage.prompt_tokens, cache_read_tokens=1024,
-                           output_tokens=usage.completion_tokens),
-        "gpt-4o-mini", provider_id="openai", genai_request_timestamp=_when(spans[0]))
+        genai_prices.Usage(
+            input_tokens=usage.prompt_tokens,
+            cache_read_tokens=1024,
+            output_tokens=usage.completion_tokens,
+        ),
+        "gpt-4o-mini",
+        provider_id="openai",
+        genai_request_timestamp=_when(spans[0]),
+    )
     assert attrs["brokle.cost.total_usd"] == pytest.approx(float(want.total_price), abs=1e-9)
     assert attrs["brokle.cost.model"] == "gpt-4o-mini"
 
@@ -148,11 +266,11 @@ def test_anthropic_wrapper_cost_equals_the_library_on_its_response(
     client = brokle_trace.wrap_anthropic(anthropic_client)
     with capture_spans() as spans:
         response = client.messages.create(
-            model="claude-sonnet-4-5", max_tokens=64,
-            messages=[{"role": "user", "content": "hi"}])
-    want = genai_prices.extract_usage(
-        response.model_dump(), provider_id="anthropic").calc_price(
-        genai_request_timestamp=_when(spans[0]))
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        )
+    want = genai_prices.extract_usage(response.model_dump(), provider_id="anthropic").calc_price(
+        genai_request_timestamp=_when(spans[0])
+    )
     attrs = spans[0].attributes
     assert attrs["brokle.cost.total_usd"] == pytest.approx(float(want.total_price), abs=1e-9)
     assert attrs["brokle.cost.model"] == want.model.id
@@ -161,24 +279,30 @@ def test_anthropic_wrapper_cost_equals_the_library_on_its_response(
 def test_the_provider_decides_the_price_of_a_hosted_model() -> None:
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
     groq = compute_cost("llama-3.1-8b-instant", usage, provider="groq")
-    lib = genai_prices.calc_price(genai_prices.Usage(input_tokens=10**6, output_tokens=10**6),
-                                  "llama-3.1-8b-instant", provider_id="groq")
+    lib = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=10**6, output_tokens=10**6),
+        "llama-3.1-8b-instant",
+        provider_id="groq",
+    )
     assert groq is not None and groq.total_usd == pytest.approx(float(lib.total_price))
     # A host genai-prices knows that does not list the model: no price, not Groq's.
     assert compute_cost("llama-3.1-8b-instant", usage, provider="together") is None
     assert compute_cost("llama-3.1-8b-instant", usage) is None  # and no guessing a host
 
 
-@pytest.mark.parametrize(("name", "provider", "model_id"), [
-    ("gpt-4o-2024-08-06", "openai", "gpt-4o"),
-    ("gpt-4o-mini-2024-07-18", None, "gpt-4o-mini"),
-    ("claude-3-5-sonnet-20241022", "anthropic", "claude-3-5-sonnet"),
-    ("claude-3-5-sonnet-latest", "anthropic", "claude-3-5-sonnet"),
-    ("models/gemini-1.5-pro-002", None, "gemini-1.5-pro"),
-    ("mistral-large-latest", "mistral_ai", "mistral-large"),
-    ("GPT-4o", "openai", "gpt-4o"),
-    ("openai/gpt-4o", None, "gpt-4o"),  # a router-style name
-])
+@pytest.mark.parametrize(
+    ("name", "provider", "model_id"),
+    [
+        ("gpt-4o-2024-08-06", "openai", "gpt-4o"),
+        ("gpt-4o-mini-2024-07-18", None, "gpt-4o-mini"),
+        ("claude-3-5-sonnet-20241022", "anthropic", "claude-3-5-sonnet"),
+        ("claude-3-5-sonnet-latest", "anthropic", "claude-3-5-sonnet"),
+        ("models/gemini-1.5-pro-002", None, "gemini-1.5-pro"),
+        ("mistral-large-latest", "mistral_ai", "mistral-large"),
+        ("GPT-4o", "openai", "gpt-4o"),
+        ("openai/gpt-4o", None, "gpt-4o"),  # a router-style name
+    ],
+)
 def test_dated_and_aliased_names_resolve_to_the_base_model(
     name: str, provider: str | None, model_id: str
 ) -> None:
@@ -203,12 +327,16 @@ def test_unknown_model_has_no_cost_and_is_counted() -> None:
 
 
 def test_configure_prices_win_over_the_source() -> None:
-    brokle_trace.configure(exporter="none", strict=True, prices={
-        "acme-1": {"input": 1.0, "output": 2.0},
-        "gpt-4o": {"input": 100.0, "output": 100.0},  # a negotiated price
-        "acme-1-fast": "acme-1",
-        "my-azure-deployment": "gpt-4o-mini",  # an alias of a model genai-prices knows
-    })
+    brokle_trace.configure(
+        exporter="none",
+        strict=True,
+        prices={
+            "acme-1": {"input": 1.0, "output": 2.0},
+            "gpt-4o": {"input": 100.0, "output": 100.0},  # a negotiated price
+            "acme-1-fast": "acme-1",
+            "my-azure-deployment": "gpt-4o-mini",  # an alias of a model genai-prices knows
+        },
+    )
     assert compute_cost("acme-1", MILLION).total_usd == pytest.approx(3.0)  # type: ignore[union-attr]
     assert compute_cost("acme-1-fast", MILLION).total_usd == pytest.approx(3.0)  # type: ignore[union-attr]
     assert compute_cost("acme-1-2025-06-01", MILLION).total_usd == pytest.approx(3.0)  # type: ignore[union-attr]
@@ -217,8 +345,10 @@ def test_configure_prices_win_over_the_source() -> None:
 
     @observe_llm(name="call", model="gpt-4o", provider="openai")
     def call() -> dict[str, Any]:
-        return {"model": "gpt-4o-2024-08-06",
-                "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0}}
+        return {
+            "model": "gpt-4o-2024-08-06",
+            "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0},
+        }
 
     with capture_spans() as spans:
         call()
@@ -233,8 +363,9 @@ def test_configure_prices_win_over_the_source() -> None:
 def test_a_cost_set_by_hand_wins_over_every_price() -> None:
     @observe_llm(name="priced", model="gpt-4o", provider="openai")
     def priced() -> None:
-        brokle_trace.update_current_llm(usage={"prompt_tokens": 10, "completion_tokens": 5},
-                                        cost_usd=0.5)
+        brokle_trace.update_current_llm(
+            usage={"prompt_tokens": 10, "completion_tokens": 5}, cost_usd=0.5
+        )
 
     with capture_spans() as spans:
         priced()
@@ -318,8 +449,9 @@ def test_an_llm_span_around_llm_calls_is_not_counted_twice() -> None:
     root_attrs = by_name["root"].attributes
     assert root_attrs["brokle.rollup.input_tokens"] == 100
     assert root_attrs["brokle.rollup.llm_calls"] == 1
-    assert root_attrs["brokle.rollup.cost_usd"] == by_name["inner"].attributes[
-        "brokle.cost.total_usd"]
+    assert (
+        root_attrs["brokle.rollup.cost_usd"] == by_name["inner"].attributes["brokle.cost.total_usd"]
+    )
     assert by_name["outer"].attributes["gen_ai.usage.input_tokens"] == 100  # still shown
 
 
@@ -339,7 +471,8 @@ def test_recording_usage_twice_does_not_double_count() -> None:
     assert root_span.attributes["brokle.rollup.input_tokens"] == 60
     assert root_span.attributes["brokle.rollup.llm_calls"] == 1
     assert root_span.attributes["brokle.rollup.cost_usd"] == pytest.approx(
-        compute_cost("gpt-4o-mini", Usage(60, 6)).total_usd)  # type: ignore[union-attr]
+        compute_cost("gpt-4o-mini", Usage(60, 6)).total_usd
+    )  # type: ignore[union-attr]
 
 
 def test_the_request_time_selects_historic_prices() -> None:
@@ -348,8 +481,11 @@ def test_the_request_time_selects_historic_prices() -> None:
 
     for provider in data_snapshot.get_snapshot().providers:
         for info in provider.models:
-            dated = [p for p in info.prices if isinstance(p.constraint,
-                     types.StartDateConstraint)] if isinstance(info.prices, list) else []
+            dated = (
+                [p for p in info.prices if isinstance(p.constraint, types.StartDateConstraint)]
+                if isinstance(info.prices, list)
+                else []
+            )
             if dated and dated[0].constraint.start_date < dt.date.today():
                 break
         else:
@@ -359,14 +495,17 @@ def test_the_request_time_selects_historic_prices() -> None:
         pytest.fail("no model with a dated price change in the bundled snapshot")
     change = dated[0].constraint.start_date
     usage = genai_prices.Usage(input_tokens=10**6, output_tokens=10**6)
-    before = dt.datetime(change.year, change.month, change.day, tzinfo=dt.timezone.utc) - \
-        dt.timedelta(days=1)
-    want = genai_prices.calc_price(usage, info.id, provider_id=provider.id,
-                                   genai_request_timestamp=before)
+    before = dt.datetime(
+        change.year, change.month, change.day, tzinfo=dt.timezone.utc
+    ) - dt.timedelta(days=1)
+    want = genai_prices.calc_price(
+        usage, info.id, provider_id=provider.id, genai_request_timestamp=before
+    )
     from brokle_trace.llm._cost import price_of
 
-    got = price_of((info.id,), provider.id, Usage(10**6, 10**6),
-                   when_ns=int(before.timestamp() * 1e9))
+    got = price_of(
+        (info.id,), provider.id, Usage(10**6, 10**6), when_ns=int(before.timestamp() * 1e9)
+    )
     assert got is not None and got.total_usd == pytest.approx(float(want.total_price))
 
 
@@ -374,3 +513,50 @@ def test_prices_as_of_names_the_installed_release() -> None:
     from importlib.metadata import version
 
     assert prices_as_of() == f"genai-prices {version('genai-prices')}"
+
+
+def test_stats_and_the_viewer_show_the_cost_of_models_the_old_table_did_not_know(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from brokle_trace.cli import _read, main
+
+    traces = tmp_path / "traces.jsonl"
+    brokle_trace.configure(exporter="jsonl", traces_file=str(traces), strict=True)
+
+    @observe_llm(name="think", model="gemini-3-pro-preview", provider="gcp.gemini")
+    def think() -> dict[str, Any]:
+        return {
+            "usage_metadata": {
+                "prompt_token_count": 2000,
+                "candidates_token_count": 300,
+                "thoughts_token_count": 700,
+                "total_token_count": 3000,
+            }
+        }
+
+    @observe_llm(name="fast", model="grok-4-fast-reasoning", provider="x_ai")
+    def fast() -> dict[str, Any]:
+        return {
+            "model": "grok-4-fast-reasoning",
+            "usage": {"prompt_tokens": 900, "completion_tokens": 100, "total_tokens": 1000},
+        }
+
+    think()
+    fast()
+    assert brokle_trace.flush(10)
+    spans = [json.loads(line) for line in traces.read_text().splitlines()]
+    costs = {s["name"]: _read.cost(s) for s in spans}  # what the viewer shows
+    assert (
+        costs["think"]
+        == compute_cost(  # thoughts billed as output
+            "gemini-3-pro-preview", Usage(2000, 1000), provider="google"
+        ).total_usd
+    )  # type: ignore[union-attr]
+    assert (
+        costs["fast"]
+        == compute_cost("grok-4-fast-reasoning", Usage(900, 100), provider="x-ai").total_usd
+    )  # type: ignore[union-attr]
+    assert main(["stats", str(traces), "--json", "--top", "0"]) == 0
+    report = {r["key"]: r for r in json.loads(capsys.readouterr().out)["by_model"]}
+    assert report["gcp.gemini / gemini-3-pro-preview"]["cost_usd"] == pytest.approx(costs["think"])
+    assert report["x_ai / grok-4-fast-reasoning"]["cost_usd"] == pytest.approx(costs["fast"])
