@@ -13,6 +13,7 @@ however many spans read it.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -26,6 +27,16 @@ __all__ = ["DEFERRED", "CostCell", "Deferred", "deferred_of", "finish"]
 DEFERRED = "brokle.cost.deferred"
 
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A fork while the export worker held the lock would leave it held forever in the child.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class CostCell:

@@ -23,6 +23,7 @@ never priced at another host's rate.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -47,6 +48,16 @@ _PROVIDER_IDS = {
 }
 
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A fork while the export worker held the lock would leave it held forever in the child.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _lib: Any = None  # the genai_prices.data_snapshot module once loaded; False if unavailable
 _version = ""
 _lookups: dict[tuple[str | None, str, str | None], Any] = {}

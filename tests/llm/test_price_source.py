@@ -172,3 +172,19 @@ def test_counts_that_contradict_each_other_are_still_priced() -> None:
     with capture_spans() as spans:
         odd()
     assert spans[0].attributes["brokle.cost.total_usd"] > 0
+
+
+def test_a_fork_while_the_worker_prices_leaves_the_child_free_to_price() -> None:
+    import os
+
+    from brokle_trace.llm import _source
+
+    if not hasattr(os, "fork"):  # pragma: no cover - POSIX only, like fork itself
+        return
+    with _source._lock, _deferred._lock:  # the worker is loading or pricing right now
+        pid = os.fork()
+        if pid == 0:  # the child: its locks are fresh, so its own worker can price
+            ok = _source._lock.acquire(timeout=2) and _deferred._lock.acquire(timeout=2)
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
