@@ -11,7 +11,9 @@ from typing import Any
 
 __all__ = [
     "BROKLE_COST_INPUT_USD",
+    "BROKLE_COST_MODEL",
     "BROKLE_COST_OUTPUT_USD",
+    "BROKLE_COST_PRICES_AS_OF",
     "BROKLE_COST_TOTAL_USD",
     "BROKLE_COST_UNPRICED",
     "BROKLE_EMBEDDING_INPUT_COUNT",
@@ -100,6 +102,10 @@ BROKLE_COST_INPUT_USD = "brokle.cost.input_usd"
 BROKLE_COST_OUTPUT_USD = "brokle.cost.output_usd"
 BROKLE_COST_TOTAL_USD = "brokle.cost.total_usd"
 BROKLE_COST_UNPRICED = "brokle.cost.unpriced"
+#: The model id the price was found under, and which prices those were (the genai-prices
+#: release, or ``configure(prices)``), so a reader can tell which price was used.
+BROKLE_COST_MODEL = "brokle.cost.model"
+BROKLE_COST_PRICES_AS_OF = "brokle.cost.prices_as_of"
 BROKLE_STREAM_CHUNKS = "brokle.stream.chunks"
 BROKLE_PROVIDER_ERROR_TYPE = "brokle.provider.error_type"
 BROKLE_PROVIDER_ERROR_CODE = "brokle.provider.error_code"

@@ -20,6 +20,9 @@ from brokle_trace.capture._settings import Compiled
 __all__ = ["Resource", "input_value", "output_value", "template", "to_span_data"]
 
 _MAX_STACK_CHARS = 16_000
+#: The key ``brokle_trace.llm._deferred.DEFERRED`` (spelled here: importing the LLM package
+#: from the export path would be an import cycle; a test holds the two equal).
+_DEFERRED = "brokle.cost.deferred"
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,11 @@ def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
         if span_md:
             metadata.update(span_md)
         span_attrs = updated.get("_attributes")
+        if span_attrs and _DEFERRED in span_attrs:
+            # LLM costs are priced here, on the worker, never on the caller's thread.
+            from brokle_trace.llm._deferred import finish
+
+            span_attrs = finish(span_attrs)
         if span_attrs:
             static_attributes = view[VIEW_ATTRIBUTES]
             attributes = {**static_attributes, **span_attrs} if static_attributes else span_attrs

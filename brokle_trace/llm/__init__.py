@@ -1,8 +1,8 @@
 """LLM, retrieval, tool and embedding spans: usage, cost, streaming, client wrappers.
 
 * usage extraction from OpenAI, Anthropic, Gemini and plain dict results (``_usage``);
-* a price table with aliases and dated variants, overridable with ``configure(prices=...)``
-  (``_prices``, ``_cost``);
+* cost from genai-prices' bundled snapshot (``_source``), priced on the export worker
+  (``_deferred``), overridable with ``configure(prices=...)`` (``_prices``, ``_cost``);
 * streaming: time to first chunk, chunk count, joined text, usage from final chunks
   (``_stream``);
 * retrieval documents, tool and embedding facts (``_retrieval``, ``_hooks``);
@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from brokle_trace._trace import span as _span_module
 from brokle_trace.llm._cost import Cost, compute_cost, unpriced_models
 from brokle_trace.llm._hooks import hooks_for
-from brokle_trace.llm._prices import PRICES_AS_OF, ModelPrice, resolve_price
+from brokle_trace.llm._prices import ModelPrice
 from brokle_trace.llm._record import apply_llm_update
+from brokle_trace.llm._source import prices_as_of
 from brokle_trace.llm._usage import Usage, extract_usage, find_usage
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from brokle_trace.llm._summary import ModelStats, Summary, summarize
 
 __all__ = [
-    "PRICES_AS_OF",
     "Cost",
     "ModelPrice",
     "ModelStats",
@@ -47,7 +47,7 @@ __all__ = [
     "extract_usage",
     "find_usage",
     "hooks_for",
-    "resolve_price",
+    "prices_as_of",
     "summarize",
     "unpriced_models",
     "update_current_llm",

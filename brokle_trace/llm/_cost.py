@@ -1,16 +1,26 @@
-"""Usage x price = cost; unknown models get no cost (never a made-up zero) and are counted."""
+"""Usage x price = cost; unknown models get no cost (never a made-up zero) and are counted.
+
+The user's prices (``configure(prices=...)``, ``BROKLE_PRICES``) win; every other price comes
+from genai-prices (``_source``).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from brokle_trace import semconv
-from brokle_trace.llm._prices import ModelPrice, parse_prices, resolve_price
+from brokle_trace.llm import _source
+from brokle_trace.llm._prices import ModelPrice, parse_prices, resolve_override
 from brokle_trace.llm._usage import Usage
 
-__all__ = ["Cost", "compute_cost", "unpriced_models", "user_prices"]
+__all__ = ["Cost", "compute_cost", "count_unpriced", "price_of", "unpriced_models", "user_prices"]
+
+#: ``brokle.cost.prices_as_of`` of a price given by the user.
+USER_PRICES = "configure(prices)"
 
 _PER_TOKEN = 1e-6
 
@@ -18,6 +28,10 @@ _PER_TOKEN = 1e-6
 @dataclass(frozen=True)
 class Cost:
     """The cost of one call in USD, split into input and output.
+
+    ``model`` is the id the price was found under (genai-prices' model id, or the name of your
+    ``configure(prices=...)`` entry); ``prices_as_of`` says which prices those were (the
+    genai-prices release, or ``configure(prices)``). Both are None for a cost set by hand.
 
     Example:
         >>> from brokle_trace.llm import Cost
@@ -27,23 +41,30 @@ class Cost:
 
     input_usd: float
     output_usd: float
+    model: str | None = None
+    prices_as_of: str | None = None
 
     @property
     def total_usd(self) -> float:
         """Input plus output, rounded to a billionth of a dollar (float noise removed)."""
         return round(self.input_usd + self.output_usd, 9)
 
-    def attributes(self) -> dict[str, float]:
+    def attributes(self) -> dict[str, Any]:
         """The span attributes for this cost."""
-        return {
+        attrs: dict[str, Any] = {
             semconv.BROKLE_COST_INPUT_USD: round(self.input_usd, 9),
             semconv.BROKLE_COST_OUTPUT_USD: round(self.output_usd, 9),
             semconv.BROKLE_COST_TOTAL_USD: self.total_usd,
         }
+        if self.model is not None:
+            attrs[semconv.BROKLE_COST_MODEL] = self.model
+        if self.prices_as_of is not None:
+            attrs[semconv.BROKLE_COST_PRICES_AS_OF] = self.prices_as_of
+        return attrs
 
 
-def price_cost(price: ModelPrice, usage: Usage) -> Cost:
-    """Apply ``price`` to ``usage``: cached reads and cache writes at their own rates."""
+def price_cost(price: ModelPrice, usage: Usage, model: str | None = None) -> Cost:
+    """Apply a user's ``price`` to ``usage``: cached reads and cache writes at their own rates."""
     inp = usage.input_tokens or 0
     cached = min(usage.cache_read_tokens or 0, inp)
     written = min(usage.cache_creation_tokens or 0, inp - cached)
@@ -53,7 +74,7 @@ def price_cost(price: ModelPrice, usage: Usage) -> Cost:
     input_usd = (fresh * price.input + cached * cached_rate + written * write_rate) * _PER_TOKEN
     # Reasoning tokens are billed as output tokens and already counted in output_tokens.
     output_usd = (usage.output_tokens or 0) * price.output * _PER_TOKEN
-    return Cost(input_usd, output_usd)
+    return Cost(input_usd, output_usd, model, USER_PRICES if model is not None else None)
 
 
 _lock = threading.Lock()
@@ -72,28 +93,69 @@ def user_prices() -> tuple[dict[str, ModelPrice], dict[str, str]]:
     return _user
 
 
-def compute_cost(model: str | None, usage: Usage | None, *, count: bool = True) -> Cost | None:
-    """The cost of ``usage`` on ``model``, or None when the model has no known price.
+def price_of(
+    models: Iterable[str | None],
+    provider: str | None,
+    usage: Usage,
+    raw: Any = None,
+    when_ns: int | None = None,
+) -> Cost | None:
+    """The cost of ``usage``: the first of ``models`` the user priced, else genai-prices'.
 
-    A model without a price is counted (see :func:`unpriced_models`) so a gap in the table
-    shows up instead of reading as free.
+    Loads genai-prices on first use (~0.2 s): tracing calls this on the export worker only.
+    """
+    names = [m for m in models if isinstance(m, str) and m]
+    prices, aliases = user_prices()
+    if prices or aliases:
+        for name in names:
+            entry = resolve_override(name, prices, aliases)
+            if isinstance(entry, ModelPrice):
+                return price_cost(entry, usage, name)
+            if isinstance(entry, str):
+                names = [entry]  # an alias of a model genai-prices knows
+                break
+    found = _source.price(names, provider, usage, raw, when_ns)
+    if found is None:
+        return None
+    inp, out, model_id, as_of = found
+    return Cost(float(inp), float(out), model_id, as_of)
+
+
+def count_unpriced(model: str | None) -> None:
+    """Count one call of ``model`` that could not be priced (see :func:`unpriced_models`)."""
+    with _lock:
+        _unpriced[model or "<no model>"] += 1
+
+
+def compute_cost(
+    model: str | None,
+    usage: Usage | None,
+    *,
+    provider: str | None = None,
+    count: bool = True,
+) -> Cost | None:
+    """The cost of ``usage`` on ``model`` (at ``provider``), or None when it has no known price.
+
+    Your ``configure(prices=...)`` entries win; every other price comes from genai-prices'
+    bundled snapshot (loaded on first use, ~0.2 s; spans are priced on the export worker, so
+    tracing never waits for it). A model without a price is counted (see
+    :func:`unpriced_models`) so a gap shows up instead of reading as free.
 
     Example:
         >>> from brokle_trace.llm import Usage, compute_cost
-        >>> compute_cost("gpt-4o-mini", Usage(input_tokens=1_000_000, output_tokens=0)).total_usd
-        0.15
+        >>> cost = compute_cost("gpt-4o-mini", Usage(input_tokens=1_000_000, output_tokens=0))
+        >>> cost.total_usd, cost.model
+        (0.15, 'gpt-4o-mini')
+        >>> compute_cost("llama-3.1-8b-instant", Usage(input_tokens=10**6, output_tokens=0),
+        ...              provider="groq").total_usd
+        0.05
     """
     if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
         return None
-    prices, aliases = user_prices()
-    price = resolve_price(model, prices, aliases)
-    if price is None:
-        if not count:
-            return None
-        with _lock:
-            _unpriced[model or "<no model>"] += 1
-        return None
-    return price_cost(price, usage)
+    cost = price_of((model,), provider, usage)
+    if cost is None and count:
+        count_unpriced(model)
+    return cost
 
 
 def unpriced_models() -> dict[str, int]:

@@ -16,7 +16,7 @@ from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import record
 from brokle_trace.llm._retrieval import documents_of
 from brokle_trace.llm._stream import Reducer, on_end, on_item, set_output
-from brokle_trace.llm._usage import find_usage, read
+from brokle_trace.llm._usage import extract_usage, read, usage_object
 
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
@@ -51,10 +51,11 @@ def llm_result(span: Span, result: Any) -> None:
     _params_from_inputs(span)
     if result is None or isinstance(result, _PLAIN):
         return
-    usage = find_usage(result)
+    raw = usage_object(result)
+    usage = extract_usage(raw)
     model = read(result, "model")
     if usage is not None or isinstance(model, str):
-        record(span, model=model if isinstance(model, str) else None, usage=usage)
+        record(span, model=model if isinstance(model, str) else None, usage=usage, raw=raw)
 
 
 def llm_stream_end(span: Span) -> None:
@@ -88,10 +89,11 @@ def embedding_result(span: Span, result: Any) -> None:
         set_output(span, {"embeddings": count, "dimensions": dims})
     if result is None or isinstance(result, _PLAIN):
         return
-    usage = find_usage(result)
+    raw = usage_object(result)
+    usage = extract_usage(raw)
     model = read(result, "model")
     if usage is not None or isinstance(model, str):
-        record(span, model=model if isinstance(model, str) else None, usage=usage)
+        record(span, model=model if isinstance(model, str) else None, usage=usage, raw=raw)
 
 
 def summarize_vectors(result: Any) -> tuple[int, int] | None:

@@ -1,10 +1,12 @@
 """Writing LLM facts onto a live span: model, usage, cost, time to first chunk, roll-ups.
 
-Roll-up: whenever an LLM span's usage or cost changes, the change (a delta, so recording twice
-never double counts) is added to ``brokle.rollup.*`` on every ancestor that is still running.
-Each span then knows the totals of its subtree, and the root span knows the trace's. An LLM
-span that already has LLM calls below it (``@observe_llm`` around a wrapped client call) is a
-container: its own usage is the same tokens again, so it is shown but not rolled up.
+Roll-up: whenever an LLM span's usage changes, the change (a delta, so recording twice never
+double counts) is added to ``brokle.rollup.*`` tokens and calls on every ancestor that is still
+running, and the span's cost cell is handed to each of them once; costs are priced from those
+cells when the spans are written out (``_deferred``), off the caller's thread. Each span then
+knows the totals of its subtree, and the root span knows the trace's. An LLM span that already
+has LLM calls below it (``@observe_llm`` around a wrapped client call) is a container: its own
+usage is the same tokens again, so it is shown but not rolled up.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from brokle_trace import semconv
 from brokle_trace._trace import span as _span_mod
-from brokle_trace.llm._cost import Cost, compute_cost
-from brokle_trace.llm._usage import Usage, extract_usage
+from brokle_trace.llm._cost import Cost
+from brokle_trace.llm._deferred import CostCell, deferred_of
+from brokle_trace.llm._usage import Usage, extract_usage, usage_object
 
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
@@ -28,9 +31,7 @@ _lock = threading.Lock()
 _ROLLUP_KEYS = (
     semconv.BROKLE_ROLLUP_INPUT_TOKENS,
     semconv.BROKLE_ROLLUP_OUTPUT_TOKENS,
-    semconv.BROKLE_ROLLUP_COST_USD,
     semconv.BROKLE_ROLLUP_LLM_CALLS,
-    semconv.BROKLE_ROLLUP_UNPRICED_CALLS,
 )
 
 
@@ -51,14 +52,18 @@ def attrs_of(span: Span) -> dict[str, Any]:
     return at
 
 
-def request_model(span: Span) -> str | None:
-    """The model the span asked for: set at call time, or fixed by ``@observe_llm(model=)``."""
+def _static_or_own(span: Span, key: str) -> str | None:
     for source in (getattr(span, "_attributes", None), span._facts.attributes):
         if isinstance(source, dict):
-            value = source.get(semconv.GEN_AI_REQUEST_MODEL)
+            value = source.get(key)
             if isinstance(value, str):
                 return value
     return None
+
+
+def request_model(span: Span) -> str | None:
+    """The model the span asked for: set at call time, or fixed by ``@observe_llm(model=)``."""
+    return _static_or_own(span, semconv.GEN_AI_REQUEST_MODEL)
 
 
 def record(
@@ -67,8 +72,13 @@ def record(
     model: str | None = None,
     usage: Usage | None = None,
     cost: Cost | float | None = None,
+    raw: Any = None,
 ) -> None:
-    """Set model/usage on ``span``, price it, and roll the change up to its ancestors."""
+    """Set model/usage on ``span``, queue its pricing, and roll the change up to its ancestors.
+
+    ``raw``: the provider's usage object ``usage`` was read from, kept for the price source's
+    own extractor (see ``_source``); ignored when ``usage`` only adds to an earlier one.
+    """
     ext = extra(span)
     at = attrs_of(span)
     if model:
@@ -76,53 +86,50 @@ def record(
         ext["model"] = model
     if usage is not None:
         prev = ext.get("usage")
-        usage = prev.merged(usage) if prev is not None else usage
+        merged = prev.merged(usage) if prev is not None else usage
+        if merged != usage:
+            raw = None  # a stream's parts: only the merged counts describe the whole call
+        usage = merged
         ext["usage"] = usage
         at.update(usage.attributes())
     else:
         usage = ext.get("usage")
+        raw = ext.get("raw")
+    cell: CostCell | None = ext.get("cell")
+    if cell is None:
+        if usage is None and cost is None:
+            return
+        cell = ext["cell"] = CostCell()
+        deferred_of(at).own = cell
     if cost is not None:
-        ext["cost"] = cost  # set by hand: wins over the table from now on
-    cost = ext.get("cost")
-    unpriced = False
-    if cost is None and usage is not None:
-        name = ext.get("model") or request_model(span)
-        cost = compute_cost(name, usage, count=not ext.get("unpriced"))
-        unpriced = cost is None
-    if isinstance(cost, Cost):
-        at.update(cost.attributes())
-        at.pop(semconv.BROKLE_COST_UNPRICED, None)
-    elif isinstance(cost, float):
-        at[semconv.BROKLE_COST_TOTAL_USD] = round(cost, 9)
-        at.pop(semconv.BROKLE_COST_UNPRICED, None)
-    elif unpriced:
-        at[semconv.BROKLE_COST_UNPRICED] = True
-        ext["unpriced"] = True
-    if usage is not None or cost is not None:
-        _roll_up(span, ext, at, usage, cost)
-
-
-def _total(cost: Cost | float | None) -> float:
-    if isinstance(cost, Cost):
-        return cost.total_usd
-    return cost if isinstance(cost, float) else 0.0
+        cell.manual = cost  # set by hand: wins over any price from now on
+    if usage is not None:
+        ext["raw"] = raw
+        # Priced on the export worker: the caller's thread only says what to price.
+        cell.request = (
+            (ext.get("model"), request_model(span)),
+            _static_or_own(span, semconv.GEN_AI_PROVIDER_NAME),
+            usage,
+            raw,
+            span._start_ns,
+        )
+    _roll_up(span, ext, at, usage, cell)
 
 
 def _roll_up(
-    span: Span, ext: dict[str, Any], at: dict[str, Any], usage: Usage | None, cost: object
+    span: Span, ext: dict[str, Any], at: dict[str, Any], usage: Usage | None, cell: CostCell
 ) -> None:
     if at.get(semconv.BROKLE_ROLLUP_LLM_CALLS):
         return  # a container of LLM calls already counted below it
     now = (
         (usage.input_tokens or 0) if usage is not None else 0,
         (usage.output_tokens or 0) if usage is not None else 0,
-        _total(cost),  # type: ignore[arg-type]
         1,
-        0 if cost is not None else 1,
     )
-    prev = ext.get("rolled", (0, 0, 0.0, 0, 0))
+    prev = ext.get("rolled", (0, 0, 0))
     delta = tuple(n - p for n, p in zip(now, prev, strict=True))
     ext["rolled"] = now
+    first = not prev[2]  # the cell goes to each ancestor once
     if not any(delta):
         return
     node = getattr(span, "_parent", None)
@@ -132,8 +139,9 @@ def _roll_up(
                 nat = attrs_of(node)
                 for key, d in zip(_ROLLUP_KEYS, delta, strict=True):
                     if d:
-                        value = nat.get(key, 0) + d
-                        nat[key] = round(value, 9) if isinstance(value, float) else value
+                        nat[key] = nat.get(key, 0) + d
+                if first:
+                    deferred_of(nat).cells.append(cell)
             node = getattr(node, "_parent", None)
 
 
@@ -190,11 +198,11 @@ def apply_llm_update(
     epoch seconds (float) or ``time.time_ns()`` nanoseconds (int) of the first token.
     """
     parsed = extract_usage(usage) if usage is not None else None
+    raw = usage
     if parsed is None and usage is not None:
-        from brokle_trace.llm._usage import find_usage
-
-        parsed = find_usage(usage)
-    record(span, model=model, usage=parsed, cost=_cost_from(cost_usd))
+        raw = usage_object(usage)
+        parsed = extract_usage(raw)
+    record(span, model=model, usage=parsed, cost=_cost_from(cost_usd), raw=raw)
     if completion_start_time is not None:
         ns = _to_ns(completion_start_time)
         if ns is not None:

@@ -33,7 +33,7 @@ from brokle_trace.llm._errors import error_attributes
 from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import attrs_of, record
 from brokle_trace.llm._stream import on_end, on_item, set_output
-from brokle_trace.llm._usage import find_usage, read
+from brokle_trace.llm._usage import extract_usage, read, usage_object
 
 __all__ = ["Operation", "WrapOptions", "wrap_client"]
 
@@ -154,7 +154,13 @@ class _Call:
         try:
             span = self.span
             model = read(result, "model")
-            record(span, model=model if isinstance(model, str) else None, usage=find_usage(result))
+            raw = usage_object(result)
+            record(
+                span,
+                model=model if isinstance(model, str) else None,
+                usage=extract_usage(raw),
+                raw=raw,
+            )
             if self.op.output_of is not None:
                 set_output(span, self.op.output_of(result))
             if self.op.metadata_of is not None and self.tracer.options.capture_metadata:
