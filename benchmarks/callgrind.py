@@ -5,7 +5,9 @@ Run:  python benchmarks/callgrind.py [--calls 2000] [--scenarios S1,S2]
 For each scenario, the same program runs N and 2N decorated calls (then flushes to a JSONL
 file, so the export worker's instructions are counted too); the difference divided by N is
 the cost of one span, caller and worker together, with interpreter start-up, imports and
-warm-up cancelled out. ``bare`` runs the undecorated function the same way.
+warm-up cancelled out. ``bare`` runs the undecorated function the same way. With
+``--exporter none`` the worker has nothing to convert: the count is then (almost) the hot
+path alone.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ n, scenario = int(sys.argv[1]), sys.argv[2]
 import brokle_trace
 from brokle_trace import observe
 path = os.path.join(tempfile.mkdtemp(), "t.jsonl")
-brokle_trace.configure(exporter="jsonl", traces_file=path, max_queue_size=1_000_000)
+exporter = os.environ.get("BROKLE_CALLGRIND_EXPORTER", "jsonl")
+brokle_trace.configure(exporter=exporter, traces_file=path, max_queue_size=1_000_000)
 TEXT = "x" * 100
 
 def flat(s):
@@ -56,7 +59,7 @@ assert brokle_trace.flush(600)
 _SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4}
 
 
-def _instructions(python: str, n: int, scenario: str, root: Path) -> int:
+def _instructions(python: str, n: int, scenario: str, root: Path, exporter: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         proc = subprocess.run(
@@ -73,7 +76,7 @@ def _instructions(python: str, n: int, scenario: str, root: Path) -> int:
             capture_output=True,
             text=True,
             cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root)},
+            env={**os.environ, "PYTHONPATH": str(root), "BROKLE_CALLGRIND_EXPORTER": exporter},
             check=True,
         )
     match = re.search(r"Collected : (\d+)", proc.stderr)
@@ -86,16 +89,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--scenarios", default="bare,S1,S2")
+    parser.add_argument("--exporter", default="jsonl", choices=["jsonl", "none"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
                         help="the checkout whose brokle_trace is measured")
     args = parser.parse_args()
     root = Path(args.root)
-    print(f"python {sys.version.split()[0]}, {args.calls} and {2 * args.calls} calls, {root}")
+    print(
+        f"python {sys.version.split()[0]}, {args.calls} and {2 * args.calls} calls, "
+        f"exporter {args.exporter}, {root}"
+    )
     print("| scenario | instructions per span (caller + worker) |")
     print("|---|---:|")
     for scenario in args.scenarios.split(","):
-        one = _instructions(sys.executable, args.calls, scenario, root)
-        two = _instructions(sys.executable, 2 * args.calls, scenario, root)
+        one = _instructions(sys.executable, args.calls, scenario, root, args.exporter)
+        two = _instructions(sys.executable, 2 * args.calls, scenario, root, args.exporter)
         per_span = (two - one) / (args.calls * _SPANS_PER_CALL[scenario])
         print(f"| {scenario} | {per_span:,.0f} |", flush=True)
 
