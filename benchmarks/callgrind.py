@@ -5,9 +5,10 @@ Run:  python benchmarks/callgrind.py [--calls 2000] [--scenarios S1,S2]
 For each scenario, the same program runs N and 2N decorated calls (then flushes to a JSONL
 file, so the export worker's instructions are counted too); the difference divided by N is
 the cost of one span, caller and worker together, with interpreter start-up, imports and
-warm-up cancelled out. ``bare`` runs the undecorated function the same way. With
-``--exporter none`` the worker has nothing to convert: the count is then (almost) the hot
-path alone.
+warm-up cancelled out. ``bare`` runs the undecorated function the same way. ``--mode hot``
+keeps the queue full so the worker does nothing: the count is then the caller's thread
+alone (each span ends at the queue-full counter instead of the append). Hash randomisation
+is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the counts, repeat.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ n, scenario = int(sys.argv[1]), sys.argv[2]
 import brokle_trace
 from brokle_trace import observe
 path = os.path.join(tempfile.mkdtemp(), "t.jsonl")
-exporter = os.environ.get("BROKLE_CALLGRIND_EXPORTER", "jsonl")
-brokle_trace.configure(exporter=exporter, traces_file=path, max_queue_size=1_000_000)
+mode = os.environ.get("BROKLE_CALLGRIND_MODE", "total")
+# "hot": a queue of one span, kept full, so every span after it is refused at the queue
+# (one counter) and the worker has nothing to do: the count is the caller's thread alone.
+brokle_trace.configure(
+    exporter="jsonl", traces_file=path, max_queue_size=1 if mode == "hot" else 1_000_000
+)
 TEXT = "x" * 100
 
 def flat(s):
@@ -51,15 +56,24 @@ fn = {
 for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
 brokle_trace.flush(60)
+if mode == "hot":
+    import threading
+    gate = threading.Event()
+    pipeline = brokle_trace._runtime.lifecycle.current_pipeline()
+    held = pipeline.exporters[0].export_lines
+    pipeline.exporters[0].export_lines = lambda lines: gate.wait() or held(lines)
+    fn()  # the one queued span: the worker holds it until the end
 for _ in range(n):
     fn()
+if mode == "hot":
+    gate.set()
 assert brokle_trace.flush(600)
 """
 
 _SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4}
 
 
-def _instructions(python: str, n: int, scenario: str, root: Path, exporter: str) -> int:
+def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         proc = subprocess.run(
@@ -76,7 +90,12 @@ def _instructions(python: str, n: int, scenario: str, root: Path, exporter: str)
             capture_output=True,
             text=True,
             cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root), "BROKLE_CALLGRIND_EXPORTER": exporter},
+            env={
+                **os.environ,
+                "PYTHONPATH": str(root),
+                "BROKLE_CALLGRIND_MODE": mode,
+                "PYTHONHASHSEED": "0",
+            },
             check=True,
         )
     match = re.search(r"Collected : (\d+)", proc.stderr)
@@ -89,20 +108,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--scenarios", default="bare,S1,S2")
-    parser.add_argument("--exporter", default="jsonl", choices=["jsonl", "none"])
+    parser.add_argument("--mode", default="total", choices=["total", "hot"])
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
                         help="the checkout whose brokle_trace is measured")
     args = parser.parse_args()
     root = Path(args.root)
     print(
         f"python {sys.version.split()[0]}, {args.calls} and {2 * args.calls} calls, "
-        f"exporter {args.exporter}, {root}"
+        f"mode {args.mode}, {root}"
     )
-    print("| scenario | instructions per span (caller + worker) |")
+    what = "caller's thread" if args.mode == "hot" else "caller + worker"
+    print(f"| scenario | instructions per span ({what}) |")
     print("|---|---:|")
     for scenario in args.scenarios.split(","):
-        one = _instructions(sys.executable, args.calls, scenario, root, args.exporter)
-        two = _instructions(sys.executable, 2 * args.calls, scenario, root, args.exporter)
+        one = _instructions(sys.executable, args.calls, scenario, root, args.mode)
+        two = _instructions(sys.executable, 2 * args.calls, scenario, root, args.mode)
         per_span = (two - one) / (args.calls * _SPANS_PER_CALL[scenario])
         print(f"| {scenario} | {per_span:,.0f} |", flush=True)
 
