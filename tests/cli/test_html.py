@@ -35,14 +35,16 @@ def test_report_of_the_demo(demo_file: Path, tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.html"
     assert main(["html", str(demo_file), "-o", str(out)]) == 0
-    assert "2 traces, 26 spans" in capsys.readouterr().out
+    assert "2 traces, 28 spans" in capsys.readouterr().out
     text = out.read_text()
     assert "http://" not in text and "https://" not in text  # self-contained, no network
     data = _data(out)
-    assert len(data["traces"]) == 2 and len(data["spans"]) == 26
+    assert len(data["traces"]) == 2 and len(data["spans"]) == 28
     root = next(s for s in data["spans"] if s["parent"] is None and s["trace"] == 0)
-    assert root["name"] == "demo-request" and root["start"] == 0  # µs from the trace's start
-    assert data["traces"][0]["start_ms"] > data["traces"][1]["start_ms"]  # newest first
+    assert root["name"] == "demo-request"
+    assert root["start"] == data["traces"][0]["start_us"]  # µs since the epoch
+    assert data["traces"][0]["start_us"] > data["traces"][1]["start_us"]  # newest first
+    assert data["live"] is None
 
 
 def test_user_data_cannot_break_out(tmp_path: Path) -> None:

@@ -59,8 +59,8 @@ def test_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for title in ("By provider / model", "By span name", "Slowest traces"):
         assert title in out
     row = next(line for line in out.splitlines() if line.startswith("openai / gpt-4o"))
-    assert row.split() == ["openai", "/", "gpt-4o", "20", "20.0%", "10.0", "ms", "19.0", "ms",
-                           "20.0", "ms", "200", "100", "0.0200"]
+    assert row.split() == ["openai", "/", "gpt-4o", "20", "4", "(20.0%)", "10.0", "ms", "19.0",
+                           "ms", "20.0", "ms", "200", "100", "$0.0200"]
     slow = out.split("Slowest traces")[1].splitlines()
     assert len([line for line in slow if line.startswith(("0", "1", "6"))]) == 2  # --top 2
 

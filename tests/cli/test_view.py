@@ -22,7 +22,7 @@ def test_demo_trace_shows_as_a_tree(demo_file: Path, capsys: pytest.CaptureFixtu
     code, out, _ = view(capsys, str(demo_file), "--last", "1")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("trace ") and "13 spans" in lines[0] and "user=demo-user" in lines[0]
+    assert lines[0].startswith("trace ") and "14 spans" in lines[0] and "user=demo-user" in lines[0]
     assert lines[1].startswith("demo-request  ")
     assert any(line.startswith("└─ document-analysis  [agent]") for line in lines)
     assert sum("summarize-section  [llm]" in line and "gpt-4o-mini" in line for line in lines) == 4
