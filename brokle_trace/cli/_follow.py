@@ -51,8 +51,9 @@ class Follower:
         ['t']
     """
 
-    def __init__(self, filters: Filters, preview_chars: int, *, grace: float = GRACE_S,
-                 idle: float = IDLE_S) -> None:
+    def __init__(
+        self, filters: Filters, preview_chars: int, *, grace: float = GRACE_S, idle: float = IDLE_S
+    ) -> None:
         self.filters = filters
         self.preview_chars = preview_chars
         self.grace, self.idle = grace, idle
@@ -72,13 +73,17 @@ class Follower:
         if span.get("parent_span_id") is None:
             p.root_at = now
 
-    def due(self, now: float, *, everything: bool = False) -> list[tuple[TraceSummary,
-                                                                          list[_view.ViewSpan],
-                                                                          str]]:
+    def due(
+        self, now: float, *, everything: bool = False
+    ) -> list[tuple[TraceSummary, list[_view.ViewSpan], str]]:
         """The traces to show now (all of them with ``everything``): (summary, spans, note)."""
-        ready = [tid for tid, p in self.pending.items()
-                 if everything or (p.root_at is not None and now - p.root_at >= self.grace)
-                 or now - p.last_at >= self.idle]
+        ready = [
+            tid
+            for tid, p in self.pending.items()
+            if everything
+            or (p.root_at is not None and now - p.root_at >= self.grace)
+            or now - p.last_at >= self.idle
+        ]
         extra = len(self.pending) - len(ready) - MAX_PENDING
         if extra > 0:
             ready += [tid for tid in self.pending if tid not in ready][:extra]
@@ -95,8 +100,13 @@ class Follower:
         return out
 
 
-def run_follow(args: argparse.Namespace, stdout: TextIO | None = None, *,
-               poll_s: float = 0.2, stop: threading.Event | None = None) -> int:
+def run_follow(
+    args: argparse.Namespace,
+    stdout: TextIO | None = None,
+    *,
+    poll_s: float = 0.2,
+    stop: threading.Event | None = None,
+) -> int:
     """Run ``brokle-trace view --follow``; returns 0 when stopped (Ctrl-C or ``stop``)."""
     out = stdout or sys.stdout
     found = _sources.sources_from_args(args, "view", keep_missing=True)
@@ -122,7 +132,7 @@ def run_follow(args: argparse.Namespace, stdout: TextIO | None = None, *,
                 for span in parse_lines(tail.read(), bad, "new line"):
                     follower.add(span, now)
             for t, spans, note in follower.due(now):
-                _view.print_trace(out, console, t, spans, args, note)
+                _view.print_trace(out, console, t, spans, args, note=note)
             stop.wait(poll_s)
     except KeyboardInterrupt:
         pass
@@ -130,7 +140,7 @@ def run_follow(args: argparse.Namespace, stdout: TextIO | None = None, *,
         for tail in tails:
             tail.close()
     for t, spans, note in follower.due(time.monotonic(), everything=True):
-        _view.print_trace(out, console, t, spans, args, note)
+        _view.print_trace(out, console, t, spans, args, note=note)
     if bad.count:
         print(f"brokle-trace view: {bad.summary()}", file=sys.stderr)
     return 0

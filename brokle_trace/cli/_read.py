@@ -9,7 +9,6 @@ never fatal: a viewer that refuses a file because of one torn line is no use aft
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator

@@ -68,9 +68,12 @@ class LiveReport:
         self.bad = BadLines()
         stops = {a: complete_end(a) for a in found.actives}
         self.scanner = _traces.Scanner(keep_names=args.name is not None)
-        for span in _read.iter_spans(_sources.Sources(found.paths, found.actives, stops),
-                                     self.bad, progress_label="scanning",
-                                     force_progress=args.progress):
+        for span in _read.iter_spans(
+            _sources.Sources(found.paths, found.actives, stops),
+            self.bad,
+            progress_label="scanning",
+            force_progress=args.progress,
+        ):
             self.scanner.add(span)
         self.tails = [Tail(a, stops[a]) for a in found.actives]
         self.seq = 0  # number of span records ever logged
@@ -107,10 +110,19 @@ class LiveReport:
         paths, _ = _sources.expand(self.actives, rotated=self.rotated)
         out = BytesIO()
         title = self.args.title or f"brokle-trace: {self.actives[0].name}"
-        write_report(out, _read.iter_spans(_sources.Sources(tuple(paths)), BadLines()), selected,
-                     title=title, max_field_chars=self.args.max_field_chars,
-                     live={"url": "/api/updates", "seq": seq, "interval_ms": POLL_MS,
-                           "errors": bool(self.args.errors)})
+        write_report(
+            out,
+            _read.iter_spans(_sources.Sources(tuple(paths)), BadLines()),
+            selected,
+            title=title,
+            max_field_chars=self.args.max_field_chars,
+            live={
+                "url": "/api/updates",
+                "seq": seq,
+                "interval_ms": POLL_MS,
+                "errors": bool(self.args.errors),
+            },
+        )
         return out.getvalue()
 
     def updates(self, since: int) -> bytes:
@@ -120,31 +132,44 @@ class LiveReport:
             if since > self.seq or since < self.base:
                 return orjson.dumps({"reset": True, "seq": self.seq})
             start = since - self.base
-            chunk = self.log[start:start + MAX_PER_UPDATE]
+            chunk = self.log[start : start + MAX_PER_UPDATE]
             traces = {tid: self.scanner.traces[tid] for tid, _ in chunk}
             more = start + len(chunk) < len(self.log)
             seq = since + len(chunk)
-            head = orjson.dumps({"seq": seq, "more": more,
-                                 "traces": [trace_record(t) for t in traces.values()]})
+            head = orjson.dumps(
+                {"seq": seq, "more": more, "traces": [trace_record(t) for t in traces.values()]}
+            )
         return head[:-1] + b',"spans":[' + b",".join(r for _, r in chunk) + b"]}"
 
 
 def _copy(t: _traces.TraceSummary) -> _traces.TraceSummary:
     # A snapshot: the page is written outside the lock while new spans update the original.
     return _traces.TraceSummary(
-        t.trace_id, t.start_ns, t.end_ns, t.spans, t.errors, t.root_name, t.user_id,
-        t.session_id, None, t.llm_calls, t.input_tokens, t.output_tokens, t.cost_usd, t.tags)
+        t.trace_id,
+        t.start_ns,
+        t.end_ns,
+        t.spans,
+        t.errors,
+        t.root_name,
+        t.user_id,
+        t.session_id,
+        None,
+        t.llm_calls,
+        t.input_tokens,
+        t.output_tokens,
+        t.cost_usd,
+        t.tags,
+    )
 
 
 def _handler(live: LiveReport) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "brokle-trace"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # a request log on the terminal would bury the URL line
 
-        def _send(self, body: bytes, content_type: str,
-                  status: HTTPStatus = HTTPStatus.OK) -> None:
+        def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -159,8 +184,9 @@ def _handler(live: LiveReport) -> type[BaseHTTPRequestHandler]:
                     self._send(live.page(), "text/html; charset=utf-8")
                 elif url.path == "/api/updates":
                     since = parse_qs(url.query).get("since", ["0"])[0]
-                    self._send(live.updates(int(since) if since.isdigit() else 0),
-                               "application/json")
+                    self._send(
+                        live.updates(int(since) if since.isdigit() else 0), "application/json"
+                    )
                 else:
                     self._send(b"not found", "text/plain", HTTPStatus.NOT_FOUND)
             except (BrokenPipeError, ConnectionResetError):
@@ -184,8 +210,7 @@ def make_server(live: LiveReport, port: int | None) -> ThreadingHTTPServer:
     """
     handler = _handler(live)
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", SERVE_PORT if port is None else port),
-                                     handler)
+        server = ThreadingHTTPServer(("127.0.0.1", SERVE_PORT if port is None else port), handler)
     except OSError as exc:
         if port is not None or exc.errno != errno.EADDRINUSE:
             raise
@@ -200,13 +225,18 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         server = make_server(live, args.port)
     except OSError as exc:
-        print(f"brokle-trace serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"brokle-trace serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 2
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     files = ", ".join(str(a) for a in live.actives)
-    print(f"brokle-trace serve: {url}  ({files}: {len(live.scanner.traces)} traces so far; "
-          "the page updates as spans arrive; Ctrl-C stops)", flush=True)
+    print(
+        f"brokle-trace serve: {url}  ({files}: {len(live.scanner.traces)} traces so far; "
+        "the page updates as spans arrive; Ctrl-C stops)",
+        flush=True,
+    )
     if args.open:
         webbrowser.open(url)
     try:

@@ -64,7 +64,7 @@ class Group:
     cost_usd: float | None = None
 
     def add(self, duration_ns: int, error: bool, tin: int | None, tout: int | None,
-            cost: float | None, sign: int = 1) -> None:
+            cost: float | None, *, sign: int = 1) -> None:
         """Count one call (``sign=-1``: take one back, it turned out to be a container)."""
         self.calls += sign
         self.errors += sign * error
@@ -79,7 +79,7 @@ class Group:
     def add_call(self, call: Call, sign: int = 1) -> None:
         """Count one LLM call."""
         self.add(call.duration_ns, call.error, call.input_tokens, call.output_tokens,
-                 call.cost_usd, sign)
+                 call.cost_usd, sign=sign)
 
     def row(self, key: str) -> dict[str, Any]:
         """The row as plain values (durations in ms)."""
@@ -275,7 +275,7 @@ def build_report(stats: Stats, sources: _sources.Sources, bad: BadLines,
 def _summary_line(r: dict[str, Any]) -> str:
     t = r["total"]
     bits = [f"{r['spans']:,} spans in {r['traces']:,} traces",
-            f"{r['errors']:,} errors ({r['error_rate']:.1%})"]
+            f"{r['errors']:,} error{'s' if r['errors'] != 1 else ''} ({r['error_rate']:.1%})"]
     if t["calls"]:
         bits.append(f"{t['calls']:,} LLM call{'s' if t['calls'] != 1 else ''}")
         if t["input_tokens"] is not None or t["output_tokens"] is not None:

@@ -61,8 +61,9 @@ def _key_cells(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def plain_table(title: str, headers: list[str], rows: list[list[str]],
-                total: list[str] | None = None) -> str:
+def plain_table(
+    title: str, headers: list[str], rows: list[list[str]], total: list[str] | None = None
+) -> str:
     """Columns padded to their widest cell; first column left-aligned, the rest right; the
     ``total`` row under a rule.
 
@@ -76,8 +77,9 @@ def plain_table(title: str, headers: list[str], rows: list[list[str]],
         total  1
     """
     every = [*rows, *([total] if total else [])]
-    widths = [max(len(h), *(len(r[i]) for r in every)) if every else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in every)) if every else len(h) for i, h in enumerate(headers)
+    ]
 
     def fmt(cells: list[str]) -> str:
         first = cells[0].ljust(widths[0])
@@ -98,31 +100,53 @@ Table = tuple[str, list[str], list[list[str]], list[str] | None]
 def _tables(report: dict[str, Any]) -> list[Table]:
     total = report["total"]
     tables: list[Table] = [
-        ("By provider / model (each LLM call once)", ["provider / model", *_LATENCY],
-         [[r["key"], *_latency_cells(r)] for r in report["by_model"]],
-         ["total", *_latency_cells(total)] if total["calls"] else None),
-        ("By span name", ["span name", *_LATENCY],
-         [[r["key"], *_latency_cells(r)] for r in report["by_name"]], None),
+        (
+            "By provider / model (each LLM call once)",
+            ["provider / model", *_LATENCY],
+            [[r["key"], *_latency_cells(r)] for r in report["by_model"]],
+            ["total", *_latency_cells(total)] if total["calls"] else None,
+        ),
+        (
+            "By span name",
+            ["span name", *_LATENCY],
+            [[r["key"], *_latency_cells(r)] for r in report["by_name"]],
+            None,
+        ),
     ]
     for by in ("user", "session", "tag"):
         rows = report.get(f"by_{by}")
         if rows is not None:
-            tables.append((f"By {by}", [by, *_BY_KEY],
-                           [[r["key"], *_key_cells(r)] for r in rows], None))
+            tables.append(
+                (f"By {by}", [by, *_BY_KEY], [[r["key"], *_key_cells(r)] for r in rows], None)
+            )
     tables.append(
-        ("Slowest traces",
-         ["trace", "root span", "duration", "spans", "errors", "LLM calls", "cost", "started"],
-         [[t["trace_id"], t["root"] or "?", format_duration(int(t["duration_ms"] * 1e6)),
-           f"{t['spans']:,}", f"{t['errors']:,}", f"{t['llm_calls']:,}", _cost(t["cost_usd"]),
-           datetime.fromtimestamp(t["start_ns"] / 1e9).strftime("%Y-%m-%d %H:%M:%S")]
-          for t in report["slowest_traces"]], None))
+        (
+            "Slowest traces",
+            ["trace", "root span", "duration", "spans", "errors", "LLM calls", "cost", "started"],
+            [
+                [
+                    t["trace_id"],
+                    t["root"] or "?",
+                    format_duration(int(t["duration_ms"] * 1e6)),
+                    f"{t['spans']:,}",
+                    f"{t['errors']:,}",
+                    f"{t['llm_calls']:,}",
+                    _cost(t["cost_usd"]),
+                    datetime.fromtimestamp(t["start_ns"] / 1e9).strftime("%Y-%m-%d %H:%M:%S"),
+                ]
+                for t in report["slowest_traces"]
+            ],
+            None,
+        )
+    )
     return tables
 
 
 def print_tables(report: dict[str, Any], color: str, out: TextIO) -> None:
     """Write the report's head line and tables to ``out`` (rich tables on a terminal)."""
     files = report["files"]
-    name = report["file"] if len(files) == 1 else f"{report['file']} (+{len(files) - 1} files)"
+    more = len(files) - 1
+    name = report["file"] if not more else f"{report['file']} (+{more} file{'s' * (more > 1)})"
     head = f"{name}: {report['summary']}"
     tables = _tables(report)
     console = rich_console(color, out)

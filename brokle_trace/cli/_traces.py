@@ -208,8 +208,9 @@ class Selection:
 
 def filters_from_args(args: Any) -> Filters:
     """The trace filters of a ``view``/``html``/``serve`` command line."""
-    return Filters(trace=args.trace, errors=args.errors, session=args.session,
-                   user=args.user, name=args.name)
+    return Filters(
+        trace=args.trace, errors=args.errors, session=args.session, user=args.user, name=args.name
+    )
 
 
 def last_from_args(args: Any, default_last: int) -> int | None:
@@ -259,9 +260,9 @@ def select_from_args(
 MAX_SPANS_PER_GROUP = 50_000
 
 
-def chunked(traces: list[TraceSummary], max_spans: int = MAX_SPANS_PER_GROUP) -> Iterator[
-    list[TraceSummary]
-]:
+def chunked(
+    traces: list[TraceSummary], max_spans: int = MAX_SPANS_PER_GROUP
+) -> Iterator[list[TraceSummary]]:
     """Split the selected traces into groups of at most ``max_spans`` spans, in order."""
     group: list[TraceSummary] = []
     size = 0
@@ -296,5 +297,3 @@ def resolve_trace_prefix(traces: dict[str, TraceSummary], prefix: str) -> list[s
     """Trace ids that start with ``prefix`` (so users can paste the first few characters)."""
     p = prefix.lower()
     return [tid for tid in traces if tid.startswith(p)]
-
-

@@ -218,10 +218,10 @@ def walk(
         yield depth, last, lasts, item
         if isinstance(item, Hidden):
             continue
-        kids = _fold(children.get(item.span_id, []), keep, sizes)
+        folded = _fold(children.get(item.span_id, []), keep, sizes)
         child_lasts = [*lasts, last] if depth else []
-        stack.extend((k, depth + 1, i == len(kids) - 1, child_lasts)
-                     for i, k in reversed(list(enumerate(kids))))
+        stack.extend((k, depth + 1, i == len(folded) - 1, child_lasts)
+                     for i, k in reversed(list(enumerate(folded))))
 
 
 def _facts(span: ViewSpan) -> list[tuple[str, str]]:
@@ -405,7 +405,7 @@ def rich_console(color: str, stream: TextIO) -> Any | None:
 
 
 def print_trace(out: TextIO, console: Any | None, t: TraceSummary, spans: list[ViewSpan],
-                args: argparse.Namespace, note: str = "") -> None:
+                args: argparse.Namespace, *, note: str = "") -> None:
     """One trace, as a rich tree on ``console`` or as plain text on ``out``."""
     if console is not None:
         render_rich(console, t, spans, args.max_spans, errors_only=args.errors, note=note)

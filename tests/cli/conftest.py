@@ -87,8 +87,10 @@ def large_file(path: Path, *, chunks: int = 500, per_chunk: int = 99,
     def ident(n: int, width: int) -> str:
         return f"{n:0{width}x}"
 
-    def one(trace: int, sid: int, parent: int | None, name: str, start_ms: float,
-            end_ms: float, **fields: Any) -> dict[str, Any]:
+    def one(  # noqa: PLR0917 - the same positional table as span()
+        trace: int, sid: int, parent: int | None, name: str, start_ms: float, end_ms: float,
+        **fields: Any,
+    ) -> dict[str, Any]:
         s = span(trace, sid, parent, name, start_ms, end_ms, **fields)
         s["trace_id"] = ident(trace, 32)
         return s

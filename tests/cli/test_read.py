@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from brokle_trace.cli import _read, main
+from brokle_trace.cli import _read, _traces, main
 from tests.cli.conftest import span, write_jsonl
 
 
@@ -32,12 +32,12 @@ def test_progress_is_off_for_small_files_and_pipes(tmp_path: Path) -> None:
 
 
 def test_groups_of_the_second_pass_are_bounded() -> None:
-    traces = [_read.TraceSummary(f"{i:032x}", i, i + 1, spans=40) for i in range(10)]
-    groups = list(_read.chunked(traces, max_spans=100))
+    traces = [_traces.TraceSummary(f"{i:032x}", i, i + 1, spans=40) for i in range(10)]
+    groups = list(_traces.chunked(traces, max_spans=100))
     assert [len(g) for g in groups] == [2, 2, 2, 2, 2]
     assert [t for g in groups for t in g] == traces
-    big = [_read.TraceSummary("b" * 32, 0, 1, spans=500)]  # one trace over the bound: alone
-    assert list(_read.chunked(big + traces[:1], max_spans=100)) == [big, traces[:1]]
+    big = [_traces.TraceSummary("b" * 32, 0, 1, spans=500)]  # one trace over the bound: alone
+    assert list(_traces.chunked(big + traces[:1], max_spans=100)) == [big, traces[:1]]
 
 
 @pytest.fixture(scope="module")
