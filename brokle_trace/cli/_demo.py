@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from brokle_trace import (
+    SpanData,
     configure,
     flush,
     get_current_trace_id,
@@ -32,7 +33,6 @@ from brokle_trace import (
     update_current_span,
 )
 from brokle_trace import stats as tracing_stats
-from brokle_trace._model import SpanData
 from brokle_trace.exporters import InMemoryExporter
 from brokle_trace.exporters.console import format_tree
 
