@@ -16,6 +16,8 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argpar
 #: Exit status after the reader of our output went away (``| head``): 128 + SIGPIPE, as
 #: ``git log | head`` or ``yes | head`` exit, so ``set -o pipefail`` scripts can tell.
 EXIT_CLOSED_PIPE = 141
+#: Exit status after Ctrl-C stopped a command that does not stop by itself otherwise.
+EXIT_INTERRUPTED = 130
 
 
 def _commands() -> dict[str, Command]:
@@ -72,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_closed_stdout()
         return EXIT_CLOSED_PIPE
+    except KeyboardInterrupt:  # Ctrl-C while reading a big file: no traceback
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

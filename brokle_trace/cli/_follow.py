@@ -113,19 +113,18 @@ def run_follow(
     assert not isinstance(found, int)  # keep_missing: a file not there yet is waited for
     stops = {a: complete_end(a) for a in found.actives}
     sources = _sources.Sources(found.paths, found.actives, stops)
-    if any(p.is_file() and p.stat().st_size for p in sources.paths):
-        code = _view.run_view(args, out, sources=sources, quiet_empty=True)
-        if code == 2:
-            return code
     tails = [Tail(a, stops[a]) for a in sources.actives]
     console = _view.rich_console(args.color, out)
     preview_chars = 0 if args.no_preview else args.preview_chars
     follower = Follower(filters_from_args(args), preview_chars)
-    names = ", ".join(str(a) for a in sources.actives)
-    print(f"brokle-trace view: following {names} (Ctrl-C stops)", file=sys.stderr, flush=True)
     bad = BadLines()
     stop = stop or threading.Event()
-    try:
+    try:  # Ctrl-C at any point, even while the traces already there are printed, stops here
+        if any(p.is_file() and p.stat().st_size for p in sources.paths):
+            _view.run_view(args, out, sources=sources, quiet_empty=True)
+        names = ", ".join(str(a) for a in sources.actives)
+        print(f"brokle-trace view: following {names} (Ctrl-C stops)", file=sys.stderr,
+              flush=True)
         while not stop.is_set():
             now = time.monotonic()
             for tail in tails:

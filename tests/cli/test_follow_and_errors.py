@@ -91,8 +91,8 @@ def test_follow_waits_for_a_file_not_there_yet(tmp_path: Path) -> None:
         assert "request-1" not in text
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
-    assert proc.returncode == 0
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
 
 
 def test_errors_expands_only_the_paths_to_failures(

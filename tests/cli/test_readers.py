@@ -151,7 +151,7 @@ def wrapped_call_file(tmp_path: Path) -> Path:
         "import openai, brokle_trace\n"
         "from brokle_trace import observe, observe_llm\n"
         "from brokle_trace.llm import wrap_openai\n"
-        "from brokle_trace.llm._fake_server import FakeLLMServer\n"
+        "from brokle_trace.testing._fake_server import FakeLLMServer\n"
         "brokle_trace.configure(traces_file='calls.jsonl')\n"
         "with FakeLLMServer() as srv:\n"
         "    client = wrap_openai(openai.OpenAI(base_url=srv.url + '/v1', api_key='sk-x'))\n"
