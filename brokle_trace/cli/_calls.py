@@ -123,9 +123,12 @@ class LlmCalls:
         """``(call to add, call to take back)``; either may be None."""
         tid = span["trace_id"]
         me = (tid, span["span_id"])
-        had_model_child = me in self._parents
-        if had_model_child:
+        had_model_child = False
+        if self._parents and me in self._parents:
             del self._parents[me]
+            had_model_child = True
+        if not span.get("attributes") and span.get("type") not in MODEL_TYPES:
+            return None, None  # most spans: no attribute can name a model (no call_of cost)
         call = call_of(span)
         if call is None:
             return None, None

@@ -148,7 +148,9 @@ class Scanner:
         t.session_id = t.session_id or span.get("session_id")
         tags = span.get("tags")
         if tags and isinstance(tags, list) and len(t.tags) < 32:
-            t.tags = tuple(dict.fromkeys([*t.tags, *map(str, tags)]))[:32]
+            new = [str(tag) for tag in tags if str(tag) not in t.tags]
+            if new:  # most spans repeat their trace's tags: nothing to build
+                t.tags = tuple(dict.fromkeys([*t.tags, *new]))[:32]
         if t.names is not None and len(t.names) < 256:
             t.names.add(span["name"])
         added, retracted = self.calls.feed(span)
