@@ -7,8 +7,9 @@ already has, so the overlap between a page and its first update is harmless).
 
 The server keeps one small summary per trace (for the totals) and the newest span records,
 encoded, up to ``LOG_BYTES``; a page further behind than that reloads. Files are read when a
-page asks, so an idle server reads nothing. Only 127.0.0.1 is bound: the traces hold
-inputs and outputs, and nobody else on the network should be able to read them.
+page asks, so an idle server reads nothing. Only 127.0.0.1 is bound, and only requests for
+``127.0.0.1:PORT`` or ``localhost:PORT`` are answered: the traces hold inputs and outputs,
+and neither another machine nor another web site in the same browser should read them.
 """
 
 from __future__ import annotations
@@ -179,6 +180,12 @@ def _handler(live: LiveReport) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlparse(self.path)
+            port = getattr(self.server, "server_port", None)  # HTTPServer sets it on bind
+            # A web page elsewhere can point a name of its own at 127.0.0.1 (DNS rebinding);
+            # only requests that name this server may read the traces.
+            if self.headers.get("Host") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+                self._send(b"unknown host", "text/plain", HTTPStatus.FORBIDDEN)
+                return
             try:
                 if url.path in ("/", "/index.html"):
                     self._send(live.page(), "text/html; charset=utf-8")

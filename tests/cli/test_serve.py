@@ -131,6 +131,11 @@ def test_http_page_and_updates_while_the_file_grows_and_rotates(
     assert json.loads(get(f"{url}api/updates?since=999")[1]) == {"reset": True, "seq": 6}
     with pytest.raises(urllib.error.HTTPError):
         get(url + "nothing-here")
+    # Another site's name for 127.0.0.1 (DNS rebinding) gets nothing.
+    rebound = urllib.request.Request(url, headers={"Host": "attacker.example:80"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(rebound, timeout=10)
+    assert refused.value.code == 403
     # Ctrl-C stops it, quietly.
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
