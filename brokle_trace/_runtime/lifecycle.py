@@ -109,8 +109,11 @@ def announce_default(settings: _config.Settings, environ: Mapping[str, str]) -> 
     path = settings.traces_file
     shown = str(path) if path.is_absolute() else os.path.join(".", path)
     with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or missing stderr
-        print(f"brokle_trace: writing spans to {shown} — view them with: brokle-trace view",
-              file=sys.stderr, flush=True)
+        print(
+            f"brokle_trace: writing spans to {shown} — view them with: brokle-trace view",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def ensure_configured() -> None:

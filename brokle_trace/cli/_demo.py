@@ -152,8 +152,10 @@ async def assess_risk(messages: list[dict[str, str]]) -> dict[str, Any]:
 
 @observe(name="risk-assessment-with-retry", type="chain")
 async def assess_risk_with_retry(summary: str, attempts: int = 3) -> dict[str, Any]:
-    messages = [{"role": "system", "content": _ASSESS},
-                {"role": "user", "content": f"Summary: {summary}"}]
+    messages = [
+        {"role": "system", "content": _ASSESS},
+        {"role": "user", "content": f"Summary: {summary}"},
+    ]
     for attempt in range(1, attempts + 1):
         try:
             return await assess_risk(messages)
@@ -168,8 +170,10 @@ async def analyze_document(document: str) -> dict[str, Any]:
     prepared = preprocess(document)
     context = [d["text"] for d in search_knowledge(prepared["text"])]
     summaries = await asyncio.gather(
-        *(summarize_section(_summary_request(section, context))
-          for section in prepared["sections"][:4])
+        *(
+            summarize_section(_summary_request(section, context))
+            for section in prepared["sections"][:4]
+        )
     )
     market = fetch_market_data("warehouse robotics")
     joined = " ".join(s["choices"][0]["message"]["content"] for s in summaries)
@@ -239,8 +243,11 @@ def _run(args: argparse.Namespace) -> int:
     errors = sum(1 for s in spans if s.status == "error")
     where = _destinations()
     print(f"Traced one document-analysis request: trace {trace_id}")
-    print(f"{len(spans)} spans ({errors} failed and retried); " + ("; ".join(where) or
-          "no exporter configured (BROKLE_EXPORTER=none)") + "\n")
+    print(
+        f"{len(spans)} spans ({errors} failed and retried); "
+        + ("; ".join(where) or "no exporter configured (BROKLE_EXPORTER=none)")
+        + "\n"
+    )
     print(format_tree(spans))
     if any(line.startswith("appended to") for line in where):
         print(f"\nLook at it again with:  brokle-trace view {args.file} --trace {trace_id}")

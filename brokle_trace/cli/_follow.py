@@ -123,8 +123,7 @@ def run_follow(
         if any(p.is_file() and p.stat().st_size for p in sources.paths):
             _view.run_view(args, out, sources=sources, quiet_empty=True)
         names = ", ".join(str(a) for a in sources.actives)
-        print(f"brokle-trace view: following {names} (Ctrl-C stops)", file=sys.stderr,
-              flush=True)
+        print(f"brokle-trace view: following {names} (Ctrl-C stops)", file=sys.stderr, flush=True)
         while not stop.is_set():
             now = time.monotonic()
             for tail in tails:

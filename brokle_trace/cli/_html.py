@@ -207,8 +207,12 @@ def write_report(
     connect = "; connect-src 'self'" if live else ""
 
     def fill(part: str) -> bytes:
-        return (part.replace("{{TITLE}}", safe_title).replace("{{NONCE}}", nonce)
-                .replace("{{CONNECT}}", connect).encode())
+        return (
+            part.replace("{{TITLE}}", safe_title)
+            .replace("{{NONCE}}", nonce)
+            .replace("{{CONNECT}}", connect)
+            .encode()
+        )
 
     index = {t.trace_id: i for i, t in enumerate(selected)}
     out.write(fill(head))
@@ -248,8 +252,9 @@ def run_html(args: argparse.Namespace) -> int:
     with tmp.open("wb") as fh:
         written = write_report(
             fh,
-            _read.iter_spans(sources, BadLines(), progress_label="writing",
-                             force_progress=args.progress),
+            _read.iter_spans(
+                sources, BadLines(), progress_label="writing", force_progress=args.progress
+            ),
             selected,
             title=args.title or f"brokle-trace: {sources.actives[0].name}",
             note=note,

@@ -204,6 +204,7 @@ def attr(span: dict[str, Any], key: str) -> Any:
 
 def tokens(span: dict[str, Any]) -> tuple[int | None, int | None]:
     """(input tokens, output tokens) of an LLM span, None where not recorded."""
+
     def num(key: str) -> int | None:
         v = attr(span, key)
         return v if isinstance(v, int) and not isinstance(v, bool) else None

@@ -63,8 +63,16 @@ class Group:
     output_tokens: int | None = None
     cost_usd: float | None = None
 
-    def add(self, duration_ns: int, error: bool, tin: int | None, tout: int | None,
-            cost: float | None, *, sign: int = 1) -> None:
+    def add(
+        self,
+        duration_ns: int,
+        error: bool,
+        tin: int | None,
+        tout: int | None,
+        cost: float | None,
+        *,
+        sign: int = 1,
+    ) -> None:
         """Count one call (``sign=-1``: take one back, it turned out to be a container)."""
         self.calls += sign
         self.errors += sign * error
@@ -78,8 +86,14 @@ class Group:
 
     def add_call(self, call: Call, sign: int = 1) -> None:
         """Count one LLM call."""
-        self.add(call.duration_ns, call.error, call.input_tokens, call.output_tokens,
-                 call.cost_usd, sign=sign)
+        self.add(
+            call.duration_ns,
+            call.error,
+            call.input_tokens,
+            call.output_tokens,
+            call.cost_usd,
+            sign=sign,
+        )
 
     def row(self, key: str) -> dict[str, Any]:
         """The row as plain values (durations in ms)."""
@@ -168,7 +182,8 @@ class Stats:
             name = "(other names)"
         i, o = _read.tokens(span)
         self.by_name.setdefault(name, Group()).add(
-            max(0, span["end_time_ns"] - span["start_time_ns"]), error, i, o, _read.cost(span))
+            max(0, span["end_time_ns"] - span["start_time_ns"]), error, i, o, _read.cost(span)
+        )
         keys = {by: _keys_of(span, by) for by in self.by}
         for by, values in keys.items():
             for key in values:
@@ -177,8 +192,9 @@ class Stats:
                 g.spans += 1
                 g.errors += error
         if retracted is not None:
-            self._count_call(retracted, -1,
-                             self._call_keys.pop((retracted.trace_id, retracted.span_id), {}))
+            self._count_call(
+                retracted, -1, self._call_keys.pop((retracted.trace_id, retracted.span_id), {})
+            )
         if added is not None:
             self._count_call(added, 1, keys)
             if self.by:  # remembered while the call may still be taken back
@@ -221,8 +237,9 @@ def run_stats(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         return sources
     bad = BadLines()
     stats = Stats(by=tuple(dict.fromkeys(args.by)))
-    for span in _read.iter_spans(sources, bad, progress_label="reading",
-                                 force_progress=args.progress):
+    for span in _read.iter_spans(
+        sources, bad, progress_label="reading", force_progress=args.progress
+    ):
         stats.add(span)
     if not stats.spans:
         print(f"brokle-trace stats: no spans in {sources.describe()}", file=sys.stderr)
@@ -240,12 +257,14 @@ def run_stats(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     return 0
 
 
-def build_report(stats: Stats, sources: _sources.Sources, bad: BadLines,
-                 top: int) -> dict[str, Any]:
+def build_report(
+    stats: Stats, sources: _sources.Sources, bad: BadLines, top: int
+) -> dict[str, Any]:
     """Everything ``stats`` prints, as plain values (what ``--json`` writes)."""
     traces = stats.scanner.traces
-    slowest = heapq.nlargest(top if top > 0 else len(traces), traces.values(),
-                             key=lambda t: t.duration_ns)
+    slowest = heapq.nlargest(
+        top if top > 0 else len(traces), traces.values(), key=lambda t: t.duration_ns
+    )
     total = stats.total.row("total")
     report: dict[str, Any] = {
         "file": str(sources.actives[0] if sources.actives else sources.paths[0]),
@@ -259,10 +278,18 @@ def build_report(stats: Stats, sources: _sources.Sources, bad: BadLines,
         "by_model": _rows(stats.by_model, top, "calls"),
         "by_name": _rows(stats.by_name, top, "calls"),
         "slowest_traces": [
-            {"trace_id": t.trace_id, "root": t.root_name, "duration_ms": t.duration_ns / 1e6,
-             "spans": t.spans, "errors": t.errors, "llm_calls": t.llm_calls,
-             "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
-             "cost_usd": t.cost_usd, "start_ns": t.start_ns}
+            {
+                "trace_id": t.trace_id,
+                "root": t.root_name,
+                "duration_ms": t.duration_ns / 1e6,
+                "spans": t.spans,
+                "errors": t.errors,
+                "llm_calls": t.llm_calls,
+                "input_tokens": t.input_tokens,
+                "output_tokens": t.output_tokens,
+                "cost_usd": t.cost_usd,
+                "start_ns": t.start_ns,
+            }
             for t in slowest
         ],
     }
@@ -274,8 +301,10 @@ def build_report(stats: Stats, sources: _sources.Sources, bad: BadLines,
 
 def _summary_line(r: dict[str, Any]) -> str:
     t = r["total"]
-    bits = [f"{r['spans']:,} spans in {r['traces']:,} traces",
-            f"{r['errors']:,} error{'s' if r['errors'] != 1 else ''} ({r['error_rate']:.1%})"]
+    bits = [
+        f"{r['spans']:,} spans in {r['traces']:,} traces",
+        f"{r['errors']:,} error{'s' if r['errors'] != 1 else ''} ({r['error_rate']:.1%})",
+    ]
     if t["calls"]:
         bits.append(f"{t['calls']:,} LLM call{'s' if t['calls'] != 1 else ''}")
         if t["input_tokens"] is not None or t["output_tokens"] is not None:

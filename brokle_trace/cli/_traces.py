@@ -113,7 +113,7 @@ class Scanner:
 
     Example:
         >>> sc = Scanner()
-        >>> sc.add({"name": "a", "trace_id": "t1", "span_id": "s", "start_time_ns": 5,
+        >>> _ = sc.add({"name": "a", "trace_id": "t1", "span_id": "s", "start_time_ns": 5,
         ...         "end_time_ns": 9, "status": "error"})
         >>> t = sc.traces["t1"]
         >>> (t.spans, t.errors, t.root_name, t.duration_ns)

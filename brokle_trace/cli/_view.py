@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -24,6 +22,7 @@ from brokle_trace.cli._calls import format_cost
 from brokle_trace.cli._read import BadLines
 from brokle_trace.cli._sources import Sources
 from brokle_trace.cli._traces import TraceSummary
+from brokle_trace.cli._tree import Hidden, ViewSpan, error_path, walk
 
 __all__ = [
     "Hidden",
@@ -35,26 +34,6 @@ __all__ = [
     "slim",
     "totals_text",
 ]
-
-
-@dataclass(slots=True)
-class ViewSpan:
-    """The part of a span the tree shows: a few short strings and numbers, never payloads."""
-
-    name: str
-    type: str
-    span_id: str
-    parent_span_id: str | None
-    start_ns: int
-    end_ns: int
-    error: str | None
-    model: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cost_usd: float | None
-    input_preview: str
-    output_preview: str
-    detail: str = ""  # retrieval: index and document count; tool: its name when not the span's
 
 
 def preview(value: Any, limit: int) -> str:
@@ -123,60 +102,6 @@ def slim(span: dict[str, Any], preview_chars: int = 60) -> ViewSpan:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Hidden:
-    """Stands for a run of sibling subtrees left out (``--errors``: they hold no error)."""
-
-    spans: int
-
-
-Item = ViewSpan | Hidden
-
-
-def error_path(spans: list[ViewSpan]) -> set[str]:
-    """Ids of the failed spans and of every ancestor of one: what ``--errors`` expands."""
-    by_id = {s.span_id: s for s in spans}
-    keep: set[str] = set()
-    for s in spans:
-        if not s.error:
-            continue
-        node: ViewSpan | None = s
-        while node is not None and node.span_id not in keep:
-            keep.add(node.span_id)
-            node = by_id.get(node.parent_span_id or "")
-    return keep
-
-
-def _subtree_sizes(children: dict[str | None, list[ViewSpan]]) -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    stack: list[tuple[ViewSpan, bool]] = [(r, False) for r in children.get(None, [])]
-    while stack:  # iterative post-order: a deep trace cannot hit the recursion limit
-        span, done = stack.pop()
-        kids = children.get(span.span_id, [])
-        if done:
-            sizes[span.span_id] = 1 + sum(sizes[k.span_id] for k in kids)
-        else:
-            stack.append((span, True))
-            stack.extend((k, False) for k in kids)
-    return sizes
-
-
-def _fold(kids: list[ViewSpan], keep: set[str] | None, sizes: dict[str, int]) -> list[Item]:
-    """``kids`` with each run of subtrees outside ``keep`` replaced by one :class:`Hidden`."""
-    if keep is None:
-        return list(kids)
-    out: list[Item] = []
-    for k in kids:
-        if k.span_id in keep:
-            out.append(k)
-            continue
-        if out and isinstance(out[-1], Hidden):
-            out[-1] = Hidden(out[-1].spans + sizes[k.span_id])
-        else:
-            out.append(Hidden(sizes[k.span_id]))
-    return out
-
-
 def _detail(span: dict[str, Any]) -> str:
     bits = []
     index = _read.attr(span, semconv.GEN_AI_DATA_SOURCE_ID)
@@ -189,39 +114,6 @@ def _detail(span: dict[str, Any]) -> str:
     if tool and tool != span["name"]:
         bits.append(f"tool {tool}")
     return "  ".join(bits)
-
-
-def walk(
-    spans: list[ViewSpan], keep: set[str] | None = None
-) -> Iterator[tuple[int, bool, list[bool], Item]]:
-    """Depth-first over the trace: (depth, is_last_child, last-flags of ancestors, item).
-
-    Spans whose parent is not in the file (a remote caller, a lost span) are shown as roots.
-    With ``keep`` (span ids), only those spans are expanded; each run of other sibling
-    subtrees comes out as one :class:`Hidden` item. Iterative, so a very deep trace cannot
-    hit the recursion limit.
-    """
-    ids = {s.span_id for s in spans}
-    children: dict[str | None, list[ViewSpan]] = {}
-    for s in spans:
-        parent = s.parent_span_id if s.parent_span_id in ids else None
-        children.setdefault(parent, []).append(s)
-    for kids in children.values():
-        kids.sort(key=lambda s: (s.start_ns, s.span_id))
-    sizes = _subtree_sizes(children) if keep is not None else {}
-    roots = _fold(children.get(None, []), keep, sizes)
-    stack: list[tuple[Item, int, bool, list[bool]]] = [
-        (r, 0, i == len(roots) - 1, []) for i, r in reversed(list(enumerate(roots)))
-    ]
-    while stack:
-        item, depth, last, lasts = stack.pop()
-        yield depth, last, lasts, item
-        if isinstance(item, Hidden):
-            continue
-        folded = _fold(children.get(item.span_id, []), keep, sizes)
-        child_lasts = [*lasts, last] if depth else []
-        stack.extend((k, depth + 1, i == len(folded) - 1, child_lasts)
-                     for i, k in reversed(list(enumerate(folded))))
 
 
 def _facts(span: ViewSpan) -> list[tuple[str, str]]:
@@ -285,8 +177,12 @@ def totals_text(t: TraceSummary) -> str:
 
 def _header(t: TraceSummary, note: str = "") -> str:
     when = datetime.fromtimestamp(t.start_ns / 1e9).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    bits = [f"trace {t.trace_id}{note}", when, format_duration(t.duration_ns),
-            f"{t.spans} span{'s' if t.spans != 1 else ''}"]
+    bits = [
+        f"trace {t.trace_id}{note}",
+        when,
+        format_duration(t.duration_ns),
+        f"{t.spans} span{'s' if t.spans != 1 else ''}",
+    ]
     totals = totals_text(t)
     if totals:
         bits.append(totals)
@@ -359,8 +255,9 @@ def render_rich(
     from rich.text import Text
     from rich.tree import Tree
 
-    top = Tree(Text(_header(t, note), style="bold", no_wrap=True, overflow="ellipsis"),
-               guide_style="dim")
+    top = Tree(
+        Text(_header(t, note), style="bold", no_wrap=True, overflow="ellipsis"), guide_style="dim"
+    )
     keep = error_path(spans) if errors_only else None
     shown = 0
     parents: list[Any] = []  # the node of the last item at each depth
@@ -390,33 +287,50 @@ def render_rich(
 
 def rich_console(color: str, stream: TextIO) -> Any | None:
     """A rich Console when colour is wanted and possible, else None (plain text)."""
-    if color == "never" or (color == "auto" and (os.environ.get("NO_COLOR") or not
-                                                 stream.isatty())):
+    if color == "never" or (
+        color == "auto" and (os.environ.get("NO_COLOR") or not stream.isatty())
+    ):
         return None
     try:
         from rich.console import Console
     except ImportError:
         if color == "always":
-            print("brokle-trace: colour needs `pip install brokle-trace[view]`; plain text",
-                  file=sys.stderr)
+            print(
+                "brokle-trace: colour needs `pip install brokle-trace[view]`; plain text",
+                file=sys.stderr,
+            )
         return None
-    return Console(file=stream, force_terminal=color == "always" or None, highlight=False,
-                   soft_wrap=False)
+    return Console(
+        file=stream, force_terminal=color == "always" or None, highlight=False, soft_wrap=False
+    )
 
 
-def print_trace(out: TextIO, console: Any | None, t: TraceSummary, spans: list[ViewSpan],
-                args: argparse.Namespace, *, note: str = "") -> None:
+def print_trace(
+    out: TextIO,
+    console: Any | None,
+    t: TraceSummary,
+    spans: list[ViewSpan],
+    args: argparse.Namespace,
+    *,
+    note: str = "",
+) -> None:
     """One trace, as a rich tree on ``console`` or as plain text on ``out``."""
     if console is not None:
         render_rich(console, t, spans, args.max_spans, errors_only=args.errors, note=note)
     else:
-        out.write(render_plain(t, spans, args.max_spans, errors_only=args.errors, note=note)
-                  + "\n\n")
+        out.write(
+            render_plain(t, spans, args.max_spans, errors_only=args.errors, note=note) + "\n\n"
+        )
         out.flush()
 
 
-def run_view(args: argparse.Namespace, stdout: TextIO | None = None, *,
-             sources: Sources | None = None, quiet_empty: bool = False) -> int:
+def run_view(
+    args: argparse.Namespace,
+    stdout: TextIO | None = None,
+    *,
+    sources: Sources | None = None,
+    quiet_empty: bool = False,
+) -> int:
     """Run ``brokle-trace view`` with parsed ``args``; returns the exit code.
 
     ``sources`` replaces the files of ``args`` (``--follow`` passes them with stop offsets);
@@ -431,8 +345,9 @@ def run_view(args: argparse.Namespace, stdout: TextIO | None = None, *,
     preview_chars = 0 if args.no_preview else args.preview_chars
     for group in _traces.chunked(selected):
         spans = _traces.spans_of(
-            lambda: _read.iter_spans(sources, BadLines(), progress_label="reading",
-                                     force_progress=args.progress),
+            lambda: _read.iter_spans(
+                sources, BadLines(), progress_label="reading", force_progress=args.progress
+            ),
             group,
             lambda s: slim(s, preview_chars),
         )
@@ -441,8 +356,10 @@ def run_view(args: argparse.Namespace, stdout: TextIO | None = None, *,
         del spans  # before the next group's pass: only one group is ever held
     matching = len(_traces.select_traces(chosen.traces, chosen.filters, None))
     if len(selected) < matching:
-        print(f"showing the {len(selected)} newest of {matching} traces (--last N, --all)",
-              file=sys.stderr)
+        print(
+            f"showing the {len(selected)} newest of {matching} traces (--last N, --all)",
+            file=sys.stderr,
+        )
     if bad.count:
         print(f"brokle-trace view: {bad.summary()}", file=sys.stderr)
     out.flush()

@@ -26,10 +26,11 @@ CLI = [sys.executable, "-m", "brokle_trace"]
 def shoot(page: Page, name: str, *, element: str | None = None) -> None:
     params: dict[str, object] = {"format": "png"}
     if element:  # just that element, however tall
-        box = page.eval(f"(() => {{ const r = document.querySelector('{element}')"
-                        ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()")
-        params["clip"] = {"x": box[0], "y": box[1], "width": box[2], "height": box[3],
-                          "scale": 1}
+        box = page.eval(
+            f"(() => {{ const r = document.querySelector('{element}')"
+            ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()"
+        )
+        params["clip"] = {"x": box[0], "y": box[1], "width": box[2], "height": box[3], "scale": 1}
         params["captureBeyondViewport"] = True
     data = page.send("Page.captureScreenshot", params)["data"]
     DOCS.mkdir(parents=True, exist_ok=True)
@@ -39,8 +40,14 @@ def shoot(page: Page, name: str, *, element: str | None = None) -> None:
 
 def terminal(browser: Chromium, work: Path, name: str, args: list[str], width: int) -> None:
     """``brokle-trace ARGS`` with colours, rendered by rich into a page and photographed."""
-    ansi = subprocess.run([*CLI, *args, "--color", "always"], capture_output=True, text=True,
-                          check=True, cwd=work, env={**os.environ, "COLUMNS": str(width)}).stdout
+    ansi = subprocess.run(
+        [*CLI, *args, "--color", "always"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=work,
+        env={**os.environ, "COLUMNS": str(width)},
+    ).stdout
     from rich.console import Console
     from rich.text import Text
 
@@ -51,9 +58,11 @@ def terminal(browser: Chromium, work: Path, name: str, args: list[str], width: i
     page_file.write_text(console.export_html(inline_styles=True))
     page = Page(browser, width=1600, height=1200)
     page.goto(page_file.as_uri())
-    page.eval("(() => { const p = document.querySelector('pre');"
-              " p.style.cssText += ';display:inline-block;margin:0;padding:10px 14px;"
-              "background:#1e1e24;color:#ddd;overflow:visible;font-size:13px'; })()")
+    page.eval(
+        "(() => { const p = document.querySelector('pre');"
+        " p.style.cssText += ';display:inline-block;margin:0;padding:10px 14px;"
+        "background:#1e1e24;color:#ddd;overflow:visible;font-size:13px'; })()"
+    )
     shoot(page, name, element="pre")
 
 
@@ -65,13 +74,13 @@ def main() -> None:
         for _ in range(2):
             subprocess.run([*CLI, "demo"], check=True, cwd=work, capture_output=True)
         demo = work / "brokle_traces.jsonl"
-        terminal(browser, work, "view.png", ["view", "--last", "1", "--preview-chars", "50"],
-                 170)
+        terminal(browser, work, "view.png", ["view", "--last", "1", "--preview-chars", "50"], 170)
         terminal(browser, work, "view-errors.png", ["view", "--errors", "--last", "1"], 170)
         terminal(browser, work, "stats.png", ["stats", "--by", "user", "--top", "6"], 130)
 
-        subprocess.run([*CLI, "html", str(demo), "-o", str(work / "r.html")], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*CLI, "html", str(demo), "-o", str(work / "r.html")], check=True, capture_output=True
+        )
         page = Page(browser)
         page.send("Page.bringToFront")
         page.goto((work / "r.html").as_uri())
@@ -85,8 +94,11 @@ def main() -> None:
         shoot(page, "html-documents.png")
 
         big = large_file(work / "large.jsonl")
-        subprocess.run([*CLI, "html", str(big), "-o", str(work / "big.html"), "--all"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*CLI, "html", str(big), "-o", str(work / "big.html"), "--all"],
+            check=True,
+            capture_output=True,
+        )
         page = Page(browser)
         page.send("Page.bringToFront")
         page.goto((work / "big.html").as_uri() + f"#{1:032x}")
@@ -94,8 +106,9 @@ def main() -> None:
         page.click_selector("#next-error")
         shoot(page, "html-50000-spans.png")
 
-        server = subprocess.Popen([*CLI, "serve", str(demo), "--port", "0"],
-                                  stdout=subprocess.PIPE, text=True, cwd=work)
+        server = subprocess.Popen(
+            [*CLI, "serve", str(demo), "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=work
+        )
         try:
             assert server.stdout is not None
             url = server.stdout.readline().split()[2]

@@ -24,13 +24,18 @@ from brokle_trace.cli._traces import scan_traces
 from tests.cli.cdp import Chromium, Page, find_chromium
 from tests.cli.conftest import large_file, span, write_jsonl
 
-ARTIFACTS = Path(os.environ.get("BROKLE_TEST_ARTIFACTS",
-                                Path(__file__).resolve().parents[2] / "build" / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get(
+        "BROKLE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+    )
+)
 XSS = '</script><img src=x onerror="window.__xss=1"><b>bold</b>'
 
 # Rows as a person sees them: every row node in the waterfall, top to bottom.
-ROWS = ("[...document.querySelectorAll('#rows .row')]"
-        ".sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))")
+ROWS = (
+    "[...document.querySelectorAll('#rows .row')]"
+    ".sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))"
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +82,25 @@ def settle(page: Page) -> None:
 
 def row_of(page: Page, name: str, nth: int = 0) -> str:
     """A CSS selector for the ``nth`` row whose span is called ``name``."""
-    index = page.eval(f"{ROWS}.map(r => r.querySelector('.label').textContent)"
-                      f".map(t => t.replace(/^[▾▸!]*/, '')).reduce((acc, t, i) =>"
-                      f" (t.startsWith({json.dumps(name)}) ? acc.concat([i]) : acc), [])")
+    index = page.eval(
+        f"{ROWS}.map(r => r.querySelector('.label').textContent)"
+        f".map(t => t.replace(/^[▾▸!]*/, '')).reduce((acc, t, i) =>"
+        f" (t.startsWith({json.dumps(name)}) ? acc.concat([i]) : acc), [])"
+    )
     span_index = page.eval(f"{ROWS}[{index[nth]}].dataset.span")
     return f'#rows .row[data-span="{span_index}"]'
 
 
 def fully_visible(page: Page, selector: str) -> bool:
     """On screen and not cut by an ellipsis."""
-    return bool(page.eval(
-        f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-        " const r = e.getBoundingClientRect();"
-        " return r.width > 0 && r.top >= 0 && r.bottom <= innerHeight"
-        " && e.scrollWidth <= e.clientWidth + 1; })()"))
+    return bool(
+        page.eval(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " const r = e.getBoundingClientRect();"
+            " return r.width > 0 && r.top >= 0 && r.bottom <= innerHeight"
+            " && e.scrollWidth <= e.clientWidth + 1; })()"
+        )
+    )
 
 
 def test_demo_report(browser: Chromium, demo_file: Path, tmp_path: Path) -> None:
@@ -113,8 +123,10 @@ def test_demo_report(browser: Chromium, demo_file: Path, tmp_path: Path) -> None
     # The trace header and the trace list carry the trace's totals.
     cost = format_cost(newest.cost_usd or 0)
     totals = page.eval("document.getElementById('wf-totals').innerText")
-    assert totals == (f"{newest.llm_calls} LLM calls · {newest.input_tokens}→"
-                      f"{newest.output_tokens} tok · {cost} · 1 error")
+    assert totals == (
+        f"{newest.llm_calls} LLM calls · {newest.input_tokens}→"
+        f"{newest.output_tokens} tok · {cost} · 1 error"
+    )
     listed = page.eval("[...document.querySelectorAll('.trace .t-tot')].map(e => e.innerText)")
     assert len(listed) == 2
     assert all(t.startswith(f"6 LLM · {newest.input_tokens}→120 tok · $0.000") for t in listed)
@@ -135,8 +147,15 @@ def test_demo_report(browser: Chromium, demo_file: Path, tmp_path: Path) -> None
     assert fully_visible(page, ".row.selected .label")
     assert page.eval("document.querySelector('.toolbar .pos').innerText") == "error 1 of 1"
     details = page.eval("document.getElementById('details').innerText")
-    for expected in ("TransientProviderError", "STACK TRACE", "INPUT · 2 MESSAGES", "SYSTEM",
-                     "You list the business risks", "ATTRIBUTES", "gen_ai.request.model"):
+    for expected in (
+        "TransientProviderError",
+        "STACK TRACE",
+        "INPUT · 2 MESSAGES",
+        "SYSTEM",
+        "You list the business risks",
+        "ATTRIBUTES",
+        "gen_ai.request.model",
+    ):
         assert expected in details, expected
     page.screenshot(ARTIFACTS / "html-report-demo-error.png")
 
@@ -153,20 +172,27 @@ def test_demo_report(browser: Chromium, demo_file: Path, tmp_path: Path) -> None
 
     # Errors only: the path to the failed span, its ancestors as (dimmed) context.
     page.click_selector("#f-errors")
-    assert [r.split()[0] for r in rows(page)] == ["▾demo-request", "▾document-analysis",
-                                                   "▾risk-assessment-with-retry",
-                                                   "!risk-assessment"]
+    assert [r.split()[0] for r in rows(page)] == [
+        "▾demo-request",
+        "▾document-analysis",
+        "▾risk-assessment-with-retry",
+        "!risk-assessment",
+    ]
     assert page.eval("document.querySelectorAll('#rows .row.ctx').length") == 3
     page.click_selector("#f-errors")
     # Filters by type and by model.
-    page.eval("(() => { const s = document.getElementById('f-type'); s.value = 'retrieval';"
-              " s.dispatchEvent(new Event('change')); })()")
+    page.eval(
+        "(() => { const s = document.getElementById('f-type'); s.value = 'retrieval';"
+        " s.dispatchEvent(new Event('change')); })()"
+    )
     assert [r.split()[0] for r in rows(page)][-1] == "knowledge-search"
     assert len(rows(page)) == 3
-    page.eval("(() => { const t = document.getElementById('f-type'); t.value = '';"
-              " t.dispatchEvent(new Event('change'));"
-              " const s = document.getElementById('f-model'); s.value = 'gpt-4o';"
-              " s.dispatchEvent(new Event('change')); })()")
+    page.eval(
+        "(() => { const t = document.getElementById('f-type'); t.value = '';"
+        " t.dispatchEvent(new Event('change'));"
+        " const s = document.getElementById('f-model'); s.value = 'gpt-4o';"
+        " s.dispatchEvent(new Event('change')); })()"
+    )
     assert sum("risk-assessment " in r or r.startswith("!risk") for r in rows(page)) == 2
     assert not any("summarize-section" in r for r in rows(page))
 
@@ -177,21 +203,43 @@ def test_demo_report(browser: Chromium, demo_file: Path, tmp_path: Path) -> None
 
 
 def test_wrapped_client_row_is_marked_counted_once(browser: Chromium, tmp_path: Path) -> None:
-    attrs = {"gen_ai.request.model": "gpt-4", "gen_ai.usage.input_tokens": 9,
-             "gen_ai.usage.output_tokens": 5, "brokle.cost.total_usd": 0.00057}
+    attrs = {
+        "gen_ai.request.model": "gpt-4",
+        "gen_ai.usage.input_tokens": 9,
+        "gen_ai.usage.output_tokens": 5,
+        "brokle.cost.total_usd": 0.00057,
+    }
     spans = [
-        span(1, 2, 1, "chat gpt-4", 1, 9, type="llm",
-             attributes={**attrs, "gen_ai.provider.name": "openai"},
-             input={"messages": [{"role": "user", "content": "A story about cats"}]},
-             output="echo: A story about cats"),
-        span(1, 1, None, "story", 0, 10, type="llm",
-             attributes={**attrs, "brokle.rollup.llm_calls": 1}, input={"topic": "cats"}),
+        span(
+            1,
+            2,
+            1,
+            "chat gpt-4",
+            1,
+            9,
+            type="llm",
+            attributes={**attrs, "gen_ai.provider.name": "openai"},
+            input={"messages": [{"role": "user", "content": "A story about cats"}]},
+            output="echo: A story about cats",
+        ),
+        span(
+            1,
+            1,
+            None,
+            "story",
+            0,
+            10,
+            type="llm",
+            attributes={**attrs, "brokle.rollup.llm_calls": 1},
+            input={"topic": "cats"},
+        ),
     ]
     report = tmp_path / "wrapped.html"
     assert main(["html", str(write_jsonl(tmp_path / "w.jsonl", spans)), "-o", str(report)]) == 0
     page = open_report(browser, report.resolve().as_uri())
     assert page.eval("document.getElementById('wf-totals').innerText").startswith(
-        "1 LLM call · 9→5 tok · $0.00057")
+        "1 LLM call · 9→5 tok · $0.00057"
+    )
     assert page.eval("document.querySelectorAll('#rows .facts.container').length") == 1
     page.click_selector(row_of(page, "chat gpt-4") + " .label")
     details = page.eval("document.getElementById('details').innerText")
@@ -236,7 +284,8 @@ def test_50000_span_trace_and_2000_traces(
     assert "gpt-4o-mini · 40→20 tok · $0.00" in first[2]
     assert page.eval("document.getElementById('wf-totals').innerText") == (
         f"{big.llm_calls:,} LLM calls · {big.input_tokens:,}→{big.output_tokens:,} tok · "
-        f"{format_cost(big.cost_usd or 0)} · {big.errors} errors")
+        f"{format_cost(big.cost_usd or 0)} · {big.errors} errors"
+    )
     page.screenshot(ARTIFACTS / "html-report-50000-spans.png")
 
     # A real click on a row answers within the frame budget of a person (measured).
@@ -245,11 +294,15 @@ def test_50000_span_trace_and_2000_traces(
     wait_for(page, "document.querySelector('#details h2').innerText === 'step-0-3'")
     timings["click_row_s"] = round(time.monotonic() - started, 3)
     timings["click_row_in_page_ms"] = wait_for(
-        page, "(window.brokleReport.timings.last_action || {}).name === 'select span'"
-        " && window.brokleReport.timings.last_action.ms")
+        page,
+        "(window.brokleReport.timings.last_action || {}).name === 'select span'"
+        " && window.brokleReport.timings.last_action.ms",
+    )
     # Scrolling to the end draws the last rows.
-    page.eval("(() => { const s = document.getElementById('wf-scroll');"
-              " s.scrollTop = s.scrollHeight; s.dispatchEvent(new Event('scroll')); })()")
+    page.eval(
+        "(() => { const s = document.getElementById('wf-scroll');"
+        " s.scrollTop = s.scrollHeight; s.dispatchEvent(new Event('scroll')); })()"
+    )
     settle(page)
     assert rows(page)[-1].startswith("!step-499-98") or rows(page)[-1].startswith("step-499-98")
     # Next error, three times: the third error of the trace, selected and on screen.
@@ -273,7 +326,8 @@ def test_50000_span_trace_and_2000_traces(
     settle(page)
     timings["errors_filter_s"] = round(time.monotonic() - started, 3)
     assert page.eval("document.getElementById('trace-list').style.height") == (
-        f"{traces_with_errors * 66}px")
+        f"{traces_with_errors * 66}px"
+    )
     page.screenshot(ARTIFACTS / "html-report-50000-errors.png")
     assert page.console_errors() == []
     # Opened straight on the large trace (report.html#<trace id>): the first screen is its.
@@ -281,7 +335,8 @@ def test_50000_span_trace_and_2000_traces(
     page = open_report(browser, report.resolve().as_uri() + f"#{1:032x}")
     timings["open_on_50k_trace_until_ready_s"] = round(time.monotonic() - started, 3)
     timings["open_on_50k_trace_first_render_ms"] = page.eval(
-        "window.brokleReport.timings.first_render_ms")
+        "window.brokleReport.timings.first_render_ms"
+    )
     assert rows(page)[0].startswith("▾batch-job")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -294,12 +349,32 @@ def test_50000_span_trace_and_2000_traces(
 
 
 def test_user_data_is_shown_as_text(browser: Chromium, tmp_path: Path) -> None:
-    spans = [span(1, 1, None, XSS, 0, 10, input={"messages": [{"role": XSS, "content": XSS}]},
-                  metadata={"note": XSS}, status="error",
-                  error={"type": XSS, "message": XSS, "stacktrace": XSS},
-                  attributes={"gen_ai.request.model": XSS}),
-             span(1, 2, 1, XSS, 1, 5, attributes={XSS: XSS}, type="retrieval",
-                  output=[{"id": XSS, "score": 1, "content": XSS, "metadata": {XSS: XSS}}])]
+    spans = [
+        span(
+            1,
+            1,
+            None,
+            XSS,
+            0,
+            10,
+            input={"messages": [{"role": XSS, "content": XSS}]},
+            metadata={"note": XSS},
+            status="error",
+            error={"type": XSS, "message": XSS, "stacktrace": XSS},
+            attributes={"gen_ai.request.model": XSS},
+        ),
+        span(
+            1,
+            2,
+            1,
+            XSS,
+            1,
+            5,
+            attributes={XSS: XSS},
+            type="retrieval",
+            output=[{"id": XSS, "score": 1, "content": XSS, "metadata": {XSS: XSS}}],
+        ),
+    ]
     f = write_jsonl(tmp_path / "xss.jsonl", spans)
     report = tmp_path / "xss.html"
     assert main(["html", str(f), "-o", str(report), "--title", XSS]) == 0
@@ -307,8 +382,10 @@ def test_user_data_is_shown_as_text(browser: Chromium, tmp_path: Path) -> None:
     page.click_selector("#rows .bar.error")
     page.click_selector("#rows .row:nth-child(2) .bar")
     page.click_selector("#rows .row:nth-child(1) .bar")
-    page.eval("(() => { const s = document.getElementById('f-model'); s.selectedIndex = 1;"
-              " s.dispatchEvent(new Event('change')); })()")
+    page.eval(
+        "(() => { const s = document.getElementById('f-model'); s.selectedIndex = 1;"
+        " s.dispatchEvent(new Event('change')); })()"
+    )
     # Nothing of the payload became markup: no image, no <b>, no handler ran ...
     assert page.eval("document.querySelectorAll('img, b').length") == 0
     assert page.eval("typeof window.__xss") == "undefined"

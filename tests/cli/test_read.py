@@ -16,8 +16,11 @@ from tests.cli.conftest import span, write_jsonl
 def test_progress_is_drawn_and_cleared(tmp_path: Path) -> None:
     f = write_jsonl(tmp_path / "p.jsonl", [span(1, i, None, "s", i, i + 1) for i in range(1, 5000)])
     err = io.StringIO()
-    spans = list(_read.iter_spans(f, _read.BadLines(), progress_label="scanning",
-                                  progress_stream=err, force_progress=True))
+    spans = list(
+        _read.iter_spans(
+            f, _read.BadLines(), progress_label="scanning", progress_stream=err, force_progress=True
+        )
+    )
     assert len(spans) == 4999
     text = err.getvalue()
     assert "\rscanning:" in text and "spans" in text
@@ -48,14 +51,17 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with path.open("wb") as fh:
         for t in range(10_000):
             lines = [span(t, t * 10 + 1, None, "request", t, t + 9, input=payload)]
-            lines += [span(t, t * 10 + k, t * 10 + 1, f"step-{k}", t + k * 0.5, t + k,
-                           input=payload) for k in range(2, 11)]
+            lines += [
+                span(t, t * 10 + k, t * 10 + 1, f"step-{k}", t + k * 0.5, t + k, input=payload)
+                for k in range(2, 11)
+            ]
             fh.write(b"".join(orjson.dumps(s) + b"\n" for s in lines))
     return path
 
 
-def test_view_of_100k_spans_in_bounded_memory(big_file: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_view_of_100k_spans_in_bounded_memory(
+    big_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     size = big_file.stat().st_size
     tracemalloc.start()
     try:
