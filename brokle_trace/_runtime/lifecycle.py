@@ -11,7 +11,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import sys
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from brokle_trace import capture
@@ -89,6 +91,31 @@ def _install(
         old.shutdown(settings.shutdown_timeout)
 
 
+_announced = False
+
+
+def announce_default(settings: _config.Settings, environ: Mapping[str, str]) -> None:
+    """Say once per process, on stderr, where zero-configuration spans go and how to see them.
+
+    Silent after any explicit configuration: a ``configure()`` call never gets here, and any
+    ``BROKLE_*`` variable (``BROKLE_QUIET=1`` among them) counts as configuring. Never raises.
+    """
+    global _announced
+    if _announced:
+        return
+    _announced = True
+    if any(name.startswith("BROKLE_") for name in environ) or "jsonl" not in settings.exporter:
+        return
+    path = settings.traces_file
+    shown = str(path) if path.is_absolute() else os.path.join(".", path)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or missing stderr
+        print(
+            f"brokle_trace: writing spans to {shown} — view them with: brokle-trace view",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def ensure_configured() -> None:
     """Build the default pipeline on first use, from the environment; never raises."""
     with _lock:
@@ -105,6 +132,7 @@ def ensure_configured() -> None:
             _errors.logger.warning("brokle_trace: exporter setup failed (%s); spans dropped", exc)
             exporters = []
         _install(settings, capture.CaptureSettings(), exporters)
+        announce_default(settings, os.environ)
 
 
 def current_pipeline() -> Pipeline:

@@ -11,7 +11,9 @@ close the block, and (2) through ``textContent`` in the script. The CSP admits o
 report's own script (a per-report nonce), so even an injected handler would not run.
 
 The report is written while the file is read (second pass), span by span, so memory does not
-grow with the number of spans.
+grow with the number of spans. Each span record carries what its waterfall row shows (model,
+tokens, cost; retrieval index and document count; tool name), so the page never digs through
+attributes to draw a row. ``brokle-trace serve`` sends the same records as the file grows.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ from typing import IO, Any
 
 import orjson
 
-from brokle_trace.cli import _read
-from brokle_trace.cli._read import BadLines, TraceSummary
+from brokle_trace import semconv
+from brokle_trace.cli import _read, _traces
+from brokle_trace.cli._calls import model_of, number
+from brokle_trace.cli._read import BadLines
+from brokle_trace.cli._traces import TraceSummary
 
-__all__ = ["run_html", "script_safe_json", "write_report"]
+__all__ = ["run_html", "script_safe_json", "span_record", "trace_record", "write_report"]
 
 _DATA_MARKER = "<!--DATA-->"
 _DEFAULT_LAST = 500
@@ -61,9 +66,53 @@ def _cut(value: Any, limit: int) -> Any:
     return f"{text}… [cut by brokle-trace html: {len(raw):,} bytes in the file]"
 
 
-def _span_record(span: dict[str, Any], trace: int, t0: int, limit: int) -> dict[str, Any]:
-    """The span as the page needs it: times as µs from the trace's start (JS numbers are
-    doubles, so epoch nanoseconds would lose precision), payloads cut to ``limit``."""
+def _row_facts(span: dict[str, Any]) -> dict[str, Any]:
+    """What the span's waterfall row shows besides its name and duration."""
+    attrs = span.get("attributes")
+    attrs = attrs if isinstance(attrs, dict) else {}
+    facts: dict[str, Any] = {}
+    model = model_of(span)
+    if model:
+        facts["model"] = model
+    tin = number(attrs.get(semconv.GEN_AI_USAGE_INPUT_TOKENS))
+    tout = number(attrs.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS))
+    cost = number(attrs.get(semconv.BROKLE_COST_TOTAL_USD))
+    if tin is not None:
+        facts["tin"] = tin
+    if tout is not None:
+        facts["tout"] = tout
+    if cost is not None:
+        facts["cost"] = cost
+    if attrs.get(semconv.BROKLE_ROLLUP_LLM_CALLS) and (model or span.get("type") == "llm"):
+        facts["container"] = True  # the call below it is the one counted
+    kind = span.get("type")
+    if kind == "retrieval" or semconv.GEN_AI_DATA_SOURCE_ID in attrs:
+        index = attrs.get(semconv.GEN_AI_DATA_SOURCE_ID)
+        if index:
+            facts["index"] = str(index)
+        docs = number(attrs.get(semconv.BROKLE_RETRIEVAL_DOCUMENT_COUNT))
+        output = span.get("output")
+        if docs is None and kind == "retrieval" and isinstance(output, list):
+            docs = len(output)
+        if docs is not None:
+            facts["docs"] = int(docs)
+    tool = attrs.get(semconv.GEN_AI_TOOL_NAME)
+    if tool or kind == "tool":
+        facts["tool"] = str(tool or span["name"])
+    return facts
+
+
+def span_record(span: dict[str, Any], trace: int | str, limit: int) -> dict[str, Any]:
+    """The span as the page needs it: times in µs since the epoch (doubles hold those to a
+    quarter of a µs; epoch nanoseconds would lose precision), payloads cut to ``limit``;
+    ``trace`` is the trace's index in the report (or its id, in ``serve``'s updates).
+
+    Example:
+        >>> r = span_record({"name": "n", "trace_id": "t", "span_id": "s", "type": "tool",
+        ...                  "start_time_ns": 1_500, "end_time_ns": 4_500}, 0, 100)
+        >>> (r["start"], r["dur"], r["tool"])
+        (1.5, 3.0, 'n')
+    """
     error = span.get("error")
     return {
         "trace": trace,
@@ -71,7 +120,7 @@ def _span_record(span: dict[str, Any], trace: int, t0: int, limit: int) -> dict[
         "parent": span.get("parent_span_id"),
         "name": span["name"],
         "type": span.get("type") or "span",
-        "start": (span["start_time_ns"] - t0) / 1e3,
+        "start": span["start_time_ns"] / 1e3,
         "dur": max(0, span["end_time_ns"] - span["start_time_ns"]) / 1e3,
         "status": span.get("status") or "ok",
         "status_message": span.get("status_message"),
@@ -93,19 +142,31 @@ def _span_record(span: dict[str, Any], trace: int, t0: int, limit: int) -> dict[
         "service": span.get("service"),
         "environment": span.get("environment"),
         "release": span.get("release"),
+        **_row_facts(span),
     }
 
 
-def _trace_record(t: TraceSummary) -> dict[str, Any]:
+def trace_record(t: TraceSummary) -> dict[str, Any]:
+    """A trace as the page's trace list and header show it, totals included.
+
+    Example:
+        >>> trace_record(TraceSummary("a" * 32, 1_000, 3_000, spans=2))["duration_us"]
+        2.0
+    """
     return {
         "id": t.trace_id,
         "root": t.root_name,
-        "start_ms": t.start_ns / 1e6,
+        "start_us": t.start_ns / 1e3,
         "duration_us": t.duration_ns / 1e3,
         "spans": t.spans,
         "errors": t.errors,
         "user": t.user_id,
         "session": t.session_id,
+        "tags": list(t.tags),
+        "llm_calls": t.llm_calls,
+        "input_tokens": t.input_tokens,
+        "output_tokens": t.output_tokens,
+        "cost_usd": t.cost_usd,
     }
 
 
@@ -121,9 +182,11 @@ def write_report(
     title: str,
     note: str = "",
     max_field_chars: int = 20_000,
+    live: dict[str, Any] | None = None,
 ) -> int:
     """Write the report for the ``selected`` traces, taking their spans from the iterable
     ``spans`` (other traces' spans are skipped as they stream by). Returns the spans written.
+    ``live`` (``serve``) tells the page where to ask for the spans that arrive later.
 
     Example:
         >>> import io
@@ -140,15 +203,25 @@ def write_report(
     nonce = secrets.token_urlsafe(16)
     safe_title = html.escape(title, quote=True)
 
-    def fill(part: str) -> bytes:
-        return part.replace("{{TITLE}}", safe_title).replace("{{NONCE}}", nonce).encode()
+    # A served page asks its own server for updates; a report file may fetch nothing at all.
+    connect = "; connect-src 'self'" if live else ""
 
-    index = {t.trace_id: (i, t.start_ns) for i, t in enumerate(selected)}
+    def fill(part: str) -> bytes:
+        return (
+            part.replace("{{TITLE}}", safe_title)
+            .replace("{{NONCE}}", nonce)
+            .replace("{{CONNECT}}", connect)
+            .encode()
+        )
+
+    index = {t.trace_id: i for i, t in enumerate(selected)}
     out.write(fill(head))
     out.write(b'<script type="application/json" id="brokle-data">{"note":')
     out.write(script_safe_json(note))
+    out.write(b',"live":')
+    out.write(script_safe_json(live))
     out.write(b',"traces":')
-    out.write(script_safe_json([_trace_record(t) for t in selected]))
+    out.write(script_safe_json([trace_record(t) for t in selected]))
     out.write(b',"spans":[')
     written = 0
     for span in spans:
@@ -157,7 +230,7 @@ def write_report(
             continue
         if written:
             out.write(b",\n")
-        out.write(script_safe_json(_span_record(span, hit[0], hit[1], max_field_chars)))
+        out.write(script_safe_json(span_record(span, hit, max_field_chars)))
         written += 1
     out.write(b"]}</script>\n")
     out.write(fill(tail))
@@ -166,12 +239,12 @@ def write_report(
 
 def run_html(args: argparse.Namespace) -> int:
     """Run ``brokle-trace html`` with parsed ``args``; returns the exit code."""
-    chosen = _read.select_from_args(args, "html", _DEFAULT_LAST)
+    chosen = _traces.select_from_args(args, "html", _DEFAULT_LAST)
     if isinstance(chosen, int):
         return chosen
-    path: Path = args.file
+    sources = chosen.sources
     traces, selected, filters, bad = chosen.traces, chosen.selected, chosen.filters, chosen.bad
-    matching = len(_read.select_traces(traces, filters, None))
+    matching = len(_traces.select_traces(traces, filters, None))
     note = f"newest {len(selected)} of {matching} traces" if len(selected) < matching else ""
     output: Path = args.output
     tmp = output.with_name(output.name + ".tmp")
@@ -179,10 +252,11 @@ def run_html(args: argparse.Namespace) -> int:
     with tmp.open("wb") as fh:
         written = write_report(
             fh,
-            _read.iter_spans(path, BadLines(), progress_label="writing",
-                             force_progress=args.progress),
+            _read.iter_spans(
+                sources, BadLines(), progress_label="writing", force_progress=args.progress
+            ),
             selected,
-            title=args.title or f"brokle-trace: {path.name}",
+            title=args.title or f"brokle-trace: {sources.actives[0].name}",
             note=note,
             max_field_chars=args.max_field_chars,
         )

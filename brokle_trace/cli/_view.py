@@ -11,38 +11,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
 from brokle_trace import semconv
-from brokle_trace.cli import _read
-from brokle_trace.cli._read import BadLines, TraceSummary
+from brokle_trace.cli import _read, _traces
+from brokle_trace.cli._calls import format_cost
+from brokle_trace.cli._read import BadLines
+from brokle_trace.cli._sources import Sources
+from brokle_trace.cli._traces import TraceSummary
+from brokle_trace.cli._tree import Hidden, ViewSpan, error_path, walk
 
-__all__ = ["ViewSpan", "format_duration", "preview", "render_plain", "run_view", "slim"]
-
-
-@dataclass(slots=True)
-class ViewSpan:
-    """The part of a span the tree shows: a few short strings and numbers, never payloads."""
-
-    name: str
-    type: str
-    span_id: str
-    parent_span_id: str | None
-    start_ns: int
-    end_ns: int
-    error: str | None
-    model: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cost_usd: float | None
-    input_preview: str
-    output_preview: str
+__all__ = [
+    "Hidden",
+    "ViewSpan",
+    "format_duration",
+    "preview",
+    "render_plain",
+    "run_view",
+    "slim",
+    "totals_text",
+]
 
 
 def preview(value: Any, limit: int) -> str:
@@ -94,6 +85,7 @@ def slim(span: dict[str, Any], preview_chars: int = 60) -> ViewSpan:
     )
     in_tok, out_tok = _read.tokens(span)
     return ViewSpan(
+        detail=_detail(span),
         name=span["name"],
         type=str(span.get("type") or "span"),
         span_id=span["span_id"],
@@ -110,29 +102,18 @@ def slim(span: dict[str, Any], preview_chars: int = 60) -> ViewSpan:
     )
 
 
-def walk(spans: list[ViewSpan]) -> Iterator[tuple[int, bool, list[bool], ViewSpan]]:
-    """Depth-first over the trace: (depth, is_last_child, last-flags of ancestors, span).
-
-    Spans whose parent is not in the file (a remote caller, a lost span) are shown as roots.
-    Iterative, so a very deep trace cannot hit the recursion limit.
-    """
-    ids = {s.span_id for s in spans}
-    children: dict[str | None, list[ViewSpan]] = {}
-    for s in spans:
-        parent = s.parent_span_id if s.parent_span_id in ids else None
-        children.setdefault(parent, []).append(s)
-    for kids in children.values():
-        kids.sort(key=lambda s: (s.start_ns, s.span_id), reverse=True)  # popped in order
-    roots = children.get(None, [])
-    stack: list[tuple[ViewSpan, int, bool, list[bool]]] = [
-        (r, 0, i == 0, []) for i, r in enumerate(roots)
-    ]
-    while stack:
-        span, depth, last, lasts = stack.pop()
-        yield depth, last, lasts, span
-        kids = children.get(span.span_id, [])
-        child_lasts = [*lasts, last] if depth else []
-        stack.extend((k, depth + 1, i == 0, child_lasts) for i, k in enumerate(kids))
+def _detail(span: dict[str, Any]) -> str:
+    bits = []
+    index = _read.attr(span, semconv.GEN_AI_DATA_SOURCE_ID)
+    if index:
+        bits.append(str(index))
+    docs = _read.attr(span, semconv.BROKLE_RETRIEVAL_DOCUMENT_COUNT)
+    if isinstance(docs, int) and not isinstance(docs, bool):
+        bits.append(f"{docs} doc{'s' if docs != 1 else ''}")
+    tool = _read.attr(span, semconv.GEN_AI_TOOL_NAME)
+    if tool and tool != span["name"]:
+        bits.append(f"tool {tool}")
+    return "  ".join(bits)
 
 
 def _facts(span: ViewSpan) -> list[tuple[str, str]]:
@@ -150,7 +131,9 @@ def _facts(span: ViewSpan) -> list[tuple[str, str]]:
         o = "?" if span.output_tokens is None else f"{span.output_tokens:,}"
         parts.append((f"{i}→{o} tok", "magenta"))
     if span.cost_usd is not None:
-        parts.append((f"${span.cost_usd:.4f}", "green"))
+        parts.append((format_cost(span.cost_usd), "green"))
+    if span.detail:
+        parts.append((span.detail, "bright_blue"))
     return parts
 
 
@@ -173,9 +156,36 @@ def _preview_line(span: ViewSpan) -> str:
     return "  ".join(parts)
 
 
-def _header(t: TraceSummary) -> str:
+def totals_text(t: TraceSummary) -> str:
+    """A trace's LLM totals: ``5 LLM calls  221→120 tok  $0.00050`` (empty without calls).
+
+    Example:
+        >>> t = TraceSummary("a" * 32, 0, 1, llm_calls=2, input_tokens=70, output_tokens=48,
+        ...                  cost_usd=0.0000391)
+        >>> totals_text(t)
+        '2 LLM calls  70→48 tok  $0.000039'
+    """
+    if not t.llm_calls:
+        return ""
+    bits = [f"{t.llm_calls} LLM call{'s' if t.llm_calls != 1 else ''}"]
+    if t.input_tokens or t.output_tokens:
+        bits.append(f"{t.input_tokens:,}→{t.output_tokens:,} tok")
+    if t.cost_usd is not None:
+        bits.append(format_cost(t.cost_usd))
+    return "  ".join(bits)
+
+
+def _header(t: TraceSummary, note: str = "") -> str:
     when = datetime.fromtimestamp(t.start_ns / 1e9).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    bits = [f"trace {t.trace_id}", when, format_duration(t.duration_ns), f"{t.spans} spans"]
+    bits = [
+        f"trace {t.trace_id}{note}",
+        when,
+        format_duration(t.duration_ns),
+        f"{t.spans} span{'s' if t.spans != 1 else ''}",
+    ]
+    totals = totals_text(t)
+    if totals:
+        bits.append(totals)
     if t.errors:
         bits.append(f"{t.errors} error{'s' if t.errors > 1 else ''}")
     if t.user_id:
@@ -185,8 +195,22 @@ def _header(t: TraceSummary) -> str:
     return "  ".join(bits)
 
 
-def render_plain(t: TraceSummary, spans: list[ViewSpan], max_spans: int = 0) -> str:
+def _hidden_text(h: Hidden) -> str:
+    return f"… {h.spans} span{'s' if h.spans != 1 else ''} without errors"
+
+
+def render_plain(
+    t: TraceSummary,
+    spans: list[ViewSpan],
+    max_spans: int = 0,
+    *,
+    errors_only: bool = False,
+    note: str = "",
+) -> str:
     """One trace as plain text: a header line, then the tree (``max_spans`` 0: no limit).
+
+    ``errors_only`` expands only the paths to failed spans; the rest of each level is
+    summed up as ``… N spans without errors``.
 
     Example:
         >>> t = TraceSummary("ab" * 16, 0, 2_000_000, spans=1)
@@ -195,13 +219,20 @@ def render_plain(t: TraceSummary, spans: list[ViewSpan], max_spans: int = 0) -> 
         >>> print(render_plain(t, [s]).splitlines()[1])
         root  2.0 ms
     """
-    lines = [_header(t)]
-    for n, (depth, last, lasts, span) in enumerate(walk(spans)):
+    lines = [_header(t, note)]
+    keep = error_path(spans) if errors_only else None
+    shown = 0
+    for n, (depth, last, lasts, span) in enumerate(walk(spans, keep)):
         if max_spans and n >= max_spans:
-            lines.append(f"… {len(spans) - n} more spans (--max-spans 0 shows all)")
+            lines.append(f"… {len(spans) - shown} more spans (--max-spans 0 shows all)")
             break
         guide = "".join("   " if done else "│  " for done in lasts)
         branch = ("└─ " if last else "├─ ") if depth else ""
+        if isinstance(span, Hidden):
+            lines.append(f"{guide}{branch}{_hidden_text(span)}")
+            shown += span.spans
+            continue
+        shown += 1
         facts = "  ".join(text for text, _ in _facts(span))
         lines.append(f"{guide}{branch}{span.name}  {facts}")
         more = _preview_line(span)
@@ -211,17 +242,36 @@ def render_plain(t: TraceSummary, spans: list[ViewSpan], max_spans: int = 0) -> 
     return "\n".join(lines)
 
 
-def _render_rich(console: Any, t: TraceSummary, spans: list[ViewSpan], max_spans: int) -> None:
+def render_rich(
+    console: Any,
+    t: TraceSummary,
+    spans: list[ViewSpan],
+    max_spans: int,
+    *,
+    errors_only: bool = False,
+    note: str = "",
+) -> None:
+    """One trace printed on a rich ``console``: the same content as :func:`render_plain`."""
     from rich.text import Text
     from rich.tree import Tree
 
-    top = Tree(Text(_header(t), style="bold", no_wrap=True, overflow="ellipsis"),
-               guide_style="dim")
-    nodes: dict[str, Any] = {}
-    for n, (depth, _last, _lasts, span) in enumerate(walk(spans)):
+    top = Tree(
+        Text(_header(t, note), style="bold", no_wrap=True, overflow="ellipsis"), guide_style="dim"
+    )
+    keep = error_path(spans) if errors_only else None
+    shown = 0
+    parents: list[Any] = []  # the node of the last item at each depth
+    for n, (depth, _last, _lasts, span) in enumerate(walk(spans, keep)):
         if max_spans and n >= max_spans:
-            top.add(Text(f"… {len(spans) - n} more spans (--max-spans 0 shows all)", "dim"))
+            top.add(Text(f"… {len(spans) - shown} more spans (--max-spans 0 shows all)", "dim"))
             break
+        del parents[depth:]
+        parent_node = parents[depth - 1] if depth else top
+        if isinstance(span, Hidden):
+            parents.append(parent_node.add(Text(_hidden_text(span), style="dim")))
+            shown += span.spans
+            continue
+        shown += 1
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append(span.name, style="bold red" if span.error else "bold")
         for text, style in _facts(span):
@@ -230,55 +280,86 @@ def _render_rich(console: Any, t: TraceSummary, spans: list[ViewSpan], max_spans
         more = _preview_line(span)
         if more:
             label.append("\n" + more, style="dim")
-        parent = nodes.get(span.parent_span_id or "") if depth else None
-        nodes[span.span_id] = (parent or top).add(label)
+        parents.append(parent_node.add(label))
     console.print(top)
     console.print()
 
 
-def _rich_console(color: str, stream: TextIO) -> Any | None:
+def rich_console(color: str, stream: TextIO) -> Any | None:
     """A rich Console when colour is wanted and possible, else None (plain text)."""
-    if color == "never" or (color == "auto" and (os.environ.get("NO_COLOR") or not
-                                                 stream.isatty())):
+    if color == "never" or (
+        color == "auto" and (os.environ.get("NO_COLOR") or not stream.isatty())
+    ):
         return None
     try:
         from rich.console import Console
     except ImportError:
         if color == "always":
-            print("brokle-trace: colour needs `pip install brokle-trace[view]`; plain text",
-                  file=sys.stderr)
+            print(
+                "brokle-trace: colour needs `pip install brokle-trace[view]`; plain text",
+                file=sys.stderr,
+            )
         return None
-    return Console(file=stream, force_terminal=color == "always" or None, highlight=False,
-                   soft_wrap=False)
+    return Console(
+        file=stream, force_terminal=color == "always" or None, highlight=False, soft_wrap=False
+    )
 
 
-def run_view(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
-    """Run ``brokle-trace view`` with parsed ``args``; returns the exit code."""
+def print_trace(
+    out: TextIO,
+    console: Any | None,
+    t: TraceSummary,
+    spans: list[ViewSpan],
+    args: argparse.Namespace,
+    *,
+    note: str = "",
+) -> None:
+    """One trace, as a rich tree on ``console`` or as plain text on ``out``."""
+    if console is not None:
+        render_rich(console, t, spans, args.max_spans, errors_only=args.errors, note=note)
+    else:
+        out.write(
+            render_plain(t, spans, args.max_spans, errors_only=args.errors, note=note) + "\n\n"
+        )
+        out.flush()
+
+
+def run_view(
+    args: argparse.Namespace,
+    stdout: TextIO | None = None,
+    *,
+    sources: Sources | None = None,
+    quiet_empty: bool = False,
+) -> int:
+    """Run ``brokle-trace view`` with parsed ``args``; returns the exit code.
+
+    ``sources`` replaces the files of ``args`` (``--follow`` passes them with stop offsets);
+    ``quiet_empty`` says nothing when no trace matches (``--follow`` waits for some).
+    """
     out = stdout or sys.stdout
-    chosen = _read.select_from_args(args, "view", 20)
+    chosen = _traces.select_from_args(args, "view", 20, sources, quiet_empty=quiet_empty)
     if isinstance(chosen, int):
         return chosen
-    path: Path = args.file
-    selected, bad = chosen.selected, chosen.bad
-    console = _rich_console(args.color, out)
+    selected, bad, sources = chosen.selected, chosen.bad, chosen.sources
+    console = rich_console(args.color, out)
     preview_chars = 0 if args.no_preview else args.preview_chars
-    for group in _read.chunked(selected):
-        spans = _read.spans_of(
-            lambda: _read.iter_spans(path, BadLines(), progress_label="reading",
-                                     force_progress=args.progress),
+    for group in _traces.chunked(selected):
+        spans = _traces.spans_of(
+            lambda: _read.iter_spans(
+                sources, BadLines(), progress_label="reading", force_progress=args.progress
+            ),
             group,
             lambda s: slim(s, preview_chars),
         )
         for t in group:
-            if console is not None:
-                _render_rich(console, t, spans[t.trace_id], args.max_spans)
-            else:
-                out.write(render_plain(t, spans[t.trace_id], args.max_spans) + "\n\n")
+            print_trace(out, console, t, spans[t.trace_id], args)
         del spans  # before the next group's pass: only one group is ever held
-    matching = len(_read.select_traces(chosen.traces, chosen.filters, None))
+    matching = len(_traces.select_traces(chosen.traces, chosen.filters, None))
     if len(selected) < matching:
-        print(f"showing the {len(selected)} newest of {matching} traces (--last N, --all)",
-              file=sys.stderr)
+        print(
+            f"showing the {len(selected)} newest of {matching} traces (--last N, --all)",
+            file=sys.stderr,
+        )
     if bad.count:
         print(f"brokle-trace view: {bad.summary()}", file=sys.stderr)
     out.flush()

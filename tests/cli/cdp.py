@@ -67,8 +67,13 @@ class Chromium:
             os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile}",
-             f"--window-size={width},{height}", "about:blank"],
+            [
+                executable,
+                *FLAGS,
+                f"--user-data-dir={self._profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
@@ -103,8 +108,13 @@ class Chromium:
             raise CDPError(f"Chromium closed the pipe; log:\n{self.log_tail()}")
         return msg
 
-    def call(self, method: str, params: dict[str, Any] | None = None,
-             session: str | None = None, timeout: float = 15.0) -> dict[str, Any]:
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session: str | None = None,
+        timeout: float = 15.0,
+    ) -> dict[str, Any]:
         """Send one command; return its result, keeping the events that arrive meanwhile."""
         self._next_id += 1
         msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
@@ -164,13 +174,15 @@ class Page:
     def __init__(self, browser: Chromium, width: int = 1400, height: int = 900) -> None:
         self.browser = browser
         target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = browser.call(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}
-        )["sessionId"]
+        self.session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.browser.call(method, params, self.session)
@@ -180,8 +192,10 @@ class Page:
         self.browser.wait_event("Page.loadEventFired")
 
     def eval(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate",
-                           {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        result = self.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+        )
         if "exceptionDetails" in result:
             raise CDPError(f"{expression!r} threw: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -189,8 +203,10 @@ class Page:
     def click(self, x: float, y: float) -> None:
         """A real mouse click (press + release) at page coordinates."""
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent",
-                      {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+            self.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+            )
 
     def click_selector(self, selector: str) -> None:
         """Scroll the element into view and click its centre, as a person would."""
@@ -215,8 +231,7 @@ class Page:
             method, params = ev.get("method"), ev.get("params", {})
             if method == "Runtime.exceptionThrown":
                 errors.append(json.dumps(params.get("exceptionDetails"))[:500])
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error",
-                                                                                 "assert"):
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
                 errors.append(json.dumps(params.get("args"))[:500])
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 errors.append(params["entry"].get("text", "")[:500])

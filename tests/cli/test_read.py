@@ -9,15 +9,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from brokle_trace.cli import _read, main
+from brokle_trace.cli import _read, _traces, main
 from tests.cli.conftest import span, write_jsonl
 
 
 def test_progress_is_drawn_and_cleared(tmp_path: Path) -> None:
     f = write_jsonl(tmp_path / "p.jsonl", [span(1, i, None, "s", i, i + 1) for i in range(1, 5000)])
     err = io.StringIO()
-    spans = list(_read.iter_spans(f, _read.BadLines(), progress_label="scanning",
-                                  progress_stream=err, force_progress=True))
+    spans = list(
+        _read.iter_spans(
+            f, _read.BadLines(), progress_label="scanning", progress_stream=err, force_progress=True
+        )
+    )
     assert len(spans) == 4999
     text = err.getvalue()
     assert "\rscanning:" in text and "spans" in text
@@ -32,12 +35,12 @@ def test_progress_is_off_for_small_files_and_pipes(tmp_path: Path) -> None:
 
 
 def test_groups_of_the_second_pass_are_bounded() -> None:
-    traces = [_read.TraceSummary(f"{i:032x}", i, i + 1, spans=40) for i in range(10)]
-    groups = list(_read.chunked(traces, max_spans=100))
+    traces = [_traces.TraceSummary(f"{i:032x}", i, i + 1, spans=40) for i in range(10)]
+    groups = list(_traces.chunked(traces, max_spans=100))
     assert [len(g) for g in groups] == [2, 2, 2, 2, 2]
     assert [t for g in groups for t in g] == traces
-    big = [_read.TraceSummary("b" * 32, 0, 1, spans=500)]  # one trace over the bound: alone
-    assert list(_read.chunked(big + traces[:1], max_spans=100)) == [big, traces[:1]]
+    big = [_traces.TraceSummary("b" * 32, 0, 1, spans=500)]  # one trace over the bound: alone
+    assert list(_traces.chunked(big + traces[:1], max_spans=100)) == [big, traces[:1]]
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +51,17 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with path.open("wb") as fh:
         for t in range(10_000):
             lines = [span(t, t * 10 + 1, None, "request", t, t + 9, input=payload)]
-            lines += [span(t, t * 10 + k, t * 10 + 1, f"step-{k}", t + k * 0.5, t + k,
-                           input=payload) for k in range(2, 11)]
+            lines += [
+                span(t, t * 10 + k, t * 10 + 1, f"step-{k}", t + k * 0.5, t + k, input=payload)
+                for k in range(2, 11)
+            ]
             fh.write(b"".join(orjson.dumps(s) + b"\n" for s in lines))
     return path
 
 
-def test_view_of_100k_spans_in_bounded_memory(big_file: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_view_of_100k_spans_in_bounded_memory(
+    big_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     size = big_file.stat().st_size
     tracemalloc.start()
     try:

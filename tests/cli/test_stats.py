@@ -24,12 +24,32 @@ def _file(tmp_path: Path) -> Path:
     for i in range(20):  # 20 calls of gpt-4o lasting 1..20 ms, every 5th fails
         spans.append(span(i + 1, i * 2 + 1, None, "request", i * 100, i * 100 + 50))
         extra = {"status": "error"} if i % 5 == 0 else {}
-        spans.append(span(i + 1, i * 2 + 2, i * 2 + 1, "chat", i * 100, i * 100 + i + 1,
-                          type="llm", attributes=llm_attrs("gpt-4o", "openai", 10, 5, 0.001),
-                          **extra))
+        spans.append(
+            span(
+                i + 1,
+                i * 2 + 2,
+                i * 2 + 1,
+                "chat",
+                i * 100,
+                i * 100 + i + 1,
+                type="llm",
+                attributes=llm_attrs("gpt-4o", "openai", 10, 5, 0.001),
+                **extra,
+            )
+        )
     spans.append(span(99, 999, None, "slow", 5000, 5900))
-    spans.append(span(99, 998, 999, "embed", 5000, 5001, type="embedding",
-                      attributes={"gen_ai.request.model": "text-embedding-3-small"}))
+    spans.append(
+        span(
+            99,
+            998,
+            999,
+            "embed",
+            5000,
+            5001,
+            type="embedding",
+            attributes={"gen_ai.request.model": "text-embedding-3-small"},
+        )
+    )
     return write_jsonl(tmp_path / "s.jsonl", spans)
 
 
@@ -59,8 +79,23 @@ def test_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for title in ("By provider / model", "By span name", "Slowest traces"):
         assert title in out
     row = next(line for line in out.splitlines() if line.startswith("openai / gpt-4o"))
-    assert row.split() == ["openai", "/", "gpt-4o", "20", "20.0%", "10.0", "ms", "19.0", "ms",
-                           "20.0", "ms", "200", "100", "0.0200"]
+    assert row.split() == [
+        "openai",
+        "/",
+        "gpt-4o",
+        "20",
+        "4",
+        "(20.0%)",
+        "10.0",
+        "ms",
+        "19.0",
+        "ms",
+        "20.0",
+        "ms",
+        "200",
+        "100",
+        "$0.0200",
+    ]
     slow = out.split("Slowest traces")[1].splitlines()
     assert len([line for line in slow if line.startswith(("0", "1", "6"))]) == 2  # --top 2
 

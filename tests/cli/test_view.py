@@ -22,14 +22,13 @@ def test_demo_trace_shows_as_a_tree(demo_file: Path, capsys: pytest.CaptureFixtu
     code, out, _ = view(capsys, str(demo_file), "--last", "1")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("trace ") and "13 spans" in lines[0] and "user=demo-user" in lines[0]
+    assert lines[0].startswith("trace ") and "14 spans" in lines[0] and "user=demo-user" in lines[0]
     assert lines[1].startswith("demo-request  ")
     assert any(line.startswith("└─ document-analysis  [agent]") for line in lines)
     assert sum("summarize-section  [llm]" in line and "gpt-4o-mini" in line for line in lines) == 4
     assert any("ERROR TransientProviderError: provider overloaded" in line for line in lines)
     # a one-line preview under a span, inside the tree's guides
-    assert any(line.lstrip(" │").startswith('in: {"document":"Quarterly report')
-               for line in lines)
+    assert any(line.lstrip(" │").startswith('in: {"document":"Quarterly report') for line in lines)
 
 
 def test_newest_first_with_facts(three: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,21 +55,23 @@ def test_newest_first_with_facts(three: Path, capsys: pytest.CaptureFixture[str]
         (["--errors", "--user", "a"], []),  # filters combine with AND
     ],
 )
-def test_filters(three: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                 expected: list[int]) -> None:
+def test_filters(
+    three: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: list[int]
+) -> None:
     code, out, err = view(capsys, str(three), *args)
-    shown = [int(line.split()[1][:2], 16) for line in out.splitlines()
-             if line.startswith("trace ")]
+    shown = [int(line.split()[1][:2], 16) for line in out.splitlines() if line.startswith("trace ")]
     assert shown == expected
     assert code == (0 if expected else 1)
     if not expected:
         assert "none of the 3 traces matches" in err
 
 
-def test_last_defaults_to_20_and_says_so(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    f = write_jsonl(tmp_path / "many.jsonl", [span(i, i, None, f"t{i}", i, i + 1)
-                                              for i in range(1, 26)])
+def test_last_defaults_to_20_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = write_jsonl(
+        tmp_path / "many.jsonl", [span(i, i, None, f"t{i}", i, i + 1) for i in range(1, 26)]
+    )
     _, out, err = view(capsys, str(f))
     assert sum(line.startswith("trace ") for line in out.splitlines()) == 20
     assert "showing the 20 newest of 25 traces" in err
@@ -78,10 +79,14 @@ def test_last_defaults_to_20_and_says_so(tmp_path: Path,
     assert sum(line.startswith("trace ") for line in out.splitlines()) == 25
 
 
-def test_bad_lines_are_counted_not_fatal(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    f = write_jsonl(tmp_path / "torn.jsonl", three_traces(),
-                    extra=b'[1, 2]\n{"name": "x"}\n\n{"name": "torn", "trace_id": "ab')
+def test_bad_lines_are_counted_not_fatal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = write_jsonl(
+        tmp_path / "torn.jsonl",
+        three_traces(),
+        extra=b'[1, 2]\n{"name": "x"}\n\n{"name": "torn", "trace_id": "ab',
+    )
     code, out, err = view(capsys, str(f))
     assert code == 0 and sum(line.startswith("trace ") for line in out.splitlines()) == 3
     assert "3 bad lines skipped" in err
@@ -118,8 +123,9 @@ def test_colour_with_rich(three: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "\x1b[" not in out
 
 
-def test_plain_when_rich_is_missing(three: Path, capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_when_rich_is_missing(
+    three: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_import = builtins.__import__
 
     def no_rich(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -133,8 +139,9 @@ def test_plain_when_rich_is_missing(three: Path, capsys: pytest.CaptureFixture[s
     assert "pip install brokle-trace[view]" in err
 
 
-def test_file_defaults_to_the_librarys_default(three: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_defaults_to_the_librarys_default(
+    three: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(three.parent)
     three.rename(three.parent / "brokle_traces.jsonl")
     assert main(["view", "--last", "1"]) == 0
