@@ -21,6 +21,7 @@ import itertools
 import keyword
 import linecache
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 __all__ = ["exact_wrapper", "generic_wrapper"]
@@ -127,6 +128,42 @@ def _parts(fn: Callable[..., Any]) -> tuple[str, str, str, str] | None:
 #: The generic parameter list: what any callable accepts, bound by the callee itself.
 _GENERIC = ("*_bt_args, **_bt_kwargs", "*_bt_args, **_bt_kwargs", "_bt_args", "_bt_kwargs")
 _serial = itertools.count(1)
+#: Compiled wrappers by (label, source). Decorating the same function again (a closure
+#: decorated on every request) reuses the code object and its one linecache entry, so neither
+#: grows with the number of decorations, only with the number of distinct functions; compiling
+#: is also most of the cost of decorating. Past the cap, wrappers still compile but leave no
+#: source behind (their tracebacks show no line, which is all that is lost).
+_compiled: dict[tuple[str, str], CodeType] = {}
+_COMPILED_MAX = 4096
+
+
+def _label(fn: Callable[..., Any], name: str) -> str:
+    """``fn``'s qualified name when it can sit in a file name, else the wrapper's name."""
+    qualname = getattr(fn, "__qualname__", None)
+    # isprintable: no NUL, newline or lone surrogate, which compile() rejects in a file name.
+    if isinstance(qualname, str) and qualname.isprintable():
+        return qualname
+    return name
+
+
+def _compile(fn: Callable[..., Any], name: str, source: str) -> CodeType | None:
+    key = (_label(fn, name), source)
+    code = _compiled.get(key)
+    if code is None:
+        # A unique file name per distinct source: linecache keeps one source per name.
+        filename = f"<brokle_trace wrapper of {key[0]} #{next(_serial)}>"
+        try:
+            code = compile(source, filename, "exec")
+        except SyntaxError:
+            return None
+        if len(_compiled) >= _COMPILED_MAX:
+            return code
+        _compiled[key] = code
+    if code.co_filename not in linecache.cache:  # new, or linecache.clearcache() ran since
+        # mtime None: linecache.checkcache() keeps the entry (there is no file to compare).
+        lines = source.splitlines(True)
+        linecache.cache[code.co_filename] = (len(source), None, lines, code.co_filename)
+    return code
 
 
 def _build(
@@ -142,19 +179,13 @@ def _build(
     source = (_ASYNC if is_async else _SYNC).format(
         name=name, params=params, call=call, args=args, kwargs=kwargs
     )
-    # A unique file name per wrapper: linecache keeps one source per name.
-    qualname = getattr(fn, "__qualname__", name)
-    filename = f"<brokle_trace wrapper of {qualname} #{next(_serial)}>"
+    code = _compile(fn, name, source)
+    if code is None:
+        return None
     scope = dict(namespace)
     scope["_bt_fn"] = fn
     scope["_bt_defaults"] = defaults
-    try:
-        code = compile(source, filename, "exec")
-    except SyntaxError:
-        return None
     exec(code, scope)
-    # mtime None: linecache.checkcache() keeps the entry (there is no file to compare with).
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     wrapper: Callable[..., Any] = scope[name]
     return wrapper
 
