@@ -8,10 +8,10 @@ objects), so arguments bind exactly as they would on the function itself, and th
 is an ordinary, inlinable Python call.
 
 The wrapper body exists once, as the templates below; only the parameter list and the
-argument lists change. Anything unusual (no signature, a parameter named like our internals)
-gets the generic parameter list ``*args, **kwargs`` in the same template. The generated
-source is registered in ``linecache`` (as attrs does), so a traceback through a wrapper
-shows its real lines.
+argument lists change. Anything unusual (no signature, a signature that is not the code's own,
+a parameter named like our internals) gets the generic parameter list ``*args, **kwargs`` in
+the same template. The generated source is registered in ``linecache`` (as attrs does), so
+a traceback through a wrapper shows its real lines.
 """
 
 from __future__ import annotations
@@ -207,6 +207,19 @@ def generic_wrapper(
     return wrapper
 
 
+def _own_signature(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s signature is its code's own, defaults included.
+
+    Only then does passing every parameter on (defaults too) bind like the caller's call. A C
+    function's text signature (``np.add``: ``dtype=None, signature=None``, which it refuses
+    together), a class's (pydantic shows ``<factory>`` for ``default_factory`` fields) or a
+    ``__signature__`` override only describe the call: their defaults are not what the
+    callee would use, so those callables get the generic parameter list.
+    """
+    target = fn.__func__ if inspect.ismethod(fn) else fn
+    return inspect.isfunction(target) and "__signature__" not in vars(target)
+
+
 def exact_wrapper(
     fn: Callable[..., Any], is_async: bool, namespace: dict[str, Any]
 ) -> Callable[..., Any] | None:
@@ -215,6 +228,8 @@ def exact_wrapper(
     ``namespace`` provides ``_bt_state``, ``_bt_start``, ``_bt_set``, ``_bt_fail``,
     ``_bt_finish`` and ``_bt_facts``; ``_bt_fn`` and ``_bt_defaults`` are added here.
     """
+    if not _own_signature(fn):
+        return None
     parts = _parts(fn)
     name = getattr(fn, "__name__", "")
     if parts is None or not name.isidentifier() or keyword.iskeyword(name):

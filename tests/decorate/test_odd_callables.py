@@ -7,12 +7,50 @@ returns or raises what it would undecorated, and decorating it never fails.
 from __future__ import annotations
 
 import gc
+import inspect
 import linecache
+from typing import Any
 
+import numpy as np
 import pytest
+from pydantic import BaseModel, Field
 
 from brokle_trace import observe
 from brokle_trace.testing import capture_spans
+
+
+class Order(BaseModel):
+    sku: str = "none"
+    lines: list[str] = Field(default_factory=list)
+
+
+def test_a_pydantic_model_receives_only_the_fields_given() -> None:
+    # Its signature shows a placeholder for default_factory fields: passing that on would
+    # make the model reject the call.
+    traced = observe(Order)
+    with capture_spans() as spans:
+        assert traced(sku="a") == Order(sku="a")
+        assert traced() == Order()
+    assert [s.status for s in spans] == ["ok", "ok"]
+
+
+def test_c_functions_receive_only_the_arguments_given() -> None:
+    # A text signature's defaults are documentation: np.add rejects signature= with dtype=,
+    # and np.array treats an explicit ndmin/like differently from an absent one.
+    with capture_spans():
+        assert observe(np.add)(1, 2) == 3
+        assert observe(np.array)([1, 2]).tolist() == [1, 2]
+
+
+def test_a_callable_with_a_signature_override_keeps_its_own_binding() -> None:
+    def real(*args: Any, **kwargs: Any) -> Any:
+        return args, kwargs
+
+    real.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("q", inspect.Parameter.KEYWORD_ONLY)]
+    )
+    with capture_spans():
+        assert observe(real)(1, q=2) == ((1,), {"q": 2})
 
 
 def test_decorating_the_same_function_again_does_not_grow_linecache() -> None:
