@@ -231,9 +231,11 @@ def exact_wrapper(
     if not _own_signature(fn):
         return None
     parts = _parts(fn)
-    name = getattr(fn, "__name__", "")
-    if parts is None or not name.isidentifier() or keyword.iskeyword(name):
+    if parts is None:
         return None
     sig_params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
     defaults = [p.default for p in sig_params]
+    # Named after fn unless that name is not a plain identifier or is one of the template's
+    # own globals (a function called ``_bt_fn`` would call itself forever).
+    name = _name_of(fn)
     return _build(fn, name, parts, is_async=is_async, namespace=namespace, defaults=defaults)

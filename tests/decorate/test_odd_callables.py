@@ -53,6 +53,34 @@ def test_a_callable_with_a_signature_override_keeps_its_own_binding() -> None:
         assert observe(real)(1, q=2) == ((1,), {"q": 2})
 
 
+@pytest.mark.parametrize("name", ["_bt_fn", "_bt_state", "_bt_start", "_bt_set", "_bt_facts"])
+def test_a_function_named_like_the_wrappers_internals_still_works(name: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f"def {name}(x):\n    return x * 2\n", namespace)
+    traced = observe(namespace[name])
+    with capture_spans() as spans:
+        assert traced(21) == 42
+    assert spans[0].name == name
+    assert traced.__name__ == name
+
+
+class _Named:
+    def __init__(self, name: object) -> None:
+        self.__name__ = name
+
+    def __call__(self, x: int = 1) -> int:
+        return x
+
+
+@pytest.mark.parametrize("name", [5, None, b"bytes", "not an identifier", "class"])
+def test_a_callable_with_an_odd_name_can_be_decorated(name: object) -> None:
+    traced = observe(_Named(name))
+    with capture_spans() as spans:
+        assert traced(3) == 3
+    assert len(spans) == 1
+    assert isinstance(spans[0].name, str)
+
+
 def test_decorating_the_same_function_again_does_not_grow_linecache() -> None:
     # A closure decorated per request must not leave a source entry behind per decoration.
     def handler(i: int) -> int:
