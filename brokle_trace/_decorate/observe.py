@@ -87,6 +87,20 @@ def _facts_for(
     )
 
 
+def _is_async(fn: Callable[..., Any]) -> bool:
+    """A coroutine function, or an instance whose class has ``async def __call__``.
+
+    ``inspect`` looks at the instance only: such an object would get a sync wrapper, whose
+    span ends (with the coroutine object as output) before the coroutine even starts.
+    (Generators need no such care: a sync wrapper already follows a returned generator.)
+    """
+    if inspect.iscoroutinefunction(fn):
+        return True
+    if inspect.isroutine(fn) or inspect.isclass(fn):
+        return False
+    return inspect.iscoroutinefunction(type(fn).__call__)
+
+
 def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
     """Choose the wrapper shape for ``fn``'s kind; all shapes share the steps above."""
     if inspect.isasyncgenfunction(fn):
@@ -108,7 +122,7 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
 
         wrapper = make_generator(setup_gen)
     else:
-        is_async = inspect.iscoroutinefunction(fn)
+        is_async = _is_async(fn)
         namespace = {
             "_bt_state": _state,
             "_bt_start": start_call,

@@ -6,6 +6,7 @@ returns or raises what it would undecorated, and decorating it never fails.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import linecache
@@ -79,6 +80,26 @@ def test_a_callable_with_an_odd_name_can_be_decorated(name: object) -> None:
         assert traced(3) == 3
     assert len(spans) == 1
     assert isinstance(spans[0].name, str)
+
+
+def test_an_instance_with_an_async_call_gets_an_async_span() -> None:
+    class Agent:
+        async def __call__(self, question: str) -> str:
+            await asyncio.sleep(0)
+            if question == "fail":
+                raise KeyError(question)
+            return question.upper()
+
+    traced = observe(Agent())
+
+    async def main() -> None:
+        assert await traced("hi") == "HI"
+        with pytest.raises(KeyError):
+            await traced("fail")
+
+    with capture_spans() as spans:
+        asyncio.run(main())
+    assert [(s.output, s.status) for s in spans] == [("HI", "ok"), (None, "error")]
 
 
 def test_decorating_the_same_function_again_does_not_grow_linecache() -> None:
