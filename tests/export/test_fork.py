@@ -108,3 +108,30 @@ def test_forked_children_append_whole_lines_to_one_file(tmp_path: Any) -> None:
     assert len(lines) == 1 + 4 * 50
     spans = [brokle_trace.SpanData.model_validate_json(line) for line in lines]
     assert len({s.span_id for s in spans}) == len(spans)  # no repeated ids across processes
+
+
+def test_a_fork_while_the_worker_counts_a_redaction_leaves_the_child_able_to_count() -> None:
+    from brokle_trace import capture
+    from brokle_trace.capture import _counters
+
+    # The worker holds these for every redaction it counts and every error it reports.
+    with _counters._lock, _counters._reports._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: its worker must be able to count (and report) again
+            code = 1
+            try:
+                done = multiprocessing.Event()
+
+                def count() -> None:
+                    capture.counters()
+                    _counters.report("capture_errors", None, "in the child")
+                    done.set()
+
+                import threading
+
+                threading.Thread(target=count, daemon=True).start()
+                code = 0 if done.wait(2.0) else 1
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
