@@ -8,10 +8,10 @@ objects), so arguments bind exactly as they would on the function itself, and th
 is an ordinary, inlinable Python call.
 
 The wrapper body exists once, as the templates below; only the parameter list and the
-argument lists change. Anything unusual (no signature, a parameter named like our internals)
-gets the generic parameter list ``*args, **kwargs`` in the same template. The generated
-source is registered in ``linecache`` (as attrs does), so a traceback through a wrapper
-shows its real lines.
+argument lists change. Anything unusual (no signature, a signature that is not the code's own,
+a parameter named like our internals) gets the generic parameter list ``*args, **kwargs`` in
+the same template. The generated source is registered in ``linecache`` (as attrs does), so
+a traceback through a wrapper shows its real lines.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import itertools
 import keyword
 import linecache
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 __all__ = ["exact_wrapper", "generic_wrapper"]
@@ -127,6 +128,42 @@ def _parts(fn: Callable[..., Any]) -> tuple[str, str, str, str] | None:
 #: The generic parameter list: what any callable accepts, bound by the callee itself.
 _GENERIC = ("*_bt_args, **_bt_kwargs", "*_bt_args, **_bt_kwargs", "_bt_args", "_bt_kwargs")
 _serial = itertools.count(1)
+#: Compiled wrappers by (label, source). Decorating the same function again (a closure
+#: decorated on every request) reuses the code object and its one linecache entry, so neither
+#: grows with the number of decorations, only with the number of distinct functions; compiling
+#: is also most of the cost of decorating. Past the cap, wrappers still compile but leave no
+#: source behind (their tracebacks show no line, which is all that is lost).
+_compiled: dict[tuple[str, str], CodeType] = {}
+_COMPILED_MAX = 4096
+
+
+def _label(fn: Callable[..., Any], name: str) -> str:
+    """``fn``'s qualified name when it can sit in a file name, else the wrapper's name."""
+    qualname = getattr(fn, "__qualname__", None)
+    # isprintable: no NUL, newline or lone surrogate, which compile() rejects in a file name.
+    if isinstance(qualname, str) and qualname.isprintable():
+        return qualname
+    return name
+
+
+def _compile(fn: Callable[..., Any], name: str, source: str) -> CodeType | None:
+    key = (_label(fn, name), source)
+    code = _compiled.get(key)
+    if code is None:
+        # A unique file name per distinct source: linecache keeps one source per name.
+        filename = f"<brokle_trace wrapper of {key[0]} #{next(_serial)}>"
+        try:
+            code = compile(source, filename, "exec")
+        except SyntaxError:
+            return None
+        if len(_compiled) >= _COMPILED_MAX:
+            return code
+        _compiled[key] = code
+    if code.co_filename not in linecache.cache:  # new, or linecache.clearcache() ran since
+        # mtime None: linecache.checkcache() keeps the entry (there is no file to compare).
+        lines = source.splitlines(True)
+        linecache.cache[code.co_filename] = (len(source), None, lines, code.co_filename)
+    return code
 
 
 def _build(
@@ -142,19 +179,13 @@ def _build(
     source = (_ASYNC if is_async else _SYNC).format(
         name=name, params=params, call=call, args=args, kwargs=kwargs
     )
-    # A unique file name per wrapper: linecache keeps one source per name.
-    qualname = getattr(fn, "__qualname__", name)
-    filename = f"<brokle_trace wrapper of {qualname} #{next(_serial)}>"
+    code = _compile(fn, name, source)
+    if code is None:
+        return None
     scope = dict(namespace)
     scope["_bt_fn"] = fn
     scope["_bt_defaults"] = defaults
-    try:
-        code = compile(source, filename, "exec")
-    except SyntaxError:
-        return None
     exec(code, scope)
-    # mtime None: linecache.checkcache() keeps the entry (there is no file to compare with).
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     wrapper: Callable[..., Any] = scope[name]
     return wrapper
 
@@ -176,6 +207,19 @@ def generic_wrapper(
     return wrapper
 
 
+def _own_signature(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s signature is its code's own, defaults included.
+
+    Only then does passing every parameter on (defaults too) bind like the caller's call. A C
+    function's text signature (``np.add``: ``dtype=None, signature=None``, which it refuses
+    together), a class's (pydantic shows ``<factory>`` for ``default_factory`` fields) or a
+    ``__signature__`` override only describe the call: their defaults are not what the
+    callee would use, so those callables get the generic parameter list.
+    """
+    target = fn.__func__ if inspect.ismethod(fn) else fn
+    return inspect.isfunction(target) and "__signature__" not in vars(target)
+
+
 def exact_wrapper(
     fn: Callable[..., Any], is_async: bool, namespace: dict[str, Any]
 ) -> Callable[..., Any] | None:
@@ -184,10 +228,14 @@ def exact_wrapper(
     ``namespace`` provides ``_bt_state``, ``_bt_start``, ``_bt_set``, ``_bt_fail``,
     ``_bt_finish`` and ``_bt_facts``; ``_bt_fn`` and ``_bt_defaults`` are added here.
     """
+    if not _own_signature(fn):
+        return None
     parts = _parts(fn)
-    name = getattr(fn, "__name__", "")
-    if parts is None or not name.isidentifier() or keyword.iskeyword(name):
+    if parts is None:
         return None
     sig_params = list(inspect.signature(fn, follow_wrapped=False).parameters.values())
     defaults = [p.default for p in sig_params]
+    # Named after fn unless that name is not a plain identifier or is one of the template's
+    # own globals (a function called ``_bt_fn`` would call itself forever).
+    name = _name_of(fn)
     return _build(fn, name, parts, is_async=is_async, namespace=namespace, defaults=defaults)

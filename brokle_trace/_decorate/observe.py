@@ -72,9 +72,10 @@ def _facts_for(
         from brokle_trace.llm import hooks_for
 
         options.update(hooks_for(type, fn))
+    fn_name = getattr(fn, "__name__", None)
     return (
         SpanFacts(
-            name or getattr(fn, "__name__", None) or type,
+            name or (fn_name if isinstance(fn_name, str) else None) or type,
             type,
             param_names=tuple(positional),
             skip_first=skip_first,
@@ -84,6 +85,20 @@ def _facts_for(
             **options,
         )
     )
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    """A coroutine function, or an instance whose class has ``async def __call__``.
+
+    ``inspect`` looks at the instance only: such an object would get a sync wrapper, whose
+    span ends (with the coroutine object as output) before the coroutine even starts.
+    (Generators need no such care: a sync wrapper already follows a returned generator.)
+    """
+    if inspect.iscoroutinefunction(fn):
+        return True
+    if inspect.isroutine(fn) or inspect.isclass(fn):
+        return False
+    return inspect.iscoroutinefunction(type(fn).__call__)
 
 
 def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
@@ -107,7 +122,7 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
 
         wrapper = make_generator(setup_gen)
     else:
-        is_async = inspect.iscoroutinefunction(fn)
+        is_async = _is_async(fn)
         namespace = {
             "_bt_state": _state,
             "_bt_start": start_call,
@@ -121,7 +136,13 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
         wrapper = exact_wrapper(fn, is_async, namespace) or generic_wrapper(
             fn, is_async, namespace
         )
-    functools.update_wrapper(wrapper, fn)
+    # A __name__ or __qualname__ that is not a str cannot be set on a function: keep ours.
+    assigned = [
+        attr
+        for attr in functools.WRAPPER_ASSIGNMENTS
+        if attr not in ("__name__", "__qualname__") or isinstance(getattr(fn, attr, ""), str)
+    ]
+    functools.update_wrapper(wrapper, fn, assigned=assigned)
     wrapper.__brokle_facts__ = facts  # type: ignore[attr-defined]
     return wrapper
 

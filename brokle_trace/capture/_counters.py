@@ -8,6 +8,7 @@ few tens of nanoseconds only where something noteworthy happened.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from brokle_trace._runtime.errors import RateLimiter
@@ -29,6 +30,18 @@ COUNTER_NAMES: tuple[str, ...] = (
 _lock = threading.Lock()
 _counts: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
 _reports = RateLimiter(60.0)
+
+
+def _after_fork_in_child() -> None:
+    # The export worker increments under _lock all the time (every redaction): a fork while
+    # it held the lock would leave it held forever, and the child's worker blocked on it.
+    global _lock
+    _lock = threading.Lock()
+    _reports.after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def increment(name: str, n: int = 1) -> None:

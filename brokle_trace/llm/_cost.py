@@ -6,6 +6,7 @@ from genai-prices (``_source``).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -80,6 +81,17 @@ def price_cost(price: ModelPrice, usage: Usage, model: str | None = None) -> Cos
 _lock = threading.Lock()
 _unpriced: Counter[str] = Counter()
 _user: tuple[dict[str, ModelPrice], dict[str, str]] = ({}, {})
+
+
+def _after_fork_in_child() -> None:
+    # The export worker counts unpriced models under _lock: a fork while it held the lock
+    # would leave it held forever in the child (its worker, and stats(), blocked on it).
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_user_prices(raw: dict[str, object] | None) -> None:

@@ -12,6 +12,7 @@ usage is the same tokens again, so it is shown but not rolled up.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,17 @@ _ROLLUP_KEYS = (
     semconv.BROKLE_ROLLUP_OUTPUT_TOKENS,
     semconv.BROKLE_ROLLUP_LLM_CALLS,
 )
+
+
+def _after_fork_in_child() -> None:
+    # Callers' threads roll LLM usage up to the ancestors under _lock: a fork while another
+    # thread held it would leave it held forever, and the child's next LLM call blocked on it.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def extra(span: Span) -> dict[str, Any]:

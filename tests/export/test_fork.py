@@ -108,3 +108,67 @@ def test_forked_children_append_whole_lines_to_one_file(tmp_path: Any) -> None:
     assert len(lines) == 1 + 4 * 50
     spans = [brokle_trace.SpanData.model_validate_json(line) for line in lines]
     assert len({s.span_id for s in spans}) == len(spans)  # no repeated ids across processes
+
+
+def _in_child_within(seconds: float, work: Any) -> int:
+    """Run ``work`` on a thread of the forked child: 0 if it finished within ``seconds``."""
+    import threading
+
+    done = threading.Event()
+
+    def run() -> None:
+        work()
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return 0 if done.wait(seconds) else 1
+
+
+def test_a_fork_while_the_worker_counts_a_redaction_leaves_the_child_able_to_count() -> None:
+    from brokle_trace import capture
+    from brokle_trace.capture import _counters
+
+    def work() -> None:
+        capture.counters()
+        _counters.report("capture_errors", None, "in the child")
+
+    # The worker holds these for every redaction it counts and every error it reports.
+    with _counters._lock, _counters._reports._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: its worker must be able to count (and report) again
+            code = 1
+            try:
+                code = _in_child_within(2.0, work)
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+
+
+def test_a_fork_while_llm_usage_is_counted_leaves_the_child_able_to_count() -> None:
+    from brokle_trace import observe_llm
+    from brokle_trace.llm import _cost, _record
+
+    @observe
+    def agent() -> Any:
+        return answer()
+
+    @observe_llm(model="no-such-model-anywhere")
+    def answer() -> Any:
+        return {"text": "hi", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+
+    def work() -> None:
+        agent()  # rolls usage up to agent (_record._lock)
+        brokle_trace.stats()  # reads the unpriced counts (_cost._lock)
+
+    # Another thread is rolling usage up, the worker is counting an unpriced model.
+    with _cost._lock, _record._lock:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = _in_child_within(2.0, work)
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
