@@ -28,11 +28,28 @@ import brokle_trace
 from brokle_trace import observe
 path = os.path.join(tempfile.mkdtemp(), "t.jsonl")
 mode = os.environ.get("BROKLE_CALLGRIND_MODE", "total")
-# "hot": a queue of one span, kept full, so every span after it is refused at the queue
-# (one counter) and the worker has nothing to do: the count is the caller's thread alone.
-brokle_trace.configure(
-    exporter="jsonl", traces_file=path, max_queue_size=1 if mode == "hot" else 1_000_000
-)
+import threading
+gate = threading.Event()
+gate.set()
+
+
+class Gated:  # blocks the export worker while the gate is closed (inline: on the worker)
+    export_inline = True
+
+    def export(self, spans):
+        gate.wait()
+        return brokle_trace.ExportResult.SUCCESS
+
+    def shutdown(self):
+        pass
+
+
+if mode == "hot":
+    # A queue of one span, held by the blocked worker's batch: every later span is refused
+    # at the queue (one counter) and the worker does nothing. The count is the caller's.
+    brokle_trace.configure(exporter="none", exporters=[Gated()], max_queue_size=1)
+else:
+    brokle_trace.configure(exporter="jsonl", traces_file=path, max_queue_size=1_000_000)
 TEXT = "x" * 100
 
 def flat(s):
@@ -57,12 +74,9 @@ for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
 brokle_trace.flush(60)
 if mode == "hot":
-    import threading
-    gate = threading.Event()
-    pipeline = brokle_trace._runtime.lifecycle.current_pipeline()
-    held = pipeline.exporters[0].export_lines
-    pipeline.exporters[0].export_lines = lambda lines: gate.wait() or held(lines)
-    fn()  # the one queued span: the worker holds it until the end
+    gate.clear()
+    fn()  # the worker takes this one and blocks; the next one fills the queue
+    brokle_trace.flush(0.2)
 for _ in range(n):
     fn()
 if mode == "hot":
