@@ -2,7 +2,11 @@
 
 Our spans carry GenAI names (``gen_ai.*``); the OTLP mapping adds the OpenInference names so
 a span renders natively in both kinds of backend. Never the deprecated ``gen_ai.system`` or
-``gen_ai.usage.prompt_tokens``.
+``gen_ai.usage.prompt_tokens`` on our own spans.
+
+Spans from third-party instrumentors (OpenInference, OpenLLMetry, GenAI) are read through
+one table, :data:`FOREIGN_FIELDS` with the ``TYPE_BY_*`` maps (``docs/instrumentors.md``
+shows the same table; a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ __all__ = [
     "BROKLE_STREAM_CHUNKS",
     "BROKLE_USAGE_TOTAL_TOKENS",
     "ERROR_TYPE",
+    "FOREIGN_FIELDS",
+    "FOREIGN_MESSAGE_PREFIXES",
     "GEN_AI_DATA_SOURCE_ID",
     "GEN_AI_EMBEDDINGS_DIMENSION_COUNT",
     "GEN_AI_OPERATION_NAME",
@@ -59,6 +65,10 @@ __all__ = [
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_BY_TYPE",
     "SPAN_KIND_BY_TYPE",
+    "TYPE_BY_GEN_AI_OPERATION",
+    "TYPE_BY_OPENINFERENCE_KIND",
+    "TYPE_BY_TRACELOOP_KIND",
+    "foreign_type",
     "llm_static_attributes",
     "retrieval_static_attributes",
     "to_otel_attributes",
@@ -137,6 +147,128 @@ OPERATION_BY_TYPE = {
     "agent": "invoke_agent",
     "retrieval": "retrieval",
 }
+
+
+# ============================================================================================
+# Third-party spans: what the conventions instrumentors speak mean in ours (one table).
+# ============================================================================================
+
+TRACELOOP_SPAN_KIND = "traceloop.span.kind"
+#: Where a third-party span's instrumentation scope travels (OTel's names for non-OTLP formats).
+OTEL_SCOPE_NAME = "otel.scope.name"
+OTEL_SCOPE_VERSION = "otel.scope.version"
+#: A third-party span's OTel span kind (when not INTERNAL), events and links, as data.
+BROKLE_OTEL_KIND = "brokle.otel.kind"
+BROKLE_OTEL_EVENTS = "brokle.otel.events"
+BROKLE_OTEL_LINKS = "brokle.otel.links"
+BROKLE_REMOTE_PARENT = "brokle.remote_parent"
+
+#: ``openinference.span.kind`` -> our span type (checked first).
+TYPE_BY_OPENINFERENCE_KIND = {
+    "LLM": "llm",
+    "RETRIEVER": "retrieval",
+    "RERANKER": "retrieval",
+    "TOOL": "tool",
+    "EMBEDDING": "embedding",
+    "AGENT": "agent",
+    "CHAIN": "chain",
+    "GUARDRAIL": "chain",
+    "EVALUATOR": "chain",
+}
+#: ``gen_ai.operation.name`` -> our span type (checked second).
+TYPE_BY_GEN_AI_OPERATION = {
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "completion": "llm",
+    "embeddings": "embedding",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "retrieval": "retrieval",
+}
+#: ``traceloop.span.kind`` (OpenLLMetry's decorators) -> our span type (checked third).
+TYPE_BY_TRACELOOP_KIND = {
+    "workflow": "chain",
+    "task": "chain",
+    "agent": "agent",
+    "tool": "tool",
+}
+
+#: Our field <- the attribute names that carry it, first match wins (current names first,
+#: then older ones). Token counts follow the GenAI rule: input counts cached tokens too.
+FOREIGN_FIELDS: dict[str, tuple[str, ...]] = {
+    "input": ("input.value", "gen_ai.input.messages", "gen_ai.prompt"),
+    "output": ("output.value", "gen_ai.output.messages", "gen_ai.completion"),
+    "response_model": (
+        GEN_AI_RESPONSE_MODEL,
+        "llm.response.model_name",
+        "llm.model_name",
+        "gen_ai.response.model_name",
+    ),
+    "request_model": (GEN_AI_REQUEST_MODEL, "llm.request.model_name"),
+    "provider": (GEN_AI_PROVIDER_NAME, "llm.provider", "llm.system", "gen_ai.system"),
+    "input_tokens": (
+        GEN_AI_USAGE_INPUT_TOKENS,
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+        "llm.usage.prompt_tokens",
+    ),
+    "output_tokens": (
+        GEN_AI_USAGE_OUTPUT_TOKENS,
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+        "llm.usage.completion_tokens",
+    ),
+    "total_tokens": (
+        "gen_ai.usage.total_tokens",
+        "llm.token_count.total",
+        "llm.usage.total_tokens",
+    ),
+    "cache_read_tokens": (
+        GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_creation_tokens": (
+        GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "reasoning_tokens": (
+        GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        "gen_ai.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+    ),
+}
+#: Flattened chat messages (``<prefix>.<i>.message.role`` ...), read when no input/output
+#: attribute above is set: (input prefix, output prefix) per convention.
+FOREIGN_MESSAGE_PREFIXES = (
+    ("llm.input_messages.", "llm.output_messages."),  # OpenInference
+    ("gen_ai.prompt.", "gen_ai.completion."),  # OpenLLMetry before gen_ai.input.messages
+)
+
+
+def foreign_type(attributes: Any) -> str:
+    """Our span type for a third-party span's attributes (see the ``TYPE_BY_*`` tables).
+
+    Example:
+        >>> foreign_type({"openinference.span.kind": "RETRIEVER"})
+        'retrieval'
+        >>> foreign_type({"gen_ai.operation.name": "chat"}), foreign_type({})
+        ('llm', 'span')
+    """
+    for key, table in (
+        (OPENINFERENCE_SPAN_KIND, TYPE_BY_OPENINFERENCE_KIND),
+        (GEN_AI_OPERATION_NAME, TYPE_BY_GEN_AI_OPERATION),
+        (TRACELOOP_SPAN_KIND, TYPE_BY_TRACELOOP_KIND),
+    ):
+        value = attributes.get(key)
+        if isinstance(value, str):
+            found = table.get(value) or table.get(value.lower()) or table.get(value.upper())
+            if found is not None:
+                return found
+    return "span"
 
 
 def llm_static_attributes(*, model: str | None, provider: str | None) -> dict[str, Any]:
