@@ -5,8 +5,9 @@ a span renders natively in both kinds of backend. Never the deprecated ``gen_ai.
 ``gen_ai.usage.prompt_tokens`` on our own spans.
 
 Spans from third-party instrumentors (OpenInference, OpenLLMetry, GenAI) are read through
-one table, :data:`FOREIGN_FIELDS` with the ``TYPE_BY_*`` maps (``docs/instrumentors.md``
-shows the same table; a test keeps the two equal).
+one table, :data:`FOREIGN_FIELDS` with the ``TYPE_BY_*`` maps, applied by
+``_export/foreign.py`` (``docs/instrumentors.md`` shows the same table; a test keeps the
+two equal).
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ __all__ = [
     "TYPE_BY_GEN_AI_OPERATION",
     "TYPE_BY_OPENINFERENCE_KIND",
     "TYPE_BY_TRACELOOP_KIND",
-    "foreign_type",
     "llm_static_attributes",
+    "otel_value",
     "retrieval_static_attributes",
     "to_otel_attributes",
 ]
@@ -249,28 +250,6 @@ FOREIGN_MESSAGE_PREFIXES = (
 )
 
 
-def foreign_type(attributes: Any) -> str:
-    """Our span type for a third-party span's attributes (see the ``TYPE_BY_*`` tables).
-
-    Example:
-        >>> foreign_type({"openinference.span.kind": "RETRIEVER"})
-        'retrieval'
-        >>> foreign_type({"gen_ai.operation.name": "chat"}), foreign_type({})
-        ('llm', 'span')
-    """
-    for key, table in (
-        (OPENINFERENCE_SPAN_KIND, TYPE_BY_OPENINFERENCE_KIND),
-        (GEN_AI_OPERATION_NAME, TYPE_BY_GEN_AI_OPERATION),
-        (TRACELOOP_SPAN_KIND, TYPE_BY_TRACELOOP_KIND),
-    ):
-        value = attributes.get(key)
-        if isinstance(value, str):
-            found = table.get(value) or table.get(value.lower()) or table.get(value.upper())
-            if found is not None:
-                return found
-    return "span"
-
-
 def llm_static_attributes(*, model: str | None, provider: str | None) -> dict[str, Any]:
     """The attributes ``@observe_llm(model=, provider=)`` fixes at decoration time."""
     attrs: dict[str, Any] = {GEN_AI_OPERATION_NAME: OPERATION_BY_TYPE["llm"]}
@@ -335,13 +314,18 @@ CORE_ATTRIBUTES = frozenset(
     }
 )
 
+#: Third-party span structure kept in attributes (see exporters/_structure.py).
+_STRUCTURE = frozenset(
+    {OTEL_SCOPE_NAME, OTEL_SCOPE_VERSION, BROKLE_OTEL_KIND, BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS}
+)
+
 #: Default cap on attributes per exported span (OpenTelemetry's SDK default).
 MAX_OTLP_ATTRIBUTES = 128
 
 _SCALARS = (str, bool, int, float)
 
 
-def _otel_value(value: Any) -> Any:
+def otel_value(value: Any) -> Any:
     """An OTLP-legal attribute value: a scalar, a homogeneous scalar list, else JSON text."""
     if isinstance(value, _SCALARS):
         return value
@@ -389,15 +373,19 @@ def to_otel_attributes(
         >>> attrs["openinference.span.kind"], attrs["llm.model_name"], attrs["user.id"]
         ('LLM', 'gpt-4o', 'u1')
     """
+    # A third-party span keeps every attribute its instrumentor wrote (deprecated names
+    # too, and its own openinference.span.kind); ours are added where it has none.
+    foreign = OTEL_SCOPE_NAME in span.attributes
     own: dict[str, Any] = {}
     for key, value in span.attributes.items():
-        if value is None:
+        if value is None or key in _STRUCTURE:
             continue
         new_key = _DEPRECATED.get(key)
         if new_key is not None:
             own.setdefault(new_key, value)
-        else:
-            own[key] = value
+            if not foreign:
+                continue
+        own[key] = value
 
     out: dict[str, Any] = {
         OPENINFERENCE_SPAN_KIND: SPAN_KIND_BY_TYPE.get(span.type, "CHAIN"),
@@ -408,7 +396,7 @@ def to_otel_attributes(
         out[GEN_AI_OPERATION_NAME] = operation
     for key in CORE_ATTRIBUTES:
         if key in own and key != GEN_AI_OPERATION_NAME:
-            out[key] = _otel_value(own[key])
+            out[key] = otel_value(own[key])
     _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
     _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
     if span.user_id is not None:
@@ -438,14 +426,22 @@ def to_otel_attributes(
     if isinstance(tokens_in, int) and isinstance(tokens_out, int):
         out[LLM_TOKEN_COUNT_TOTAL] = tokens_in + tokens_out
 
+    if span.type in ("llm", "retrieval"):
+        from brokle_trace.exporters._openinference import openinference_attributes
+
+        for key, value in openinference_attributes(span, own).items():
+            out.setdefault(key, value)
+
     dropped = 0
     room = max_attributes - len(out)
     for key, value in own.items():
         if key in out:
+            if foreign:
+                out[key] = otel_value(value)
             continue
         if room <= 0:
             dropped += 1
             continue
-        out[key] = _otel_value(value)
+        out[key] = otel_value(value)
         room -= 1
     return out, dropped

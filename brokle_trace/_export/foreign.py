@@ -23,7 +23,7 @@ from brokle_trace import capture, semconv
 from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
 from brokle_trace.llm._usage import Usage
 
-__all__ = ["FOREIGN", "foreign_record", "llm_facts", "to_span_data"]
+__all__ = ["FOREIGN", "foreign_record", "foreign_type", "llm_facts", "to_span_data"]
 
 
 class _Foreign:
@@ -50,6 +50,28 @@ _INT_FIELDS = (
 )
 #: Most events and links kept per span (a marker entry says how many more there were).
 MAX_EVENTS = 32
+
+
+def foreign_type(attributes: Any) -> str:
+    """Our span type for a third-party span's attributes (see the ``TYPE_BY_*`` tables).
+
+    Example:
+        >>> foreign_type({"openinference.span.kind": "RETRIEVER"})
+        'retrieval'
+        >>> foreign_type({"gen_ai.operation.name": "chat"}), foreign_type({})
+        ('llm', 'span')
+    """
+    for key, table in (
+        (semconv.OPENINFERENCE_SPAN_KIND, semconv.TYPE_BY_OPENINFERENCE_KIND),
+        (semconv.GEN_AI_OPERATION_NAME, semconv.TYPE_BY_GEN_AI_OPERATION),
+        (semconv.TRACELOOP_SPAN_KIND, semconv.TYPE_BY_TRACELOOP_KIND),
+    ):
+        value = attributes.get(key)
+        if isinstance(value, str):
+            found = table.get(value) or table.get(value.lower()) or table.get(value.upper())
+            if found is not None:
+                return found
+    return "span"
 
 
 def foreign_record(
@@ -259,7 +281,7 @@ def to_span_data(
     trace_attrs = record[9]
     extra: dict[str, Any] = record[10]
     raw: Mapping[str, Any] = span.attributes or {}
-    span_type = semconv.foreign_type(raw)
+    span_type = foreign_type(raw)
     name = _text(span.name, settings, "name")
     attributes: dict[str, Any] = _ours(raw, span_type)
     attributes.update(extra)

@@ -25,8 +25,7 @@ from opentelemetry.util.types import Attributes
 
 from brokle_trace import _span, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
-from brokle_trace._export.foreign import foreign_record, llm_facts
-from brokle_trace.semconv import foreign_type
+from brokle_trace._export.foreign import foreign_record, foreign_type, llm_facts
 
 __all__ = ["BrokleSpanProcessor", "RootSampler", "sampled_out"]
 
