@@ -29,8 +29,10 @@ def _json(value: Any) -> str:
 def _input_messages(value: Any) -> list[Any] | None:
     if isinstance(value, Mapping):
         value = value.get("messages", value.get("input"))
-    if isinstance(value, list) and value and all(
-        isinstance(m, Mapping) and "role" in m for m in value[:MAX_MESSAGES]
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(m, Mapping) and "role" in m for m in value[:MAX_MESSAGES])
     ):
         return value
     return None

@@ -57,9 +57,7 @@ def test_child_provider_exports_only_child_spans() -> None:
         assert len(brokle_trace.span_processor()._live) == 1
         ctx = multiprocessing.get_context("fork")
         results = ctx.Queue()
-        proc = ctx.Process(
-            target=_child, args=(results, id(provider_module.tracer_provider()))
-        )
+        proc = ctx.Process(target=_child, args=(results, id(provider_module.tracer_provider())))
         proc.start()
         child = results.get(timeout=20)
         proc.join(20)

@@ -58,9 +58,7 @@ def _tree_checks(spans: list[Any], root_name: str) -> tuple[Any, Any, Any]:
     return root, chain, llm
 
 
-def test_chain_nests_under_our_span_and_rolls_up(
-    instrumented: None, exported: Exported
-) -> None:
+def test_chain_nests_under_our_span_and_rolls_up(instrumented: None, exported: Exported) -> None:
     chain = PROMPT | _model("four")
 
     @observe(tags=["lc"])

@@ -167,9 +167,7 @@ def test_streaming_call(instrumentor: str, server: FakeLLMServer, exported: Expo
             stream=True,
             stream_options={"include_usage": True},
         )
-        return "".join(
-            chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
-        )
+        return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
 
     with trace_context(user_id="user-7", session_id="sess-42"):
         text = stream_answer()
@@ -194,9 +192,10 @@ def test_failing_call_is_an_error_span_with_the_secret_redacted(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
         )
 
-    with trace_context(user_id="user-7", session_id="sess-42"), pytest.raises(
-        openai.NotFoundError
-    ) as raised:
+    with (
+        trace_context(user_id="user-7", session_id="sess-42"),
+        pytest.raises(openai.NotFoundError) as raised,
+    ):
         broken()
     assert OPENAI_KEY in str(raised.value)  # the user's exception is untouched
     spans = check_exported_once(exported)
