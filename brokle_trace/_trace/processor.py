@@ -23,9 +23,10 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
-from brokle_trace import _span, _state
+from brokle_trace import _otel, _span, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
 from brokle_trace._export.foreign import foreign_record, foreign_type, llm_facts
+from brokle_trace._facts import SpanFacts
 
 __all__ = ["BrokleSpanProcessor", "RootSampler", "sampled_out"]
 
@@ -71,20 +72,44 @@ class RootSampler(Sampler):
 class _Live:
     """A running third-party span: its ancestor for roll-ups, the block it runs under.
 
-    Shaped like our ``Span`` where ``llm._record`` reads one (``_parent``, ``_attributes``,
-    ``_extra``, ``is_recording``), so one roll-up walk serves both kinds of ancestor.
+    Shaped like our ``Span`` where the roll-up walk (``llm._record``), the trace-attribute
+    walk (``update_current_trace``) and sampling read one (``_parent``, ``_attributes``,
+    ``_extra``, ``attrs``, ``_facts``, ``is_recording``), so our spans and theirs are
+    ancestors of each other alike.
     """
 
-    __slots__ = ("_attributes", "_extra", "_parent", "_updated", "anchor", "is_recording")
+    __slots__ = (
+        "_attributes",
+        "_extra",
+        "_parent",
+        "_updated",
+        "anchor",
+        "attrs",
+        "inherited",
+        "is_recording",
+        "trace_id",
+    )
 
+    #: A running span of theirs is in a kept trace (a dropped one never starts recording).
+    _facts = SpanFacts("otel")
     _attributes: dict[str, Any]
     _extra: dict[str, Any]
 
-    def __init__(self, parent: Any, anchor: Any) -> None:
+    def __init__(self, trace_id: int, parent: Any, anchor: Any) -> None:
+        self.trace_id = trace_id
         self._parent = parent
         self.anchor = anchor
+        self.attrs = self.inherited = anchor.attrs if anchor is not None else EMPTY_ATTRS
         self.is_recording = True
         self._updated = False
+
+    def trace_attrs(self) -> Any:
+        """The trace attributes at its end: set on it through update_current_trace, or its
+        block's latest."""
+        attrs = self.attrs
+        if attrs is self.inherited and self.anchor is not None:
+            attrs = self.anchor.attrs
+        return attrs
 
 
 class BrokleSpanProcessor(SpanProcessor):
@@ -101,12 +126,12 @@ class BrokleSpanProcessor(SpanProcessor):
     """
 
     def __init__(self) -> None:
-        self._live: dict[int, _Live] = {}
+        self._live: dict[int, _Live] = _otel.live_spans
         self._suppressed: set[int] = set()
 
     def _reset(self) -> None:
         # After fork: the parent's running spans are not the child's.
-        self._live = {}
+        self._live.clear()
         self._suppressed = set()
 
     def on_start(self, span: SdkSpan, parent_context: otel_context.Context | None = None) -> None:
@@ -134,7 +159,7 @@ class BrokleSpanProcessor(SpanProcessor):
                     anchor = anchor if anchor is not None else found.anchor
                 elif ours is not None and ours._span_id == sc.span_id:
                     parent = ours
-            live[span_id] = _Live(parent, anchor)
+            live[span_id] = _Live(trace_id, parent, anchor)
         except Exception as exc:
             _state.internal_error("foreign_span_start", exc)
 
@@ -170,9 +195,9 @@ class BrokleSpanProcessor(SpanProcessor):
             rolled = getattr(node, "_attributes", None)
             if rolled:
                 extra.update(rolled)
-            anchor = node.anchor
-            if anchor is not None and anchor.attrs is not EMPTY_ATTRS:
-                trace_attrs = anchor.attrs.as_tuple()
+            attrs = node.trace_attrs()
+            if attrs is not EMPTY_ATTRS:
+                trace_attrs = attrs.as_tuple()
         pipeline.enqueue_record(foreign_record(span, trace_attrs, extra))
 
     def shutdown(self) -> None:
