@@ -156,8 +156,8 @@ OPERATION_BY_TYPE = {
 
 TRACELOOP_SPAN_KIND = "traceloop.span.kind"
 #: Where a third-party span's instrumentation scope travels (OTel's names for non-OTLP formats).
-OTEL_SCOPE_NAME = "otel.scope.name"
-OTEL_SCOPE_VERSION = "otel.scope.version"
+SCOPE_NAME_ATTRIBUTE = "otel.scope.name"
+SCOPE_VERSION_ATTRIBUTE = "otel.scope.version"
 #: A third-party span's OTel span kind (when not INTERNAL), events and links, as data.
 BROKLE_OTEL_KIND = "brokle.otel.kind"
 BROKLE_OTEL_EVENTS = "brokle.otel.events"
@@ -316,7 +316,13 @@ CORE_ATTRIBUTES = frozenset(
 
 #: Third-party span structure kept in attributes (see exporters/_structure.py).
 _STRUCTURE = frozenset(
-    {OTEL_SCOPE_NAME, OTEL_SCOPE_VERSION, BROKLE_OTEL_KIND, BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS}
+    {
+        SCOPE_NAME_ATTRIBUTE,
+        SCOPE_VERSION_ATTRIBUTE,
+        BROKLE_OTEL_KIND,
+        BROKLE_OTEL_EVENTS,
+        BROKLE_OTEL_LINKS,
+    }
 )
 
 #: Default cap on attributes per exported span (OpenTelemetry's SDK default).
@@ -375,7 +381,7 @@ def to_otel_attributes(
     """
     # A third-party span keeps every attribute its instrumentor wrote (deprecated names
     # too, and its own openinference.span.kind); ours are added where it has none.
-    foreign = OTEL_SCOPE_NAME in span.attributes
+    foreign = SCOPE_NAME_ATTRIBUTE in span.attributes
     own: dict[str, Any] = {}
     for key, value in span.attributes.items():
         if value is None or key in _STRUCTURE:

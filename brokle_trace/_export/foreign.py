@@ -290,9 +290,9 @@ def to_span_data(
             attributes.setdefault(key, value)
     scope = span.instrumentation_scope
     if scope is not None:
-        attributes[semconv.OTEL_SCOPE_NAME] = scope.name
+        attributes[semconv.SCOPE_NAME_ATTRIBUTE] = scope.name
         if scope.version:
-            attributes[semconv.OTEL_SCOPE_VERSION] = scope.version
+            attributes[semconv.SCOPE_VERSION_ATTRIBUTE] = scope.version
     kind = _KIND_NAMES.get(span.kind.value)
     if kind is not None:
         attributes[semconv.BROKLE_OTEL_KIND] = kind

@@ -18,8 +18,8 @@ __all__ = ["STRUCTURE_KEYS", "Structure", "event_attributes", "structure_of"]
 #: Attributes that are structure, not attributes, over OTLP.
 STRUCTURE_KEYS = frozenset(
     {
-        semconv.OTEL_SCOPE_NAME,
-        semconv.OTEL_SCOPE_VERSION,
+        semconv.SCOPE_NAME_ATTRIBUTE,
+        semconv.SCOPE_VERSION_ATTRIBUTE,
         semconv.BROKLE_OTEL_KIND,
         semconv.BROKLE_OTEL_EVENTS,
         semconv.BROKLE_OTEL_LINKS,
@@ -75,10 +75,10 @@ def structure_of(attributes: Mapping[str, Any]) -> Structure:
         >>> s.scope, s.kind
         (('openinference.instrumentation.openai', ''), 2)
     """
-    name = attributes.get(semconv.OTEL_SCOPE_NAME)
+    name = attributes.get(semconv.SCOPE_NAME_ATTRIBUTE)
     if not isinstance(name, str):
         return _NONE
-    version = attributes.get(semconv.OTEL_SCOPE_VERSION)
+    version = attributes.get(semconv.SCOPE_VERSION_ATTRIBUTE)
     kind = KIND_VALUES.get(str(attributes.get(semconv.BROKLE_OTEL_KIND, "internal")), 0)
     events = []
     for item in attributes.get(semconv.BROKLE_OTEL_EVENTS) or ():
