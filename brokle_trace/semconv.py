@@ -432,7 +432,7 @@ def to_otel_attributes(
     if isinstance(tokens_in, int) and isinstance(tokens_out, int):
         out[LLM_TOKEN_COUNT_TOTAL] = tokens_in + tokens_out
 
-    if span.type in ("llm", "retrieval"):
+    if not foreign and span.type in ("llm", "retrieval"):
         from brokle_trace.exporters._openinference import openinference_attributes
 
         for key, value in openinference_attributes(span, own).items():

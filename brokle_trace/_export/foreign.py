@@ -9,7 +9,7 @@ stack trace, and the status message. Their conventions are read through
 
 The span's own attributes are kept (redacted and bounded) next to ours, so an OTLP
 backend still receives what the instrumentor wrote; ``input.value``/``output.value`` move
-into ``input``/``output`` (the OTLP mapping writes them back from there).
+into ``input``/``output`` as the text they are (the OTLP mapping writes them back).
 """
 
 from __future__ import annotations
@@ -17,13 +17,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
+from opentelemetry.trace import SpanKind, StatusCode
 
 from brokle_trace import capture, semconv
 from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
 from brokle_trace.llm._usage import Usage
 
-__all__ = ["FOREIGN", "foreign_record", "foreign_type", "llm_facts", "to_span_data"]
+__all__ = [
+    "FOREIGN",
+    "attributes_of",
+    "foreign_record",
+    "foreign_type",
+    "llm_facts",
+    "to_span_data",
+]
 
 
 class _Foreign:
@@ -36,9 +43,16 @@ class _Foreign:
 #: First item of a record that holds a third-party span (ours hold a function's view).
 FOREIGN: Any = _Foreign()
 
+#: Key of the record's ``extra`` saying usage and cost were done on the caller's thread.
+PRICED = "\x00priced"
 #: Attributes lifted into ``input``/``output`` (not kept twice).
 _LIFTED = frozenset({"input.value", "input.mime_type", "output.value", "output.mime_type"})
-_KIND_NAMES = {1: "server", 2: "client", 3: "producer", 4: "consumer"}
+_KIND_NAMES = {
+    SpanKind.SERVER: "server",
+    SpanKind.CLIENT: "client",
+    SpanKind.PRODUCER: "producer",
+    SpanKind.CONSUMER: "consumer",
+}
 _UNKNOWN_SERVICE = "unknown_service"
 _INT_FIELDS = (
     "input_tokens",
@@ -74,8 +88,26 @@ def foreign_type(attributes: Any) -> str:
     return "span"
 
 
+def attributes_of(span: Any) -> Mapping[str, Any]:
+    """A finished SDK span's attributes as a plain mapping, read once.
+
+    ``span.attributes`` is a read-only proxy over ``BoundedAttributes``, whose every read
+    takes a lock in Python (~1.5 us); a third-party span is read some 40 times between its
+    end and its export. The SDK keeps the values in the ``BoundedAttributes``' own dict,
+    which no one writes after the span ended: read that when it is there (the shortcut a
+    test holds equal to the public view), else copy the public view once.
+    """
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if isinstance(inner, dict):
+        return inner
+    return dict(span.attributes or {})
+
+
 def foreign_record(
-    span: Any, trace_attrs: tuple[Any, ...] | None, extra: dict[str, Any]
+    span: Any,
+    attributes: Mapping[str, Any],
+    trace_attrs: tuple[Any, ...] | None,
+    extra: dict[str, Any],
 ) -> tuple[Any, ...]:
     """The queue record of a finished SDK span (layout of ``_record.seal``'s, marked)."""
     ctx = span.context
@@ -88,7 +120,7 @@ def foreign_record(
         span.start_time or 0,
         span.end_time or 0,
         span,
-        None,
+        attributes,
         None,
         trace_attrs,
         extra,  # never None: the JSONL fast path then hands the record to to_span_data
@@ -135,17 +167,6 @@ def llm_facts(attrs: Mapping[str, Any]) -> tuple[Usage | None, str | None]:
     return Usage(*counts), model
 
 
-def _json_or_text(value: Any, mime: Any) -> Any:
-    if isinstance(value, str) and (mime == "application/json" or mime is None):
-        text = value.lstrip()
-        if text[:1] in ("{", "["):
-            try:
-                return orjson.loads(value)
-            except orjson.JSONDecodeError:
-                return value
-    return value
-
-
 def _flattened(attrs: Mapping[str, Any], prefix: str) -> list[Any] | None:
     """``prefix.0.message.role = ..`` style attributes back into a list of messages."""
     items: dict[int, dict[str, Any]] = {}
@@ -171,13 +192,11 @@ def _flattened(attrs: Mapping[str, Any], prefix: str) -> list[Any] | None:
 
 
 def _io(attrs: Mapping[str, Any], field: str) -> Any:
-    key = "input" if field == "input" else "output"
-    value = attrs.get(f"{key}.value")
-    if value is not None:
-        return _json_or_text(value, attrs.get(f"{key}.mime_type"))
+    # Kept as the instrumentor wrote it (JSON text, mostly): text redaction finds secrets in
+    # JSON text too, at a fraction of the cost of parsing and walking it.
     value = _first(attrs, field)
     if value is not None:
-        return _json_or_text(value, None)
+        return value
     for in_prefix, out_prefix in semconv.FOREIGN_MESSAGE_PREFIXES:
         messages = _flattened(attrs, in_prefix if field == "input" else out_prefix)
         if messages is not None:
@@ -205,7 +224,7 @@ def _ours(attrs: Mapping[str, Any], span_type: str) -> dict[str, Any]:
 
 def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | None, Any]:
     status = span.status
-    failed = status is not None and status.status_code.value == 2  # StatusCode.ERROR
+    failed = status is not None and status.status_code is StatusCode.ERROR
     message = status.description if failed else None
     status_message = capture.redact_text(message, settings) if message else None
     if not failed:
@@ -253,9 +272,34 @@ def _links(span: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _price_here(raw: Mapping[str, Any], attributes: dict[str, Any]) -> None:
+    usage, model = llm_facts(raw)
+    if usage is not None:
+        from brokle_trace._trace.processor import price
+
+        price(None, usage, model, attributes)
+        attributes.pop(PRICED, None)
+
+
+_PRICED_TYPES = frozenset({"llm", "embedding"})
+#: (resource, our resource, fields) of the last span's resource: spans share a few.
+_last_resource: tuple[Any, Any, tuple[Any, Any, Any]] = (None, None, (None, None, None))
+
+
 def _resource_fields(span: Any, resource: Any) -> tuple[Any, Any, Any]:
     """(service, environment, release): the span's resource where it says, else ours."""
-    attrs = getattr(span.resource, "attributes", None) or {}
+    global _last_resource
+    theirs = span.resource
+    last = _last_resource
+    if last[0] is theirs and last[1] is resource:
+        return last[2]
+    fields = _resolve_resource(theirs, resource)
+    _last_resource = (theirs, resource, fields)
+    return fields
+
+
+def _resolve_resource(theirs: Any, resource: Any) -> tuple[Any, Any, Any]:
+    attrs = getattr(theirs, "attributes", None) or {}
     service = attrs.get("service.name")
     if not isinstance(service, str) or service.startswith(_UNKNOWN_SERVICE):
         service = resource.service
@@ -278,12 +322,14 @@ def to_span_data(
 ) -> SpanData:
     """The exported ``SpanData`` of a foreign record, redacted and bounded like ours."""
     span = record[6]
+    raw: Mapping[str, Any] = record[7]
     trace_attrs = record[9]
     extra: dict[str, Any] = record[10]
-    raw: Mapping[str, Any] = span.attributes or {}
     span_type = foreign_type(raw)
     name = _text(span.name, settings, "name")
     attributes: dict[str, Any] = _ours(raw, span_type)
+    if extra.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
+        _price_here(raw, attributes)  # no running ancestor needed it on the caller's thread
     attributes.update(extra)
     for key, value in raw.items():
         if key not in _LIFTED:
@@ -293,7 +339,7 @@ def to_span_data(
         attributes[semconv.SCOPE_NAME_ATTRIBUTE] = scope.name
         if scope.version:
             attributes[semconv.SCOPE_VERSION_ATTRIBUTE] = scope.version
-    kind = _KIND_NAMES.get(span.kind.value)
+    kind = _KIND_NAMES.get(span.kind)
     if kind is not None:
         attributes[semconv.BROKLE_OTEL_KIND] = kind
     events = _events(span)

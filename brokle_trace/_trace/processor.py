@@ -25,17 +25,27 @@ from opentelemetry.util.types import Attributes
 
 from brokle_trace import _otel, _span, _state
 from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
-from brokle_trace._export.foreign import foreign_record, foreign_type, llm_facts
+from brokle_trace._export.foreign import (
+    PRICED,
+    attributes_of,
+    foreign_record,
+    foreign_type,
+    llm_facts,
+)
 from brokle_trace._facts import SpanFacts
 
-__all__ = ["BrokleSpanProcessor", "RootSampler", "sampled_out"]
+__all__ = ["BrokleSpanProcessor", "RootSampler", "price", "sampled_out"]
 
 _LOW_64 = (1 << 64) - 1
 #: Running third-party spans tracked for roll-ups and trace attributes; past this (spans
 #: started and never ended) new ones are still exported, without an ancestor link.
 _MAX_LIVE = 100_000
-_SUPPRESS_KEYS = (otel_context._SUPPRESS_INSTRUMENTATION_KEY, "suppress_instrumentation")
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_SUPPRESS_PLAIN = "suppress_instrumentation"  # set too by opentelemetry-instrumentation
+_get_current = otel_context.get_current
 _PRICED_TYPES = frozenset({"llm", "embedding"})
+#: Marks ``extra`` as priced already (on the caller's thread); removed before export.
+_PRICED = PRICED
 
 
 def sampled_out(trace_id: int) -> bool:
@@ -45,7 +55,8 @@ def sampled_out(trace_id: int) -> bool:
 
 
 def _suppressed(parent_context: Any) -> bool:
-    return any(otel_context.get_value(key, parent_context) for key in _SUPPRESS_KEYS)
+    ctx = _get_current() if parent_context is None else parent_context
+    return bool(ctx.get(_SUPPRESS_KEY) or ctx.get(_SUPPRESS_PLAIN))
 
 
 class RootSampler(Sampler):
@@ -185,12 +196,17 @@ class BrokleSpanProcessor(SpanProcessor):
         if not ctx.trace_flags.sampled or sampled_out(ctx.trace_id):
             pipeline.counters.count_sampled_out()
             return
-        attributes = span.attributes or {}
+        attributes = attributes_of(span)
         extra: dict[str, Any] = {}
-        usage, model = llm_facts(attributes)
-        if usage is not None and foreign_type(attributes) in _PRICED_TYPES:
-            _price(node, usage, model, extra)
         trace_attrs = None
+        if node is not None and node._parent is not None:
+            # A running ancestor to roll the cost up to: price it now, while it runs. A span
+            # with no ancestor of ours is priced by the worker (extra left empty).
+            usage, model = llm_facts(attributes)
+            if usage is not None and foreign_type(attributes) in _PRICED_TYPES:
+                price(node, usage, model, extra)
+            else:
+                extra[_PRICED] = True
         if node is not None:
             rolled = getattr(node, "_attributes", None)
             if rolled:
@@ -198,7 +214,7 @@ class BrokleSpanProcessor(SpanProcessor):
             attrs = node.trace_attrs()
             if attrs is not EMPTY_ATTRS:
                 trace_attrs = attrs.as_tuple()
-        pipeline.enqueue_record(foreign_record(span, trace_attrs, extra))
+        pipeline.enqueue_record(foreign_record(span, attributes, trace_attrs, extra))
 
     def shutdown(self) -> None:
         """Nothing to stop: our pipeline has its own lifecycle (``brokle_trace.shutdown``)."""
@@ -210,7 +226,7 @@ class BrokleSpanProcessor(SpanProcessor):
         return _config.flush(timeout_millis / 1000)
 
 
-def _price(node: _Live | None, usage: Any, model: str | None, extra: dict[str, Any]) -> None:
+def price(node: _Live | None, usage: Any, model: str | None, extra: dict[str, Any]) -> None:
     """Usage and cost attributes of an LLM span, rolled up to its running ancestors."""
     from brokle_trace import semconv
     from brokle_trace.llm._cost import Cost, compute_cost
@@ -222,6 +238,7 @@ def _price(node: _Live | None, usage: Any, model: str | None, extra: dict[str, A
         extra.update(cost.attributes())
     else:
         extra[semconv.BROKLE_COST_UNPRICED] = True
+    extra[_PRICED] = True
     if node is not None:
         at = node._attributes if hasattr(node, "_attributes") else {}
         node._attributes = at

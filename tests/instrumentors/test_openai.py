@@ -152,7 +152,7 @@ def test_call_joins_our_trace_with_type_tokens_cost(
     else:
         assert otlp["gen_ai.usage.input_tokens"] == llm.attributes["gen_ai.usage.input_tokens"]
         assert otlp["gen_ai.operation.name"] == "chat"
-        assert otlp["llm.input_messages.1.message.role"] == "user"  # rendered for Phoenix
+        assert "gen_ai.input.messages" in otlp  # the instrumentor's own, as it wrote it
     exported.assert_no_secrets()
 
 
