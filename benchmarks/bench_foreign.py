@@ -104,7 +104,7 @@ def record_real_spans() -> list[ReadableSpan]:
     from openinference.instrumentation.openai import OpenAIInstrumentor
     from opentelemetry.instrumentation.openai import OpenAIInstrumentor as OpenLLMetryOpenAI
 
-    from brokle_trace.llm._fake_server import FakeLLMServer
+    from brokle_trace.testing._fake_server import FakeLLMServer
 
     provider = TracerProvider()
     memory = InMemorySpanExporter()

@@ -28,8 +28,8 @@ from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
 
 import brokle_trace
 from brokle_trace import SpanData, observe, summarize, trace_context
-from brokle_trace.llm._fake_server import FakeLLMServer
 from brokle_trace.testing import capture_spans
+from brokle_trace.testing._fake_server import FakeLLMServer
 
 INSTRUMENTORS = (OpenAIInstrumentor(), AnthropicInstrumentor(), LangChainInstrumentor())
 

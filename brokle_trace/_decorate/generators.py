@@ -17,9 +17,9 @@ from brokle_trace import capture
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
+from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.span import Span, end, fail
-from brokle_trace._trace import otel as _otel
 
 __all__ = ["continue_async_generator", "continue_generator", "make_async_generator",
            "make_generator"]

@@ -29,6 +29,7 @@ __all__ = [
     "foreign_record",
     "foreign_type",
     "llm_facts",
+    "price",
     "to_span_data",
 ]
 
@@ -272,11 +273,34 @@ def _links(span: Any) -> list[dict[str, Any]]:
     return out
 
 
+def price(node: Any, usage: Any, model: str | None, extra: dict[str, Any]) -> None:
+    """Usage and cost attributes of an LLM span, rolled up to its running ancestors.
+
+    ``node``: the running third-party span (``_trace.processor``) whose ancestors get the
+    roll-up, or None in the worker (nothing is left running to roll up to).
+    """
+    from brokle_trace import semconv
+    from brokle_trace.llm._cost import Cost, compute_cost
+    from brokle_trace.llm._record import _roll_up
+
+    extra.update(usage.attributes())
+    cost = compute_cost(model, usage)
+    if isinstance(cost, Cost):
+        extra.update(cost.attributes())
+    else:
+        extra[semconv.BROKLE_COST_UNPRICED] = True
+    extra[PRICED] = True
+    if node is not None:
+        at = node._attributes if hasattr(node, "_attributes") else {}
+        node._attributes = at
+        ext: dict[str, Any] = {}
+        node._extra = ext
+        _roll_up(node, ext, at, usage, cost)
+
+
 def _price_here(raw: Mapping[str, Any], attributes: dict[str, Any]) -> None:
     usage, model = llm_facts(raw)
     if usage is not None:
-        from brokle_trace._trace.processor import price
-
         price(None, usage, model, attributes)
         attributes.pop(PRICED, None)
 

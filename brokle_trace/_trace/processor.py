@@ -23,18 +23,22 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
-from brokle_trace import _otel, _span, _state
-from brokle_trace._context import CURRENT, EMPTY_ATTRS, Scope
 from brokle_trace._export.foreign import (
     PRICED,
     attributes_of,
     foreign_record,
     foreign_type,
     llm_facts,
+    price,
 )
-from brokle_trace._facts import SpanFacts
+from brokle_trace._runtime import errors as _errors
+from brokle_trace._runtime import state as _state
+from brokle_trace._trace import otel as _otel
+from brokle_trace._trace import span as _span
+from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope
+from brokle_trace._trace.facts import SpanFacts
 
-__all__ = ["BrokleSpanProcessor", "RootSampler", "price", "sampled_out"]
+__all__ = ["BrokleSpanProcessor", "RootSampler", "sampled_out"]
 
 _LOW_64 = (1 << 64) - 1
 #: Running third-party spans tracked for roll-ups and trace attributes; past this (spans
@@ -85,7 +89,7 @@ class _Live:
 
     Shaped like our ``Span`` where the roll-up walk (``llm._record``), the trace-attribute
     walk (``update_current_trace``) and sampling read one (``_parent``, ``_attributes``,
-    ``_extra``, ``attrs``, ``_facts``, ``is_recording``), so our spans and theirs are
+    ``_extra``, ``_trace_attrs``, ``_facts``, ``is_recording``), so our spans and theirs are
     ancestors of each other alike.
     """
 
@@ -93,9 +97,9 @@ class _Live:
         "_attributes",
         "_extra",
         "_parent",
+        "_trace_attrs",
         "_updated",
         "anchor",
-        "attrs",
         "inherited",
         "is_recording",
         "trace_id",
@@ -110,16 +114,18 @@ class _Live:
         self.trace_id = trace_id
         self._parent = parent
         self.anchor = anchor
-        self.attrs = self.inherited = anchor.attrs if anchor is not None else EMPTY_ATTRS
+        self._trace_attrs = self.inherited = (
+            anchor._trace_attrs if anchor is not None else EMPTY_ATTRS
+        )
         self.is_recording = True
         self._updated = False
 
     def trace_attrs(self) -> Any:
         """The trace attributes at its end: set on it through update_current_trace, or its
         block's latest."""
-        attrs = self.attrs
+        attrs = self._trace_attrs
         if attrs is self.inherited and self.anchor is not None:
-            attrs = self.anchor.attrs
+            attrs = self.anchor._trace_attrs
         return attrs
 
 
@@ -172,13 +178,13 @@ class BrokleSpanProcessor(SpanProcessor):
                     parent = ours
             live[span_id] = _Live(trace_id, parent, anchor)
         except Exception as exc:
-            _state.internal_error("foreign_span_start", exc)
+            _errors.internal_error("foreign_span_start", exc)
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
             self._end(span)
         except Exception as exc:
-            _state.internal_error("foreign_span_end", exc)
+            _errors.internal_error("foreign_span_end", exc)
 
     def _end(self, span: ReadableSpan) -> None:
         ctx = span.context
@@ -187,9 +193,9 @@ class BrokleSpanProcessor(SpanProcessor):
         if self._suppressed and ctx.span_id in self._suppressed:
             self._suppressed.discard(ctx.span_id)
             return
-        from brokle_trace import _config
+        from brokle_trace._runtime import lifecycle
 
-        pipeline = _config._pipeline or _config.current_pipeline()
+        pipeline = lifecycle._pipeline or lifecycle.current_pipeline()
         node = self._live.pop(ctx.span_id, None)
         if node is not None:
             node.is_recording = False
@@ -221,27 +227,6 @@ class BrokleSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export every span that ended before this call (``brokle_trace.flush``)."""
-        from brokle_trace import _config
+        from brokle_trace._runtime import lifecycle
 
-        return _config.flush(timeout_millis / 1000)
-
-
-def price(node: _Live | None, usage: Any, model: str | None, extra: dict[str, Any]) -> None:
-    """Usage and cost attributes of an LLM span, rolled up to its running ancestors."""
-    from brokle_trace import semconv
-    from brokle_trace.llm._cost import Cost, compute_cost
-    from brokle_trace.llm._record import _roll_up
-
-    extra.update(usage.attributes())
-    cost = compute_cost(model, usage)
-    if isinstance(cost, Cost):
-        extra.update(cost.attributes())
-    else:
-        extra[semconv.BROKLE_COST_UNPRICED] = True
-    extra[_PRICED] = True
-    if node is not None:
-        at = node._attributes if hasattr(node, "_attributes") else {}
-        node._attributes = at
-        ext: dict[str, Any] = {}
-        node._extra = ext
-        _roll_up(node, ext, at, usage, cost)  # type: ignore[arg-type]
+        return lifecycle.flush(timeout_millis / 1000)

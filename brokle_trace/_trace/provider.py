@@ -75,7 +75,7 @@ def tracer_provider() -> TracerProvider:
                 from opentelemetry.sdk.trace import TracerProvider
                 from opentelemetry.sdk.trace.sampling import ParentBased
 
-                from brokle_trace import _otel
+                from brokle_trace._trace import otel as _otel
                 from brokle_trace._trace.processor import RootSampler
 
                 _otel.install()

@@ -147,9 +147,7 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
         status=status,
         start_time=span.start_time_ns,
         end_time=span.end_time_ns,
-        instrumentation_scope=SCOPE
-        if structure.scope is None
-        else _scope(*structure.scope),
+        instrumentation_scope=SCOPE if structure.scope is None else _scope(*structure.scope),
         dropped_attributes=dropped,
     )
 

@@ -16,7 +16,7 @@ import pytest
 
 import brokle_trace
 from brokle_trace import SpanData
-from brokle_trace.llm._fake_server import FakeLLMServer
+from brokle_trace.testing._fake_server import FakeLLMServer
 from tests.export.receiver import Receiver
 
 #: Planted in prompts, keys and errors: none of these may appear in any exported byte.

@@ -9,7 +9,7 @@ import pytest
 
 import brokle_trace
 from brokle_trace import observe, trace_context
-from brokle_trace.llm._fake_server import FakeLLMServer
+from brokle_trace.testing._fake_server import FakeLLMServer
 from tests.export.receiver import attrs
 from tests.instrumentors.conftest import ANTHROPIC_KEY, PASSWORD, Exported, check_exported_once
 

@@ -13,7 +13,7 @@ import brokle_trace
 from brokle_trace import SpanData, observe, trace_context
 from brokle_trace.exporters._encode import encode_request
 from brokle_trace.exporters._readable import ResourceCache
-from brokle_trace.llm._fake_server import FakeLLMServer
+from brokle_trace.testing._fake_server import FakeLLMServer
 from brokle_trace.typing import ExportResult
 from tests.export.receiver import Receiver
 from tests.instrumentors.conftest import OPENAI_KEY, Exported, check_exported_once

@@ -12,7 +12,7 @@ import pytest
 import brokle_trace
 from brokle_trace import ContextThreadPoolExecutor, observe, summarize, trace_context
 from brokle_trace.llm import Usage, compute_cost
-from brokle_trace.llm._fake_server import FakeLLMServer
+from brokle_trace.testing._fake_server import FakeLLMServer
 from tests.export.receiver import attrs
 from tests.instrumentors.conftest import (
     OPENAI_KEY,
