@@ -4,10 +4,8 @@ Our spans carry GenAI names (``gen_ai.*``); the OTLP mapping adds the OpenInfere
 a span renders natively in both kinds of backend. Never the deprecated ``gen_ai.system`` or
 ``gen_ai.usage.prompt_tokens`` on our own spans.
 
-Spans from third-party instrumentors (OpenInference, OpenLLMetry, GenAI) are read through
-one table, :data:`FOREIGN_FIELDS` with the ``TYPE_BY_*`` maps, applied by
-``_export/foreign.py`` (``docs/instrumentors.md`` shows the same table; a test keeps the
-two equal).
+Third-party spans are read through one table, :data:`FOREIGN_FIELDS` and the ``TYPE_BY_*``
+maps (applied by ``_export/foreign.py``, shown in ``docs/instrumentors.md``, kept equal by a test).
 """
 
 from __future__ import annotations
@@ -315,15 +313,8 @@ CORE_ATTRIBUTES = frozenset(
 )
 
 #: Third-party span structure kept in attributes (see exporters/_structure.py).
-_STRUCTURE = frozenset(
-    {
-        SCOPE_NAME_ATTRIBUTE,
-        SCOPE_VERSION_ATTRIBUTE,
-        BROKLE_OTEL_KIND,
-        BROKLE_OTEL_EVENTS,
-        BROKLE_OTEL_LINKS,
-    }
-)
+_STRUCTURE = frozenset({SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE, BROKLE_OTEL_KIND})
+_STRUCTURE |= {BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS}
 
 #: Default cap on attributes per exported span (OpenTelemetry's SDK default).
 MAX_OTLP_ATTRIBUTES = 128

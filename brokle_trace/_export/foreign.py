@@ -46,6 +46,8 @@ FOREIGN: Any = _Foreign()
 
 #: Key of the record's ``extra`` saying usage and cost were done on the caller's thread.
 PRICED = "\x00priced"
+#: ``llm._deferred.DEFERRED``, spelled here (the LLM package is imported only when needed).
+DEFERRED = "brokle.cost.deferred"
 #: Attributes lifted into ``input``/``output`` (not kept twice).
 _LIFTED = frozenset({"input.value", "input.mime_type", "output.value", "output.mime_type"})
 _KIND_NAMES = {
@@ -273,36 +275,48 @@ def _links(span: Any) -> list[dict[str, Any]]:
     return out
 
 
-def price(node: Any, usage: Any, model: str | None, extra: dict[str, Any]) -> None:
-    """Usage and cost attributes of an LLM span, rolled up to its running ancestors.
+def price(node: Any, raw: Mapping[str, Any], start_ns: int, extra: dict[str, Any]) -> None:
+    """An LLM span's usage attributes and the cost cell to price it by, rolled up.
 
-    ``node``: the running third-party span (``_trace.processor``) whose ancestors get the
-    roll-up, or None in the worker (nothing is left running to roll up to).
+    As for our own LLM spans (``llm._record``), the caller's thread only says what to
+    price: the cell is priced by the export worker (``llm._deferred.finish``), here for
+    this span and, through the roll-up, for each running ancestor (ours and theirs).
+    ``node``: the running third-party span (``_trace.processor``), or None in the worker
+    (nothing left running to roll up to).
     """
-    from brokle_trace import semconv
-    from brokle_trace.llm._cost import Cost, compute_cost
+    from brokle_trace.llm._deferred import CostCell, deferred_of
     from brokle_trace.llm._record import _roll_up
 
-    extra.update(usage.attributes())
-    cost = compute_cost(model, usage)
-    if isinstance(cost, Cost):
-        extra.update(cost.attributes())
-    else:
-        extra[semconv.BROKLE_COST_UNPRICED] = True
     extra[PRICED] = True
+    usage, model = llm_facts(raw)
+    if usage is None:
+        return
+    extra.update(usage.attributes())
+    provider = _first(raw, "provider")
+    cell = CostCell()
+    cell.request = (
+        (model, _first(raw, "request_model")),
+        provider.lower() if isinstance(provider, str) else None,
+        usage,
+        None,
+        start_ns,
+    )
+    deferred_of(extra).own = cell
     if node is not None:
         at = node._attributes if hasattr(node, "_attributes") else {}
         node._attributes = at
         ext: dict[str, Any] = {}
         node._extra = ext
-        _roll_up(node, ext, at, usage, cost)
+        _roll_up(node, ext, at, usage, cell)
 
 
-def _price_here(raw: Mapping[str, Any], attributes: dict[str, Any]) -> None:
-    usage, model = llm_facts(raw)
-    if usage is not None:
-        price(None, usage, model, attributes)
-        attributes.pop(PRICED, None)
+def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` with the deferred costs (this span's, its subtree's) priced in."""
+    if DEFERRED not in attributes:
+        return attributes
+    from brokle_trace.llm._deferred import finish
+
+    return finish(attributes)
 
 
 _PRICED_TYPES = frozenset({"llm", "embedding"})
@@ -352,9 +366,11 @@ def to_span_data(
     span_type = foreign_type(raw)
     name = _text(span.name, settings, "name")
     attributes: dict[str, Any] = _ours(raw, span_type)
-    if extra.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
-        _price_here(raw, attributes)  # no running ancestor needed it on the caller's thread
     attributes.update(extra)
+    if attributes.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
+        # No running ancestor needed it on the caller's thread: say what to price here.
+        price(None, raw, record[4], attributes)
+        attributes.pop(PRICED, None)
     for key, value in raw.items():
         if key not in _LIFTED:
             attributes.setdefault(key, value)
@@ -378,7 +394,7 @@ def to_span_data(
     status, status_message, error = _error(span, settings)
     inp = _io(raw, "input")
     out = _io(raw, "output")
-    redacted = capture.redact_value(attributes, settings, field="attributes")
+    redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
     service, environment, release = _resource_fields(span, resource)
     fields: dict[str, Any] = {
         "format_version": FORMAT_VERSION,

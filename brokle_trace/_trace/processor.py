@@ -28,7 +28,6 @@ from brokle_trace._export.foreign import (
     attributes_of,
     foreign_record,
     foreign_type,
-    llm_facts,
     price,
 )
 from brokle_trace._runtime import errors as _errors
@@ -205,18 +204,17 @@ class BrokleSpanProcessor(SpanProcessor):
         attributes = attributes_of(span)
         extra: dict[str, Any] = {}
         trace_attrs = None
-        if node is not None and node._parent is not None:
-            # A running ancestor to roll the cost up to: price it now, while it runs. A span
-            # with no ancestor of ours is priced by the worker (extra left empty).
-            usage, model = llm_facts(attributes)
-            if usage is not None and foreign_type(attributes) in _PRICED_TYPES:
-                price(node, usage, model, extra)
-            else:
-                extra[_PRICED] = True
         if node is not None:
             rolled = getattr(node, "_attributes", None)
             if rolled:
-                extra.update(rolled)
+                extra.update(rolled)  # its subtree's roll-ups (and their cost cells)
+            if node._parent is not None:
+                # A running ancestor to roll up to: say what to price now, while it runs. A
+                # span with no ancestor of ours is left to the worker (extra not marked).
+                if foreign_type(attributes) in _PRICED_TYPES:
+                    price(node, attributes, span.start_time or 0, extra)
+                else:
+                    extra[_PRICED] = True
             attrs = node.trace_attrs()
             if attrs is not EMPTY_ATTRS:
                 trace_attrs = attrs.as_tuple()
