@@ -65,7 +65,7 @@ _INT_FIELDS = (
     "cache_creation_tokens",
     "reasoning_tokens",
 )
-#: Most events and links kept per span (a marker entry says how many more there were).
+#: Most events and links kept per span; how many more there were is kept as a count.
 MAX_EVENTS = 32
 
 
@@ -385,9 +385,13 @@ def to_span_data(
     events = _events(span)
     if events:
         attributes[semconv.BROKLE_OTEL_EVENTS] = events[:MAX_EVENTS]
+        if len(events) > MAX_EVENTS:
+            attributes["brokle.otel.events_dropped"] = len(events) - MAX_EVENTS
     links = _links(span)
     if links:
         attributes[semconv.BROKLE_OTEL_LINKS] = links[:MAX_EVENTS]
+        if len(links) > MAX_EVENTS:
+            attributes["brokle.otel.links_dropped"] = len(links) - MAX_EVENTS
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True

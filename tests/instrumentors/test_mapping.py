@@ -179,3 +179,15 @@ def test_long_attribute_values_are_cut_with_our_marker(memory: InMemoryExporter)
     (span,) = memory.spans
     assert span.attributes["doc"].endswith("...[TRUNCATED: 5000 chars]")
     assert len(span.attributes["doc"]) <= 100
+
+
+def test_events_past_the_limit_are_counted(memory: InMemoryExporter) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(brokle_trace.span_processor())
+    with provider.get_tracer("t").start_as_current_span("stream") as span:
+        for i in range(foreign.MAX_EVENTS + 8):
+            span.add_event("chunk", {"i": i})
+    assert brokle_trace.flush(5)
+    (out,) = memory.spans
+    assert len(out.attributes["brokle.otel.events"]) == foreign.MAX_EVENTS
+    assert out.attributes["brokle.otel.events_dropped"] == 8
