@@ -205,3 +205,23 @@ def test_async_generator_restores_otel_context(tracer: object, memory: InMemoryE
     assert one(spans, "inside-agen").parent_span_id == one(spans, "tokens").span_id
     root = one(spans, "consume")
     assert [s.parent_span_id for s in spans if s.name == "caller_step"] == [root.span_id] * 2
+
+
+def test_global_provider_only_when_asked() -> None:
+    code = """
+    import brokle_trace
+    from brokle_trace.testing import InMemoryExporter
+    from opentelemetry import trace
+
+    memory = InMemoryExporter()
+    brokle_trace.configure(exporter="none", exporters=[memory])
+    brokle_trace.tracer_provider()
+    assert trace.get_tracer_provider() is not brokle_trace.tracer_provider()
+    brokle_trace.configure(exporter="none", exporters=[memory], otel_global=True)
+    assert trace.get_tracer_provider() is brokle_trace.tracer_provider()
+    with trace.get_tracer("auto.instrumented").start_as_current_span("via-global"):
+        pass
+    brokle_trace.flush(5)
+    print([s.name for s in memory.spans])
+    """
+    assert _run(code, {}).strip() == "['via-global']"
