@@ -26,6 +26,7 @@ from brokle_trace._trace.manual import (
     update_current_span,
     update_current_trace,
 )
+from brokle_trace._trace.provider import span_processor, tracer_provider
 from brokle_trace._trace.span import Span
 from brokle_trace.llm import update_current_llm
 from brokle_trace.llm._anthropic import wrap_anthropic
@@ -52,10 +53,12 @@ __all__ = [
     "observe_llm",
     "observe_retrieval",
     "shutdown",
+    "span_processor",
     "start_span",
     "stats",
     "summarize",
     "trace_context",
+    "tracer_provider",
     "update_current_llm",
     "update_current_span",
     "update_current_trace",

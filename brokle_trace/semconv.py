@@ -2,7 +2,10 @@
 
 Our spans carry GenAI names (``gen_ai.*``); the OTLP mapping adds the OpenInference names so
 a span renders natively in both kinds of backend. Never the deprecated ``gen_ai.system`` or
-``gen_ai.usage.prompt_tokens``.
+``gen_ai.usage.prompt_tokens`` on our own spans.
+
+Third-party spans are read through one table, :data:`FOREIGN_FIELDS` and the ``TYPE_BY_*``
+maps (applied by ``_export/foreign.py``, shown in ``docs/instrumentors.md``, kept equal by a test).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ __all__ = [
     "BROKLE_STREAM_CHUNKS",
     "BROKLE_USAGE_TOTAL_TOKENS",
     "ERROR_TYPE",
+    "FOREIGN_FIELDS",
+    "FOREIGN_MESSAGE_PREFIXES",
     "GEN_AI_DATA_SOURCE_ID",
     "GEN_AI_EMBEDDINGS_DIMENSION_COUNT",
     "GEN_AI_OPERATION_NAME",
@@ -59,7 +64,11 @@ __all__ = [
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_BY_TYPE",
     "SPAN_KIND_BY_TYPE",
+    "TYPE_BY_GEN_AI_OPERATION",
+    "TYPE_BY_OPENINFERENCE_KIND",
+    "TYPE_BY_TRACELOOP_KIND",
     "llm_static_attributes",
+    "otel_value",
     "retrieval_static_attributes",
     "to_otel_attributes",
 ]
@@ -139,6 +148,106 @@ OPERATION_BY_TYPE = {
 }
 
 
+# ============================================================================================
+# Third-party spans: what the conventions instrumentors speak mean in ours (one table).
+# ============================================================================================
+
+TRACELOOP_SPAN_KIND = "traceloop.span.kind"
+#: Where a third-party span's instrumentation scope travels (OTel's names for non-OTLP formats).
+SCOPE_NAME_ATTRIBUTE = "otel.scope.name"
+SCOPE_VERSION_ATTRIBUTE = "otel.scope.version"
+#: A third-party span's OTel span kind (when not INTERNAL), events and links, as data.
+BROKLE_OTEL_KIND = "brokle.otel.kind"
+BROKLE_OTEL_EVENTS = "brokle.otel.events"
+BROKLE_OTEL_LINKS = "brokle.otel.links"
+BROKLE_REMOTE_PARENT = "brokle.remote_parent"
+
+#: ``openinference.span.kind`` -> our span type (checked first).
+TYPE_BY_OPENINFERENCE_KIND = {
+    "LLM": "llm",
+    "RETRIEVER": "retrieval",
+    "RERANKER": "retrieval",
+    "TOOL": "tool",
+    "EMBEDDING": "embedding",
+    "AGENT": "agent",
+    "CHAIN": "chain",
+    "GUARDRAIL": "chain",
+    "EVALUATOR": "chain",
+}
+#: ``gen_ai.operation.name`` -> our span type (checked second).
+TYPE_BY_GEN_AI_OPERATION = {
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "completion": "llm",
+    "embeddings": "embedding",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "retrieval": "retrieval",
+}
+#: ``traceloop.span.kind`` (OpenLLMetry's decorators) -> our span type (checked third).
+TYPE_BY_TRACELOOP_KIND = {
+    "workflow": "chain",
+    "task": "chain",
+    "agent": "agent",
+    "tool": "tool",
+}
+
+#: Our field <- the attribute names that carry it, first match wins (current names first,
+#: then older ones). Token counts follow the GenAI rule: input counts cached tokens too.
+FOREIGN_FIELDS: dict[str, tuple[str, ...]] = {
+    "input": ("input.value", "gen_ai.input.messages", "gen_ai.prompt"),
+    "output": ("output.value", "gen_ai.output.messages", "gen_ai.completion"),
+    "response_model": (
+        GEN_AI_RESPONSE_MODEL,
+        "llm.response.model_name",
+        "llm.model_name",
+        "gen_ai.response.model_name",
+    ),
+    "request_model": (GEN_AI_REQUEST_MODEL, "llm.request.model_name"),
+    "provider": (GEN_AI_PROVIDER_NAME, "llm.provider", "llm.system", "gen_ai.system"),
+    "input_tokens": (
+        GEN_AI_USAGE_INPUT_TOKENS,
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+        "llm.usage.prompt_tokens",
+    ),
+    "output_tokens": (
+        GEN_AI_USAGE_OUTPUT_TOKENS,
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+        "llm.usage.completion_tokens",
+    ),
+    "total_tokens": (
+        "gen_ai.usage.total_tokens",
+        "llm.token_count.total",
+        "llm.usage.total_tokens",
+    ),
+    "cache_read_tokens": (
+        GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_creation_tokens": (
+        GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "reasoning_tokens": (
+        GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        "gen_ai.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+    ),
+}
+#: Flattened chat messages (``<prefix>.<i>.message.role`` ...), read when no input/output
+#: attribute above is set: (input prefix, output prefix) per convention.
+FOREIGN_MESSAGE_PREFIXES = (
+    ("llm.input_messages.", "llm.output_messages."),  # OpenInference
+    ("gen_ai.prompt.", "gen_ai.completion."),  # OpenLLMetry before gen_ai.input.messages
+)
+
+
 def llm_static_attributes(*, model: str | None, provider: str | None) -> dict[str, Any]:
     """The attributes ``@observe_llm(model=, provider=)`` fixes at decoration time."""
     attrs: dict[str, Any] = {GEN_AI_OPERATION_NAME: OPERATION_BY_TYPE["llm"]}
@@ -203,13 +312,17 @@ CORE_ATTRIBUTES = frozenset(
     }
 )
 
+#: Third-party span structure kept in attributes (see exporters/_structure.py).
+_STRUCTURE = frozenset({SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE, BROKLE_OTEL_KIND})
+_STRUCTURE |= {BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS}
+
 #: Default cap on attributes per exported span (OpenTelemetry's SDK default).
 MAX_OTLP_ATTRIBUTES = 128
 
 _SCALARS = (str, bool, int, float)
 
 
-def _otel_value(value: Any) -> Any:
+def otel_value(value: Any) -> Any:
     """An OTLP-legal attribute value: a scalar, a homogeneous scalar list, else JSON text."""
     if isinstance(value, _SCALARS):
         return value
@@ -257,15 +370,19 @@ def to_otel_attributes(
         >>> attrs["openinference.span.kind"], attrs["llm.model_name"], attrs["user.id"]
         ('LLM', 'gpt-4o', 'u1')
     """
+    # A third-party span keeps every attribute its instrumentor wrote (deprecated names
+    # too, and its own openinference.span.kind); ours are added where it has none.
+    foreign = SCOPE_NAME_ATTRIBUTE in span.attributes
     own: dict[str, Any] = {}
     for key, value in span.attributes.items():
-        if value is None:
+        if value is None or key in _STRUCTURE:
             continue
         new_key = _DEPRECATED.get(key)
         if new_key is not None:
             own.setdefault(new_key, value)
-        else:
-            own[key] = value
+            if not foreign:
+                continue
+        own[key] = value
 
     out: dict[str, Any] = {
         OPENINFERENCE_SPAN_KIND: SPAN_KIND_BY_TYPE.get(span.type, "CHAIN"),
@@ -276,7 +393,7 @@ def to_otel_attributes(
         out[GEN_AI_OPERATION_NAME] = operation
     for key in CORE_ATTRIBUTES:
         if key in own and key != GEN_AI_OPERATION_NAME:
-            out[key] = _otel_value(own[key])
+            out[key] = otel_value(own[key])
     _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
     _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
     if span.user_id is not None:
@@ -306,14 +423,22 @@ def to_otel_attributes(
     if isinstance(tokens_in, int) and isinstance(tokens_out, int):
         out[LLM_TOKEN_COUNT_TOTAL] = tokens_in + tokens_out
 
+    if not foreign and span.type in ("llm", "retrieval"):
+        from brokle_trace.exporters._openinference import openinference_attributes
+
+        for key, value in openinference_attributes(span, own).items():
+            out.setdefault(key, value)
+
     dropped = 0
     room = max_attributes - len(out)
     for key, value in own.items():
         if key in out:
+            if foreign:
+                out[key] = otel_value(value)
             continue
         if room <= 0:
             dropped += 1
             continue
-        out[key] = _otel_value(value)
+        out[key] = otel_value(value)
         room -= 1
     return out, dropped

@@ -11,16 +11,31 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
+from opentelemetry import context as otel_context
+
 from brokle_trace import capture
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
+from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.span import Span, end, fail
 
 __all__ = ["continue_async_generator", "continue_generator", "make_async_generator",
            "make_generator"]
 
+
+
+def _swap(ctx: Any) -> Any:
+    """Make ``ctx`` the current OpenTelemetry context; return the one it replaces.
+
+    Two context-variable reads when nothing changed (the usual step); an attach through
+    OpenTelemetry's public API when the generator or its consumer moved the context.
+    """
+    current = _otel.otel_ctx_get()
+    if current is not ctx and ctx is not None:
+        otel_context.attach(ctx)  # the token is never needed: the next swap sets it back
+    return current
 
 
 class _Items:
@@ -82,18 +97,31 @@ def make_generator(
         items = _Items()
         method: Callable[[Any], Any] = gen.send
         arg: Any = None
+        # The OpenTelemetry context the generator's own steps run in: an OTel span it opens
+        # across a yield stays inside it, and one the caller opens between items stays out.
+        inside = span._otel_ctx
+        otel_get = _otel.otel_ctx_get  # final: the span's start installed the interop
         while True:
             token = CURRENT.set(span)
+            # _swap(inside), inlined: a read and a compare per step when nothing moved.
+            outside = otel_get()
+            if outside is not inside:
+                _swap(inside)
             try:
                 item = method(arg)
             except StopIteration as stop:
+                _swap(outside)
                 reset_context(token)
                 _end_generator(span, items, None, False)
                 return stop.value
             except BaseException as exc:
+                _swap(outside)
                 reset_context(token)
                 _end_generator(span, items, exc, False)
                 raise
+            inside = otel_get()
+            if inside is not outside:
+                _swap(outside)
             reset_context(token)
             items.add(span, item)
             try:
@@ -101,12 +129,15 @@ def make_generator(
                 method = gen.send
             except GeneratorExit:
                 token = CURRENT.set(span)
+                outside = _swap(inside)
                 try:
                     gen.close()
                 except BaseException as exc:
+                    _swap(outside)
                     reset_context(token)
                     _end_generator(span, items, exc, True)
                     raise
+                _swap(outside)
                 reset_context(token)
                 _end_generator(span, items, None, True)
                 raise
@@ -126,21 +157,26 @@ def make_async_generator(
         items = _Items()
         method: Callable[[Any], Any] = agen.asend
         arg: Any = None
+        inside = span._otel_ctx if span is not None else None  # see make_generator
         while True:
             token = CURRENT.set(span) if span is not None else None
+            outside = _swap(inside) if span is not None else None
             try:
                 item = await method(arg)
             except StopAsyncIteration:
                 if span is not None:
+                    _swap(outside)
                     reset_context(token)
                     _end_generator(span, items, None, False)
                 return
             except BaseException as exc:
                 if span is not None:
+                    _swap(outside)
                     reset_context(token)
                     _end_generator(span, items, exc, False)
                 raise
             if span is not None:
+                inside = _swap(outside)
                 reset_context(token)
                 items.add(span, item)
             try:
@@ -148,14 +184,17 @@ def make_async_generator(
                 method = agen.asend
             except GeneratorExit:
                 token = CURRENT.set(span) if span is not None else None
+                outside = _swap(inside) if span is not None else None
                 try:
                     await agen.aclose()
                 except BaseException as exc:
                     if span is not None:
+                        _swap(outside)
                         reset_context(token)
                         _end_generator(span, items, exc, True)
                     raise
                 if span is not None:
+                    _swap(outside)
                     reset_context(token)
                     _end_generator(span, items, None, True)
                 raise

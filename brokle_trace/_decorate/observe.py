@@ -148,9 +148,8 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
 
 
 def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
-    from brokle_trace._trace import otel as _otel
-
-    _otel.install()  # decoration time, not import time, and never per call
+    # No OpenTelemetry interop is installed here (decoration happens at import): the first
+    # span or configure() installs it (see _otel._fallback_get).
     if isinstance(fn, (classmethod, staticmethod)):
         inner = fn.__func__
         first = bool(isinstance(fn, classmethod))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from brokle_trace import capture
+from brokle_trace._export.foreign import FOREIGN
+from brokle_trace._export.foreign import to_span_data as foreign_span_data
 from brokle_trace._export.record import Record
 from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
 from brokle_trace._runtime.state import RAW_ARGS, UNSET
@@ -76,6 +78,8 @@ def to_span_data(
 ) -> SpanData:
     """Build the exported record for a sealed span. Redaction happens here, before any
     exporter sees it."""
+    if record[0] is FOREIGN:  # a third-party span (see _export.foreign)
+        return foreign_span_data(record, settings, resource)
     (
         view,
         trace_id,

@@ -18,7 +18,7 @@ from brokle_trace._trace.span import Span
 if TYPE_CHECKING:
     from brokle_trace._export.pipeline import Pipeline
 
-__all__ = ["make_enqueue"]
+__all__ = ["make_enqueue", "make_enqueue_record"]
 
 
 def make_enqueue(pipeline: Pipeline, sampling: bool) -> Callable[[Span], None]:
@@ -75,3 +75,28 @@ def make_enqueue(pipeline: Pipeline, sampling: bool) -> Callable[[Span], None]:
         enqueue(span)
 
     return enqueue_sampled
+
+
+def make_enqueue_record(pipeline: Pipeline) -> Callable[[tuple[object, ...]], None]:
+    """The pipeline's entry for a record built elsewhere (a third-party span, see
+    ``_trace.provider``): the same bound, drop counting and worker wake-up as ``enqueue``."""
+    queue = pipeline._queue
+    append = queue.append
+    cap = pipeline._cap
+    next_wake = pipeline._pacing.next_wake
+    wake = pipeline._pacing.wake_for_batch
+    full = pipeline._full
+    start = pipeline._ensure_worker
+
+    def enqueue_record(record: tuple[object, ...]) -> None:
+        n = len(queue)
+        if n >= cap[0]:
+            full()
+            return
+        append(record)
+        if n == 0 and pipeline._worker is None:
+            start()
+        elif n + 1 == next_wake[0]:
+            wake()
+
+    return enqueue_record

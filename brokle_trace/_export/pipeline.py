@@ -25,7 +25,7 @@ from typing import Any
 from brokle_trace import capture
 from brokle_trace._export.convert import Resource, to_span_data
 from brokle_trace._export.counters import DROP_REASONS, Counters
-from brokle_trace._export.enqueue import make_enqueue
+from brokle_trace._export.enqueue import make_enqueue, make_enqueue_record
 from brokle_trace._export.lines import to_line
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
@@ -109,6 +109,7 @@ class Pipeline:
         self.drop = self.counters.drop
         self._warn = self.counters.warn
         self.enqueue = make_enqueue(self, sample_rate < 1.0)
+        self.enqueue_record = make_enqueue_record(self)
 
     # -- hot path (see _enqueue) ----------------------------------------------------------
     def _full(self) -> None:

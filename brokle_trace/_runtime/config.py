@@ -68,6 +68,9 @@ class Settings(BaseModel):
     exporter_timeout: float = Field(default=30.0, gt=0)
     #: Share of traces kept (head sampling on the trace id; children follow their root).
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: Install ``tracer_provider()`` as OpenTelemetry's global provider (auto-instrumentation
+    #: and ``trace.get_tracer()`` then feed brokle_trace too).
+    otel_global: bool = False
     #: OTLP: base URL (``/v1/traces`` is appended) or the full traces URL.
     otlp_endpoint: str | None = None
     #: OTLP: extra headers, a dict or ``k1=v1,k2=v2`` (the OTEL_EXPORTER_OTLP_HEADERS syntax).

@@ -84,6 +84,10 @@ def _install(
     _errors.strict = settings.strict
     _state.enqueue = pipeline.enqueue
     _state.enabled = settings.enabled
+    if settings.otel_global:
+        from brokle_trace._trace.provider import install_global
+
+        install_global()
     if not _atexit_registered:
         atexit.register(_at_exit)
         _atexit_registered = True

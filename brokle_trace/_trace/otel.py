@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -26,22 +27,41 @@ from brokle_trace._trace import context as _context
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
 
-__all__ = ["install", "otel_ctx_get", "remote_parent", "suppress_instrumentation"]
+__all__ = [
+    "OverlayRuntimeContext",
+    "install",
+    "live_parent",
+    "live_spans",
+    "otel_ctx_get",
+    "remote_parent",
+    "suppress_instrumentation",
+]
 
 _install_lock = threading.Lock()
 _installed = False
 
 
 def _fallback_get() -> object:
-    return otel_context.get_current()
+    # Before the first span (or configure) installed the interop: install it now, then
+    # read through the getter install chose.
+    install()
+    if otel_ctx_get is _fallback_get:  # pragma: no cover - install always replaces it
+        return otel_context.get_current()
+    return otel_ctx_get()
 
 
 #: Returns OTel's raw current Context; replaced by the ContextVar's own ``get`` on install.
 otel_ctx_get: Callable[[], object] = _fallback_get
 
 
-class _OverlayRuntimeContext:
-    """OTel's runtime context, with our innermost span visible through ``get_current``."""
+class OverlayRuntimeContext:
+    """OTel's runtime context, with our innermost span visible through ``get_current``.
+
+    The first span (or ``configure``) wraps whatever runtime OpenTelemetry loaded, a custom
+    ``OTEL_PYTHON_CONTEXT`` one included, and talks to it only through the runtime
+    interface (attach, detach, get_current). Wrapping is the one step that is not a public
+    seam: OpenTelemetry has no hook for "current span" other than the runtime.
+    """
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -74,13 +94,28 @@ def _install_locked() -> None:
     with _install_lock:
         if _installed:
             return
-        inner: object = otel_context._RUNTIME_CONTEXT
-        if not isinstance(inner, _OverlayRuntimeContext):
-            var = getattr(inner, "_current_context", None)
-            if var is not None and hasattr(var, "get"):
-                otel_ctx_get = var.get
-            otel_context._RUNTIME_CONTEXT = _OverlayRuntimeContext(inner)  # type: ignore[assignment]
+        runtime: Any = otel_context._RUNTIME_CONTEXT
+        if isinstance(runtime, OverlayRuntimeContext):
+            inner = runtime._inner  # wrapped already (an earlier copy of this module)
+        else:
+            inner = runtime
+            otel_context._RUNTIME_CONTEXT = OverlayRuntimeContext(inner)  # type: ignore[assignment]
+        # The raw context, from the runtime beneath the overlay: the default runtime's
+        # context variable (one C call), or any other runtime's own get_current().
+        var = getattr(inner, "_current_context", None)
+        otel_ctx_get = var.get if isinstance(var, ContextVar) else inner.get_current
         _installed = True
+
+
+#: Running third-party spans that feed our pipeline, by span id (``_trace.processor`` owns
+#: it): a span of ours opened under one of them rolls up and inherits through it.
+live_spans: dict[int, Any] = {}
+
+
+def live_parent(trace_id: int, span_id: int) -> Any:
+    """The running third-party span ``(trace_id, span_id)`` names, if it feeds our pipeline."""
+    node = live_spans.get(span_id)
+    return node if node is not None and node.trace_id == trace_id else None
 
 
 def remote_parent(octx: object) -> tuple[int, int] | None:

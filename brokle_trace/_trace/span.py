@@ -261,11 +261,13 @@ def begin(facts: SpanFacts) -> Span:
         attrs = EMPTY_ATTRS
         # An empty OTel context (the usual case) is falsy: no OTel parent to look for.
         remote = _otel.remote_parent(octx) if octx else None
-        span._parent = None
         if remote is None:
+            span._parent = None
             span._trace_id = _ids.new_trace_id()
             span._parent_id = 0
         else:
+            # A third-party span of ours (tracer_provider()) is a parent like our own.
+            span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
             span._trace_id, span._parent_id = remote
     elif cur._otel_ctx is octx:
         # Our span or scope is the innermost one: the common case for a child.
@@ -281,7 +283,7 @@ def begin(facts: SpanFacts) -> Span:
         attrs = cur._trace_attrs
         remote = _otel.remote_parent(octx)
         if remote is not None:
-            span._parent = None
+            span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
             span._trace_id, span._parent_id = remote
         elif type(cur) is Span:
             span._trace_id, span._parent_id, span._parent = cur._trace_id, cur._span_id, cur
@@ -334,6 +336,7 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
         return
     remote = _otel.remote_parent(octx)
     if remote is not None:
+        span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
         span._trace_id, span._parent_id = remote
     else:
         span._trace_id = _ids.new_trace_id()

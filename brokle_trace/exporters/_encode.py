@@ -21,6 +21,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, SpanFlags, 
 from brokle_trace import semconv
 from brokle_trace._model import SpanData
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE, ResourceCache
+from brokle_trace.exporters._structure import Structure, structure_of
 
 __all__ = ["encode_request"]
 
@@ -57,7 +58,22 @@ def _fill_attributes(target: Any, attributes: dict[str, Any]) -> None:
         _set_value(kv.value, value)
 
 
-def _fill_span(target: Span, span: SpanData) -> None:
+def _fill_structure(target: Span, structure: Structure) -> None:
+    """A third-party span's own events and links (see exporters/_structure.py)."""
+    for name, when, attributes in structure.events:
+        event = target.events.add()
+        event.name = name
+        event.time_unix_nano = when
+        _fill_attributes(event.attributes, attributes)
+    for trace_id, span_id, attributes in structure.links:
+        link = target.links.add()
+        link.trace_id = trace_id.to_bytes(16, "big")
+        link.span_id = span_id.to_bytes(8, "big")
+        _fill_attributes(link.attributes, attributes)
+        link.flags = int(_HAS_IS_REMOTE)
+
+
+def _fill_span(target: Span, span: SpanData, structure: Structure) -> None:
     target.trace_id = bytes.fromhex(span.trace_id)
     target.span_id = bytes.fromhex(span.span_id)
     flags = int(_HAS_IS_REMOTE)
@@ -67,12 +83,18 @@ def _fill_span(target: Span, span: SpanData) -> None:
             flags |= int(_IS_REMOTE)
     target.flags = flags
     target.name = span.name
-    target.kind = _CLIENT if span.type in CLIENT_TYPES else _INTERNAL
+    if structure.kind is not None:
+        # protobuf's enum counts UNSPECIFIED as 0, the SDK's INTERNAL as 0
+        target.kind = Span.SpanKind.ValueType(structure.kind + 1)
+    else:
+        target.kind = _CLIENT if span.type in CLIENT_TYPES else _INTERNAL
     target.start_time_unix_nano = span.start_time_ns
     target.end_time_unix_nano = span.end_time_ns
     attributes, dropped = semconv.to_otel_attributes(span)
     _fill_attributes(target.attributes, attributes)
     target.dropped_attributes_count = dropped
+    if structure.events or structure.links:
+        _fill_structure(target, structure)
     status = target.status
     status.SetInParent()
     if span.status == "error":
@@ -102,17 +124,22 @@ def encode_request(
         'x'
     """
     request = ExportTraceServiceRequest()
-    scopes: dict[tuple[str | None, str | None, str | None], ScopeSpans] = {}
+    groups: dict[tuple[str | None, str | None, str | None], Any] = {}
+    scopes: dict[tuple[Any, ...], ScopeSpans] = {}
+    ours = (SCOPE.name, SCOPE.version or "")
     for span in spans:
         key = (span.service, span.environment, span.release)
-        scope = scopes.get(key)
+        structure = structure_of(span.attributes)
+        scope_key = (*key, *(structure.scope or ours))
+        scope = scopes.get(scope_key)
         if scope is None:
-            resource_spans = request.resource_spans.add()
-            resource = resources.get(*key)
-            _fill_attributes(resource_spans.resource.attributes, dict(resource.attributes))
+            resource_spans = groups.get(key)
+            if resource_spans is None:
+                resource_spans = groups[key] = request.resource_spans.add()
+                resource = resources.get(*key)
+                _fill_attributes(resource_spans.resource.attributes, dict(resource.attributes))
             scope = resource_spans.scope_spans.add()
-            scope.scope.name = SCOPE.name
-            scope.scope.version = SCOPE.version or ""
-            scopes[key] = scope
-        _fill_span(scope.spans.add(), span)
+            scope.scope.name, scope.scope.version = structure.scope or ours
+            scopes[scope_key] = scope
+        _fill_span(scope.spans.add(), span, structure)
     return request

@@ -7,6 +7,7 @@ two can never disagree about ids, attributes, status or resource.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,10 +16,11 @@ from urllib.parse import unquote
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from brokle_trace import semconv
 from brokle_trace._model import SpanData
+from brokle_trace.exporters._structure import structure_of
 
 __all__ = ["CLIENT_TYPES", "SCOPE", "ResourceCache", "to_readable_span", "to_readable_spans"]
 
@@ -117,7 +119,12 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
         parent = SpanContext(
             trace_id, int(span.parent_span_id, 16), is_remote=remote, trace_flags=_SAMPLED
         )
-    events: Sequence[Event] = ()
+    structure = structure_of(span.attributes)
+    events: Sequence[Event] = [Event(n, a, timestamp=t) for n, t, a in structure.events]
+    links = [
+        Link(SpanContext(t, s, is_remote=True, trace_flags=_SAMPLED), a)
+        for t, s, a in structure.links
+    ]
     status = _OK
     if span.status == "error":
         status = Status(StatusCode.ERROR, span.status_message)
@@ -125,7 +132,7 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
             exc_attrs = {"exception.type": span.error.type, "exception.message": span.error.message}
             if span.error.stacktrace:
                 exc_attrs["exception.stacktrace"] = span.error.stacktrace
-            events = (Event("exception", exc_attrs, timestamp=span.end_time_ns),)
+            events = [*events, Event("exception", exc_attrs, timestamp=span.end_time_ns)]
     return _ReadableSpan(
         name=span.name,
         context=context,
@@ -133,13 +140,22 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
         resource=resources.get(span.service, span.environment, span.release),
         attributes=attributes,
         events=events,
-        kind=SpanKind.CLIENT if span.type in CLIENT_TYPES else SpanKind.INTERNAL,
+        kind=SpanKind(structure.kind)
+        if structure.kind is not None
+        else (SpanKind.CLIENT if span.type in CLIENT_TYPES else SpanKind.INTERNAL),
+        links=links,
         status=status,
         start_time=span.start_time_ns,
         end_time=span.end_time_ns,
-        instrumentation_scope=SCOPE,
+        instrumentation_scope=SCOPE if structure.scope is None else _scope(*structure.scope),
         dropped_attributes=dropped,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _scope(name: str, version: str) -> InstrumentationScope:
+    # One object per scope: the SDK's encoder groups spans by scope identity.
+    return InstrumentationScope(name, version or None)
 
 
 def to_readable_spans(spans: Sequence[SpanData], resources: ResourceCache) -> list[ReadableSpan]:

@@ -1,0 +1,446 @@
+"""A finished third-party span (an OpenTelemetry SDK ``ReadableSpan``) -> our ``SpanData``.
+
+Spans from instrumentors (OpenInference, OpenLLMetry, any OTel instrumentation) enter the
+export queue as a record like ours, marked :data:`FOREIGN`, holding the finished SDK span;
+the worker converts it here, through the same redaction and capture limits as our spans:
+the name, every attribute value, event and link attributes, the exception's message and
+stack trace, and the status message. Their conventions are read through
+``semconv.FOREIGN_FIELDS`` into our type, input/output, model, provider and usage.
+
+The span's own attributes are kept (redacted and bounded) next to ours, so an OTLP
+backend still receives what the instrumentor wrote; ``input.value``/``output.value`` move
+into ``input``/``output`` as the text they are (the OTLP mapping writes them back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.trace import SpanKind, StatusCode
+
+from brokle_trace import capture, semconv
+from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
+from brokle_trace.llm._usage import Usage
+
+__all__ = [
+    "FOREIGN",
+    "attributes_of",
+    "foreign_record",
+    "foreign_type",
+    "llm_facts",
+    "price",
+    "to_span_data",
+]
+
+
+class _Foreign:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "FOREIGN"
+
+
+#: First item of a record that holds a third-party span (ours hold a function's view).
+FOREIGN: Any = _Foreign()
+
+#: Key of the record's ``extra`` saying usage and cost were done on the caller's thread.
+PRICED = "\x00priced"
+#: ``llm._deferred.DEFERRED``, spelled here (the LLM package is imported only when needed).
+DEFERRED = "brokle.cost.deferred"
+#: Attributes lifted into ``input``/``output`` (not kept twice).
+_LIFTED = frozenset({"input.value", "input.mime_type", "output.value", "output.mime_type"})
+_KIND_NAMES = {
+    SpanKind.SERVER: "server",
+    SpanKind.CLIENT: "client",
+    SpanKind.PRODUCER: "producer",
+    SpanKind.CONSUMER: "consumer",
+}
+_UNKNOWN_SERVICE = "unknown_service"
+_INT_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "reasoning_tokens",
+)
+#: Most events and links kept per span; how many more there were is kept as a count.
+MAX_EVENTS = 32
+
+
+def foreign_type(attributes: Any) -> str:
+    """Our span type for a third-party span's attributes (see the ``TYPE_BY_*`` tables).
+
+    Example:
+        >>> foreign_type({"openinference.span.kind": "RETRIEVER"})
+        'retrieval'
+        >>> foreign_type({"gen_ai.operation.name": "chat"}), foreign_type({})
+        ('llm', 'span')
+    """
+    for key, table in (
+        (semconv.OPENINFERENCE_SPAN_KIND, semconv.TYPE_BY_OPENINFERENCE_KIND),
+        (semconv.GEN_AI_OPERATION_NAME, semconv.TYPE_BY_GEN_AI_OPERATION),
+        (semconv.TRACELOOP_SPAN_KIND, semconv.TYPE_BY_TRACELOOP_KIND),
+    ):
+        value = attributes.get(key)
+        if isinstance(value, str):
+            found = table.get(value) or table.get(value.lower()) or table.get(value.upper())
+            if found is not None:
+                return found
+    return "span"
+
+
+def attributes_of(span: Any) -> Mapping[str, Any]:
+    """A finished SDK span's attributes as a plain mapping, read once.
+
+    ``span.attributes`` is a read-only proxy over ``BoundedAttributes``, whose every read
+    takes a lock in Python (~1.5 us); a third-party span is read some 40 times between its
+    end and its export. The SDK keeps the values in the ``BoundedAttributes``' own dict,
+    which no one writes after the span ended: read that when it is there (the shortcut a
+    test holds equal to the public view), else copy the public view once.
+    """
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if isinstance(inner, dict):
+        return inner
+    return dict(span.attributes or {})
+
+
+def foreign_record(
+    span: Any,
+    attributes: Mapping[str, Any],
+    trace_attrs: tuple[Any, ...] | None,
+    extra: dict[str, Any],
+) -> tuple[Any, ...]:
+    """The queue record of a finished SDK span (layout of ``_record.seal``'s, marked)."""
+    ctx = span.context
+    parent = span.parent
+    return (
+        FOREIGN,
+        ctx.trace_id,
+        ctx.span_id,
+        parent.span_id if parent is not None else 0,
+        span.start_time or 0,
+        span.end_time or 0,
+        span,
+        attributes,
+        None,
+        trace_attrs,
+        extra,  # never None: the JSONL fast path then hands the record to to_span_data
+        None,
+        None,
+    )
+
+
+def _first(attrs: Mapping[str, Any], field: str) -> Any:
+    for key in semconv.FOREIGN_FIELDS[field]:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def llm_facts(attrs: Mapping[str, Any]) -> tuple[Usage | None, str | None]:
+    """The usage a span's attributes report (any convention), and the model to price it by.
+
+    Example:
+        >>> usage, model = llm_facts({"llm.token_count.prompt": 6,
+        ...                           "llm.token_count.completion": 3,
+        ...                           "llm.model_name": "gpt-4o-mini-2024-07-18"})
+        >>> usage.input_tokens, usage.output_tokens, model
+        (6, 3, 'gpt-4o-mini-2024-07-18')
+    """
+    counts = [_count(_first(attrs, field)) for field in _INT_FIELDS]
+    model = _first(attrs, "response_model") or _first(attrs, "request_model")
+    model = model if isinstance(model, str) else None
+    if counts[0] is None and counts[1] is None:
+        return None, model
+    return Usage(*counts), model
+
+
+def _flattened(attrs: Mapping[str, Any], prefix: str) -> list[Any] | None:
+    """``prefix.0.message.role = ..`` style attributes back into a list of messages."""
+    items: dict[int, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, rest = key[len(prefix) :].partition(".")
+        if not index.isdigit() or not rest:
+            continue
+        if rest.startswith("message."):
+            rest = rest[8:]
+        node = items.setdefault(int(index), {})
+        parts = rest.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    if not items:
+        return None
+    return [items[i] for i in sorted(items)]
+
+
+def _io(attrs: Mapping[str, Any], field: str) -> Any:
+    # Kept as the instrumentor wrote it (JSON text, mostly): text redaction finds secrets in
+    # JSON text too, at a fraction of the cost of parsing and walking it.
+    value = _first(attrs, field)
+    if value is not None:
+        return value
+    for in_prefix, out_prefix in semconv.FOREIGN_MESSAGE_PREFIXES:
+        messages = _flattened(attrs, in_prefix if field == "input" else out_prefix)
+        if messages is not None:
+            return messages
+    return None
+
+
+def _ours(attrs: Mapping[str, Any], span_type: str) -> dict[str, Any]:
+    """Our normalised attributes for a foreign span (GenAI names), from any convention."""
+    out: dict[str, Any] = {}
+    request_model = _first(attrs, "request_model")
+    response_model = _first(attrs, "response_model")
+    provider = _first(attrs, "provider")
+    if isinstance(request_model, str):
+        out[semconv.GEN_AI_REQUEST_MODEL] = request_model
+    if isinstance(response_model, str):
+        out[semconv.GEN_AI_RESPONSE_MODEL] = response_model
+    if isinstance(provider, str):
+        out[semconv.GEN_AI_PROVIDER_NAME] = provider.lower()
+    operation = semconv.OPERATION_BY_TYPE.get(span_type)
+    if operation is not None and semconv.GEN_AI_OPERATION_NAME not in attrs:
+        out[semconv.GEN_AI_OPERATION_NAME] = operation
+    return out
+
+
+def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | None, Any]:
+    status = span.status
+    failed = status is not None and status.status_code is StatusCode.ERROR
+    message = status.description if failed else None
+    status_message = capture.redact_text(message, settings) if message else None
+    if not failed:
+        return "ok", None, None
+    error = None
+    for event in reversed(span.events):
+        if event.name == "exception":
+            ea = event.attributes or {}
+            text = str(ea.get("exception.message", ""))
+            stack = ea.get("exception.stacktrace")
+            error = ErrorInfo(
+                type=str(ea.get("exception.type", "Exception")).rsplit(".", 1)[-1],
+                message=capture.redact_text(text, settings),
+                stacktrace=capture.redact_text(str(stack), settings) if stack else None,
+            )
+            break
+    if status_message is None and error is not None:
+        status_message = error.message
+    return "error", status_message, error
+
+
+def _events(span: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for event in span.events:
+        if event.name == "exception":
+            continue  # carried as ``error``
+        item: dict[str, Any] = {"name": event.name, "time_unix_nano": event.timestamp}
+        if event.attributes:
+            item["attributes"] = dict(event.attributes)
+        out.append(item)
+    return out
+
+
+def _links(span: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for link in span.links:
+        ctx = link.context
+        item: dict[str, Any] = {
+            "trace_id": f"{ctx.trace_id:032x}",
+            "span_id": f"{ctx.span_id:016x}",
+        }
+        if link.attributes:
+            item["attributes"] = dict(link.attributes)
+        out.append(item)
+    return out
+
+
+def price(node: Any, raw: Mapping[str, Any], start_ns: int, extra: dict[str, Any]) -> None:
+    """An LLM span's usage attributes and the cost cell to price it by, rolled up.
+
+    As for our own LLM spans (``llm._record``), the caller's thread only says what to
+    price: the cell is priced by the export worker (``llm._deferred.finish``), here for
+    this span and, through the roll-up, for each running ancestor (ours and theirs).
+    ``node``: the running third-party span (``_trace.processor``), or None in the worker
+    (nothing left running to roll up to).
+    """
+    from brokle_trace.llm._deferred import CostCell, deferred_of
+    from brokle_trace.llm._record import _roll_up
+
+    extra[PRICED] = True
+    usage, model = llm_facts(raw)
+    if usage is None:
+        return
+    extra.update(usage.attributes())
+    provider = _first(raw, "provider")
+    cell = CostCell()
+    cell.request = (
+        (model, _first(raw, "request_model")),
+        provider.lower() if isinstance(provider, str) else None,
+        usage,
+        None,
+        start_ns,
+    )
+    deferred_of(extra).own = cell
+    if node is not None:
+        at = node._attributes if hasattr(node, "_attributes") else {}
+        node._attributes = at
+        ext: dict[str, Any] = {}
+        node._extra = ext
+        _roll_up(node, ext, at, usage, cell)
+
+
+def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` with the deferred costs (this span's, its subtree's) priced in."""
+    if DEFERRED not in attributes:
+        return attributes
+    from brokle_trace.llm._deferred import finish
+
+    return finish(attributes)
+
+
+_PRICED_TYPES = frozenset({"llm", "embedding"})
+#: (resource, our resource, fields) of the last span's resource: spans share a few.
+_last_resource: tuple[Any, Any, tuple[Any, Any, Any]] = (None, None, (None, None, None))
+
+
+def _resource_fields(span: Any, resource: Any) -> tuple[Any, Any, Any]:
+    """(service, environment, release): the span's resource where it says, else ours."""
+    global _last_resource
+    theirs = span.resource
+    last = _last_resource
+    if last[0] is theirs and last[1] is resource:
+        return last[2]
+    fields = _resolve_resource(theirs, resource)
+    _last_resource = (theirs, resource, fields)
+    return fields
+
+
+def _resolve_resource(theirs: Any, resource: Any) -> tuple[Any, Any, Any]:
+    attrs = getattr(theirs, "attributes", None) or {}
+    service = attrs.get("service.name")
+    if not isinstance(service, str) or service.startswith(_UNKNOWN_SERVICE):
+        service = resource.service
+    environment = attrs.get("deployment.environment.name") or attrs.get("deployment.environment")
+    release = attrs.get("service.version")
+    return (
+        service,
+        environment if isinstance(environment, str) else resource.environment,
+        release if isinstance(release, str) else resource.release,
+    )
+
+
+def _text(value: Any, settings: capture.CaptureSettings, field: str) -> Any:
+    out = capture.redact_value(value, settings, field=field)
+    return out if isinstance(out, str) else str(out)
+
+
+def to_span_data(
+    record: tuple[Any, ...], settings: capture.CaptureSettings, resource: Any
+) -> SpanData:
+    """The exported ``SpanData`` of a foreign record, redacted and bounded like ours."""
+    span = record[6]
+    raw: Mapping[str, Any] = record[7]
+    trace_attrs = record[9]
+    extra: dict[str, Any] = record[10]
+    span_type = foreign_type(raw)
+    name = _text(span.name, settings, "name")
+    attributes: dict[str, Any] = _ours(raw, span_type)
+    attributes.update(extra)
+    if attributes.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
+        # No running ancestor needed it on the caller's thread: say what to price here.
+        price(None, raw, record[4], attributes)
+        attributes.pop(PRICED, None)
+    for key, value in raw.items():
+        if key not in _LIFTED:
+            attributes.setdefault(key, value)
+    scope = span.instrumentation_scope
+    if scope is not None:
+        attributes[semconv.SCOPE_NAME_ATTRIBUTE] = scope.name
+        if scope.version:
+            attributes[semconv.SCOPE_VERSION_ATTRIBUTE] = scope.version
+    kind = _KIND_NAMES.get(span.kind)
+    if kind is not None:
+        attributes[semconv.BROKLE_OTEL_KIND] = kind
+    events = _events(span)
+    if events:
+        attributes[semconv.BROKLE_OTEL_EVENTS] = events[:MAX_EVENTS]
+        if len(events) > MAX_EVENTS:
+            attributes["brokle.otel.events_dropped"] = len(events) - MAX_EVENTS
+    links = _links(span)
+    if links:
+        attributes[semconv.BROKLE_OTEL_LINKS] = links[:MAX_EVENTS]
+        if len(links) > MAX_EVENTS:
+            attributes["brokle.otel.links_dropped"] = len(links) - MAX_EVENTS
+    parent = span.parent
+    if parent is not None and parent.is_remote:
+        attributes[semconv.BROKLE_REMOTE_PARENT] = True
+    status, status_message, error = _error(span, settings)
+    inp = _io(raw, "input")
+    out = _io(raw, "output")
+    redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
+    service, environment, release = _resource_fields(span, resource)
+    fields: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "trace_id": record[1].to_bytes(16, "big").hex(),
+        "span_id": record[2].to_bytes(8, "big").hex(),
+        "parent_span_id": record[3].to_bytes(8, "big").hex() if record[3] else None,
+        "type": span_type,
+        "start_time_ns": record[4],
+        "end_time_ns": record[5],
+        "status": status,
+        "status_message": status_message,
+        "level": "error" if status == "error" else "default",
+        "error": error,
+        "input": None if inp is None else capture.finalize(inp, settings, field="input"),
+        "output": None if out is None else capture.finalize(out, settings, field="output"),
+        "metadata": {},
+        "tags": [],
+        "user_id": None,
+        "session_id": None,
+        "attributes": redacted if isinstance(redacted, dict) else {"value": redacted},
+        "service": service,
+        "environment": environment,
+        "release": release,
+    }
+    if trace_attrs is not None:
+        _trace_fields(fields, trace_attrs, settings)
+    return fast_span_data(fields)
+
+
+def _trace_fields(
+    fields: dict[str, Any], trace_attrs: tuple[Any, ...], settings: capture.CaptureSettings
+) -> None:
+    """The trace's user, session, tags and metadata (from trace_context and friends)."""
+    user_id, session_id, tags, metadata = trace_attrs
+    if user_id is not None:
+        fields["user_id"] = _text(str(user_id), settings, "trace")
+    if session_id is not None:
+        fields["session_id"] = _text(str(session_id), settings, "trace")
+    if tags:
+        redacted = capture.redact_value(list(tags), settings, field="tags")
+        fields["tags"] = [str(t) for t in redacted] if isinstance(redacted, list) else []
+    if metadata:
+        md = capture.redact_value(dict(metadata), settings, field="metadata")
+        fields["metadata"] = md if isinstance(md, dict) else {"value": md}

@@ -1,0 +1,101 @@
+"""What a third-party span carries besides attributes: its scope, kind, events and links.
+
+``_export.foreign`` keeps them in documented attributes (``otel.scope.*``,
+``brokle.otel.*``) so the JSONL line stays one flat record; both OpenTelemetry encoders
+(our OTLP protobuf fill and the SDK ``ReadableSpan`` of the exporter adapter) turn them back
+into the real OTLP fields here, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from brokle_trace import semconv
+
+__all__ = ["STRUCTURE_KEYS", "Structure", "event_attributes", "structure_of"]
+
+#: Attributes that are structure, not attributes, over OTLP.
+STRUCTURE_KEYS = frozenset(
+    {
+        semconv.SCOPE_NAME_ATTRIBUTE,
+        semconv.SCOPE_VERSION_ATTRIBUTE,
+        semconv.BROKLE_OTEL_KIND,
+        semconv.BROKLE_OTEL_EVENTS,
+        semconv.BROKLE_OTEL_LINKS,
+    }
+)
+#: ``brokle.otel.kind`` -> OpenTelemetry ``SpanKind`` value.
+KIND_VALUES = {"internal": 0, "server": 1, "client": 2, "producer": 3, "consumer": 4}
+
+
+class Structure:
+    """A span's scope (name, version), kind (None: ours by type), events and links."""
+
+    __slots__ = ("events", "kind", "links", "scope")
+
+    def __init__(
+        self,
+        scope: tuple[str, str] | None,
+        kind: int | None,
+        events: list[tuple[str, int, dict[str, Any]]],
+        links: list[tuple[int, int, dict[str, Any]]],
+    ) -> None:
+        self.scope = scope
+        self.kind = kind
+        self.events = events
+        self.links = links
+
+
+_NONE = Structure(None, None, [], [])
+
+
+def event_attributes(value: Any) -> dict[str, Any]:
+    """OTLP-legal attributes of an event or link (scalars, scalar lists, else JSON text)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): semconv.otel_value(v) for k, v in value.items() if v is not None}
+
+
+def _hex(value: Any, width: int) -> int | None:
+    if isinstance(value, str) and len(value) == width:
+        try:
+            return int(value, 16)
+        except ValueError:
+            return None
+    return None
+
+
+def structure_of(attributes: Mapping[str, Any]) -> Structure:
+    """The structure a SpanData's attributes carry (our own spans: none).
+
+    Example:
+        >>> s = structure_of({"otel.scope.name": "openinference.instrumentation.openai",
+        ...                   "brokle.otel.kind": "client"})
+        >>> s.scope, s.kind
+        (('openinference.instrumentation.openai', ''), 2)
+    """
+    name = attributes.get(semconv.SCOPE_NAME_ATTRIBUTE)
+    if not isinstance(name, str):
+        return _NONE
+    version = attributes.get(semconv.SCOPE_VERSION_ATTRIBUTE)
+    kind = KIND_VALUES.get(str(attributes.get(semconv.BROKLE_OTEL_KIND, "internal")), 0)
+    events = []
+    for item in attributes.get(semconv.BROKLE_OTEL_EVENTS) or ():
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            when = item.get("time_unix_nano")
+            events.append(
+                (
+                    item["name"],
+                    when if isinstance(when, int) else 0,
+                    event_attributes(item.get("attributes")),
+                )
+            )
+    links = []
+    for item in attributes.get(semconv.BROKLE_OTEL_LINKS) or ():
+        if not isinstance(item, Mapping):
+            continue
+        trace_id, span_id = _hex(item.get("trace_id"), 32), _hex(item.get("span_id"), 16)
+        if trace_id is not None and span_id is not None:
+            links.append((trace_id, span_id, event_attributes(item.get("attributes"))))
+    return Structure((name, version if isinstance(version, str) else ""), kind, events, links)
