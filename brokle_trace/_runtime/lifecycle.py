@@ -83,6 +83,8 @@ def _install(
     _state.set_capture_defaults(settings.capture_inputs, settings.capture_outputs)
     _errors.strict = settings.strict
     _state.enqueue = pipeline.enqueue
+    _state.enqueue_record = pipeline.enqueue_record
+    _state.count_sampled_out = pipeline.counters.count_sampled_out
     _state.enabled = settings.enabled
     if settings.otel_global:
         from brokle_trace._trace.provider import install_global
@@ -255,10 +257,23 @@ def _enqueue_unconfigured(span: Any) -> None:
     _state.enqueue(span)
 
 
+def _enqueue_record_unconfigured(record: tuple[object, ...]) -> None:
+    ensure_configured()
+    _state.enqueue_record(record)
+
+
+def _count_sampled_out_unconfigured() -> None:
+    ensure_configured()
+    _state.count_sampled_out()
+
+
 def _flush_root() -> None:
     settings = _settings
     flush(settings.shutdown_timeout if settings is not None else 2.0)
 
 
 _state.enqueue = _enqueue_unconfigured
+_state.enqueue_record = _enqueue_record_unconfigured
+_state.count_sampled_out = _count_sampled_out_unconfigured
 _state.flush_root = _flush_root
+_state.flush = flush

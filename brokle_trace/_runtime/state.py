@@ -84,3 +84,10 @@ def _no_flush() -> None:  # pragma: no cover - replaced at import
 
 #: ``flush=True`` decorators call this when their root span ends (set by ``lifecycle``).
 flush_root: Callable[[], None] = _no_flush
+#: Hands a finished third-party span's record to the export queue (set by ``lifecycle``,
+#: like ``enqueue``: the first one builds the default pipeline).
+enqueue_record: Callable[[tuple[object, ...]], None] = _enqueue_before_import  # type: ignore[assignment]
+#: Counts a third-party span of a sampled-out trace as dropped (set by ``lifecycle``).
+count_sampled_out: Callable[[], object] = _no_flush
+#: ``brokle_trace.flush`` for layers below the lifecycle (an OTel processor's force_flush).
+flush: Callable[[float], bool] = lambda timeout: True  # noqa: E731 - replaced at import

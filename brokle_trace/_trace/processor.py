@@ -192,14 +192,11 @@ class BrokleSpanProcessor(SpanProcessor):
         if self._suppressed and ctx.span_id in self._suppressed:
             self._suppressed.discard(ctx.span_id)
             return
-        from brokle_trace._runtime import lifecycle
-
-        pipeline = lifecycle._pipeline or lifecycle.current_pipeline()
         node = self._live.pop(ctx.span_id, None)
         if node is not None:
             node.is_recording = False
         if not ctx.trace_flags.sampled or sampled_out(ctx.trace_id):
-            pipeline.counters.count_sampled_out()
+            _state.count_sampled_out()
             return
         attributes = attributes_of(span)
         extra: dict[str, Any] = {}
@@ -218,13 +215,11 @@ class BrokleSpanProcessor(SpanProcessor):
             attrs = node.trace_attrs()
             if attrs is not EMPTY_ATTRS:
                 trace_attrs = attrs.as_tuple()
-        pipeline.enqueue_record(foreign_record(span, attributes, trace_attrs, extra))
+        _state.enqueue_record(foreign_record(span, attributes, trace_attrs, extra))
 
     def shutdown(self) -> None:
         """Nothing to stop: our pipeline has its own lifecycle (``brokle_trace.shutdown``)."""
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Export every span that ended before this call (``brokle_trace.flush``)."""
-        from brokle_trace._runtime import lifecycle
-
-        return lifecycle.flush(timeout_millis / 1000)
+        return _state.flush(timeout_millis / 1000)
