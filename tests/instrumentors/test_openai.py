@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import genai_prices
 import openai
 import pytest
 
@@ -82,6 +83,13 @@ def _expected_cost(span: Any) -> float:
     )
     cost = compute_cost("gpt-4o-mini", usage)
     assert cost is not None
+    # ... which is the price source's own calculation for the dated model the span names.
+    source = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens),
+        span.attributes["gen_ai.response.model"],
+        provider_id="openai",
+    )
+    assert cost.total_usd == pytest.approx(float(source.total_price))
     return cost.total_usd
 
 
