@@ -131,3 +131,12 @@ def test_an_environment_misconfiguration_is_logged_without_its_password(
         lifecycle.ensure_configured()
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "falling back to defaults" in text and "hunter2" not in text
+
+
+def test_unpriced_model_names_in_stats_are_redacted() -> None:
+    from brokle_trace.llm import Usage, compute_cost, unpriced_models
+
+    _configure()
+    assert compute_cost(f"my-model {HF}", Usage(input_tokens=10, output_tokens=1)) is None
+    assert unpriced_models().get("my-model [REDACTED:huggingface_token]", 0) >= 1
+    assert not any(HF in name for name in unpriced_models())

@@ -21,7 +21,8 @@ import pytest
 
 import brokle_trace
 from brokle_trace import observe, update_current_span
-from brokle_trace.llm._fake_server import FakeLLMServer
+from brokle_trace.llm import _cost
+from brokle_trace.testing._fake_server import FakeLLMServer
 from tests.export.receiver import Receiver
 
 from .corpus.benign import BENIGN, Benign
@@ -133,6 +134,9 @@ def _plant_benign(sink: Sink, results: Results) -> None:
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
     receiver = Receiver()
     server = FakeLLMServer().start()
+    # The probes' model names are unpriced: counted process-wide (stats()), so put the
+    # count back as it was for the tests that follow.
+    unpriced = dict(_cost._unpriced)
     try:
         sink = Sink(Path(tmp_path_factory.mktemp("corpus")) / "traces.jsonl", receiver)
         out = Results()
@@ -143,6 +147,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
     finally:
         server.stop()
         receiver.close()
+        with _cost._lock:
+            _cost._unpriced.clear()
+            _cost._unpriced.update(unpriced)
 
 
 def _report(r: Results) -> str:
