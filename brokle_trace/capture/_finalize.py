@@ -254,8 +254,10 @@ class Walker:
                 ks, rule = self.key(k, depth)
             tv = type(v)
             # A bool or None under a secret-naming key is a flag ("private": true,
-            # "api_key": null), never a secret: shown as it is.
-            if rule is not None and tv is not bool and v is not None:
+            # "api_key": null), never a secret: shown as it is. So is the "token" of a
+            # logprobs entry ({"token": "Hello", "logprob": -0.3}).
+            if (rule is not None and tv is not bool and v is not None
+                    and not (rule == "token" and "logprob" in node)):
                 text = marker(rule)
                 value: JSONValue = text
                 self.redactions += 1

@@ -54,6 +54,7 @@ def ascii_lower(text: str) -> str:
 class _Pattern:
     rx: re.Pattern[str]
     secret_groups: tuple[int, ...]
+    needs: str
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,14 @@ class _Rule:
 
 def _compile(rule: ValueRule) -> _Rule:
     patterns = []
-    for source in rule.patterns:
+    needs = rule.pattern_needs or ("",) * len(rule.patterns)
+    for source, need in zip(rule.patterns, needs, strict=True):
         # Rules matched on ASCII-lowered text use ASCII classes too: a bare secret value then
         # ends only at ASCII whitespace, so "password=\x1f..." is redacted, not skipped
         # because \x1f is Unicode whitespace (found by the differential property test).
         rx = re.compile(source, re.ASCII if rule.lower else 0)
         groups = tuple(sorted(i for n, i in rx.groupindex.items() if n.startswith("s")))
-        patterns.append(_Pattern(rx, groups))
+        patterns.append(_Pattern(rx, groups, need))
     return _Rule(rule.name, tuple(patterns), rule.lower, rule.need_all, rule.need_any,
                  CHECKS[rule.check] if rule.check else None)
 
@@ -185,6 +187,8 @@ class Redactor:
                     target, offset = text, 0
                 check = rule.check
                 for pattern in rule.patterns:
+                    if pattern.needs and not all(c in target for c in pattern.needs):
+                        continue
                     for m in pattern.rx.finditer(target):
                         start, end = m.span()
                         for g in pattern.secret_groups:

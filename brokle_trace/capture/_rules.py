@@ -65,6 +65,8 @@ class ValueRule:
     * ``check``: the name of a function in ``_checks.CHECKS`` that sees each match and
       returns the span to replace and the family to name, or None (not a secret after all).
     * ``families``: the names ``check`` may return besides ``name`` (each can be disabled).
+    * ``pattern_needs``: per pattern, characters that must all occur in the (lower-cased)
+      text for it to match (``k`` for ``token``): a ``memchr`` each, cheaper than a scan.
     * ``example``: a string that must be redacted by this rule (docs and tests use it).
     """
 
@@ -76,6 +78,7 @@ class ValueRule:
     need_any: str = ""
     check: str = ""
     families: tuple[str, ...] = ()
+    pattern_needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,8 +192,12 @@ _ASSIGNMENTS = (
     r"credentials?" + _SEP + _VALUE,
     r"sig(?:nature)?" + _SEP + _VALUE,
     r"private" + _SEP + _VALUE,
-    r"code(?<=[?&]code)=" + _NOT_MARKER + r"(?P<s>[^\s\"'&#<>\\]+)",
+    r"code(?<=\?code)=" + _NOT_MARKER + r"(?P<s>[^\s\"'&#<>\\]+)",
+    r"code(?<=&code)=" + _NOT_MARKER + r"(?P<s>[^\s\"'&#<>\\]+)",
 )
+# A rare letter of each stem (logs, digests and JSON keys often lack k, w, g, v; prose
+# lacks ? and &).
+_ASSIGNMENT_NEEDS = ("", "w", "", "k", "ky", "h", "k", "", "g", "v", "?", "&")
 
 BUILTIN_VALUE_RULES: tuple[ValueRule, ...] = (
     ValueRule(
@@ -202,6 +209,7 @@ BUILTIN_VALUE_RULES: tuple[ValueRule, ...] = (
         ),
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq0x\n-----END RSA PRIVATE KEY-----",
         need_all="-",
+        pattern_needs=("BGKY",),
     ),
     ValueRule(
         "putty_private_key",
@@ -273,6 +281,7 @@ BUILTIN_VALUE_RULES: tuple[ValueRule, ...] = (
         need_any=":=",
         check="assignment",
         families=ASSIGNMENT_FAMILIES,
+        pattern_needs=_ASSIGNMENT_NEEDS,
     ),
 )
 

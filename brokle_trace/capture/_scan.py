@@ -102,9 +102,8 @@ def candidate_runs(text: str, hex_keys: frozenset[str] = frozenset()) -> list[tu
     A run qualifies with 16+ consecutive base64url characters, unless it is nothing but
     lower-case hex and dashes (digests and UUIDs, the commonest runs in logs) and does not
     start with one of ``hex_keys`` (a family prefix made of hex: ``fc-``), or with 32+
-    base64 characters
-    around a ``+`` or ``/`` that has 6+ letters and digits on each side (base64 whose
-    separators cut every base64url piece below 16; paths fail the test).
+    base64 characters around a ``+`` or ``/`` that has 6+ letters and digits on each side
+    (base64 whose separators cut every base64url piece below 16; paths fail the test).
 
     Example:
         >>> candidate_runs("see /a/b.c and ghp_" + "x" * 36 + " " + "0f" * 20)
@@ -132,9 +131,11 @@ def candidate_runs(text: str, hex_keys: frozenset[str] = frozenset()) -> list[tu
                 continue
             if full is None:
                 full = data.translate(_TOKEN_CLASS)
-            run = _widen(full, k)
-            out.append(run)
-            m = search(classes, run[1])
+            j = full.find(b" ", e)  # widened to every token character ("." "/" "+" too)
+            if j < 0:
+                j = n
+            out.append((full.rfind(b" ", 0, k) + 1, j))
+            m = search(classes, j)
     if b"+" in data or b"/" in data:
         b64: bytes | None = None
         more: list[tuple[int, int]] = []
@@ -234,29 +235,24 @@ class Scanner:
         """``(start, end, family)`` of every token-shaped secret in ``text`` (unmerged)."""
         found: list[tuple[int, int, str]] = []
         cache = self._cache
-        ids = self.ids
         hit: tuple[bool, tuple[tuple[int, int, str], ...]] | None
         for i, j in candidate_runs(text, self._hex_keys):
-            if (
-                _BORING.fullmatch(text, i, j) and text[i : i + 3] not in self._hex_keys
-            ) or text.endswith("base64,", 0, i):
-                continue  # digests, UUIDs, numbers; a data: URI's payload
+            if text.endswith("base64,", 0, i):
+                continue  # a data: URI's payload
             run = text[i:j]
             # Whether a family starts in the run, and what the shape rules find in it,
             # depend on its text alone (ids, paths and names repeat: a tool call's id,
             # every frame's file); only a family's own match may look around the run.
             hit = cache.get(run)
             if hit is None:
-                shapes: list[tuple[int, int, str]] = []
-                if not run.startswith(ids):  # an object id (or a digest) is never a secret
-                    self._shapes(run, 0, j - i, shapes)
-                hit = (self._has_family(run), tuple(shapes))
+                hit = self._judge(run)
                 if j - i <= _CACHED_RUN_MAX:
                     if len(cache) >= _CACHE_MAX:
                         cache.clear()
                     cache[run] = hit
             if not hit[0]:
-                found.extend((a + i, b + i, name) for a, b, name in hit[1])
+                if hit[1]:
+                    found.extend((a + i, b + i, name) for a, b, name in hit[1])
                 continue
             first = len(found)
             self._families(text, i, j, found)
@@ -269,10 +265,16 @@ class Scanner:
                     found.append((start, end, name))
         return found
 
-    def _has_family(self, run: str) -> bool:
+    def _judge(self, run: str) -> tuple[bool, tuple[tuple[int, int, str], ...]]:
+        """(a family key occurs in the run, what the shape rules find in it)."""
+        if _BORING.fullmatch(run) and run[:3] not in self._hex_keys:
+            return False, ()  # digests, UUIDs, numbers
+        shapes: list[tuple[int, int, str]] = []
+        if not run.startswith(self.ids):  # an object id (or a digest) is never a secret
+            self._shapes(run, 0, len(run), shapes)
         keys = _BOUNDARY.findall(run)
         keys.append(run[:3])
-        return not self._by_key.keys().isdisjoint(keys)
+        return not self._by_key.keys().isdisjoint(keys), tuple(shapes)
 
     def _shapes(self, text: str, i: int, j: int, found: list[tuple[int, int, str]]) -> None:
         if self.prefixed is not None and _BODY.search(text, i, j):

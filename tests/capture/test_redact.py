@@ -65,6 +65,14 @@ def test_everyday_llm_keys_are_not_redacted(key: str) -> None:
     assert redact_text(json.dumps({key: "<pad>"}), S) == json.dumps({key: "<pad>"})
 
 
+def test_the_token_of_a_logprobs_entry_is_shown() -> None:
+    entry = {"token": "Hello", "logprob": -0.31, "bytes": [72, 101],
+             "top_logprobs": [{"token": "Hi", "logprob": -1.2}]}
+    assert capture({"content": [entry]}) == {"content": [entry]}
+    assert capture({"token": "t", "logprobs": None}) == {"token": "[REDACTED:token]",
+                                                         "logprobs": None}
+
+
 def test_a_flag_under_a_secret_key_is_shown() -> None:
     value = {"private": True, "api_key": None, "password": False, "token": "t"}
     assert capture(value) == {"private": True, "api_key": None, "password": False,
