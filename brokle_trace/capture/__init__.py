@@ -107,7 +107,7 @@ def redact_text(
         'login failed: password=[REDACTED:secret_param]'
         >>> redact_text("x" * 100 + " sk-proj-" + "Ab3" * 10, CaptureSettings(),
         ...             max_length=64, keep="tail")
-        '[TRUNCATED: 139 chars]...\nxxxxxxxxxxxxxxxxxx [REDACTED:openai_key]'
+        '[TRUNCATED: 139 chars]...\\nxxxxxxxxxxxxxxxx [REDACTED:openai_key]'
     """
     return redact_text_value(text, settings, field, max_length, keep)
 

@@ -213,7 +213,7 @@ class Scanner:
         ...     ID_PREFIXES)
         >>> s = Scanner(BUILTIN_TOKEN_RULES, BUILTIN_SHAPE_RULES, ID_PREFIXES)
         >>> s.spans("id chatcmpl-9pQx2Lk7RtYzWvB3nM5cD8eF1gH4j key hf_" + "Ab1" * 12)
-        [(44, 83, 'huggingface_token')]
+        [(46, 85, 'huggingface_token')]
     """
 
     def __init__(
