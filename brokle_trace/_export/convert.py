@@ -59,12 +59,12 @@ def _error_info(
             stack = "".join(summary.format())
         except Exception:
             stack = None
-    if stack is not None and len(stack) > _MAX_STACK_CHARS:
-        # The innermost frames are the useful ones: keep the tail.
-        stack = "...[truncated]\n" + stack[-_MAX_STACK_CHARS:]
     message = capture.redact_text(message, settings)
     if stack is not None:
-        stack = capture.redact_text(stack, settings)
+        # Redacted whole, then cut to the innermost frames (the tail): a secret straddling
+        # the cut is replaced whole instead of exporting its end.
+        stack = capture.redact_text(
+            stack, settings, field="stacktrace", max_length=_MAX_STACK_CHARS, keep="tail")
     status_message = "cancelled" if issubclass(etype, CancelledError) else message
     return (
         "error",
@@ -180,7 +180,9 @@ def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
         if status == "error":
             fields["level"] = "error"
     if updated is not None:
-        fields["name"] = updated.get("_name", fields["name"])
+        name = updated.get("_name")
+        if name is not None:
+            fields["name"] = capture.redact_text(name, settings, field="name")
         fields["level"] = updated.get("_level", fields["level"])
         explicit_message = updated.get("_status_message")
         if explicit_message is not None:
@@ -234,9 +236,10 @@ def template(
         return hit[3]
     c = settings._compiled
     name, type_, names, _, max_input, max_output, _, _, _, static = view
+    text = capture.redact_text  # span names and resource fields are free text too
     fields: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "name": name,
+        "name": text(name, settings, field="name"),
         "trace_id": "",
         "span_id": "",
         "parent_span_id": None,
@@ -256,9 +259,10 @@ def template(
         "attributes": _as_dict(capture.redact_value(static, settings, field="attributes"))
         if static
         else None,
-        "service": resource.service,
-        "environment": resource.environment,
-        "release": resource.release,
+        "service": None if resource.service is None else text(resource.service, settings),
+        "environment": None if resource.environment is None else text(resource.environment,
+                                                                      settings),
+        "release": None if resource.release is None else text(resource.release, settings),
     }
     entry = (
         fields,

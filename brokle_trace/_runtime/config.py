@@ -142,6 +142,8 @@ _CAPTURE_FIELDS = frozenset(
     f.name for f in dataclasses.fields(capture.CaptureSettings) if f.init
 )
 _ENV_ALIASES = {"service_name": ("OTEL_SERVICE_NAME",)}
+#: The default rules, for messages about the configuration itself (quoted values redacted).
+_PLAIN = capture.CaptureSettings()
 
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
@@ -161,7 +163,8 @@ def build_settings(kwargs: Mapping[str, Any], environ: Mapping[str, str]) -> Set
     try:
         return Settings.model_validate({**env, **dict(kwargs.items())})
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, env, kwargs)) from None
+        # The message quotes the values it rejects (an endpoint with its password).
+        raise ConfigError(capture.redact_text(_explain(exc, env, kwargs), _PLAIN)) from None
 
 
 def _explain(exc: ValidationError, env: Mapping[str, str], kwargs: Mapping[str, Any]) -> str:
@@ -220,5 +223,6 @@ def validate(
     try:
         cap_settings = capture.CaptureSettings(**cap)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"brokle_trace.configure(): {exc}") from None
+        raise ConfigError(capture.redact_text(f"brokle_trace.configure(): {exc}", _PLAIN)) \
+            from None
     return settings, cap_settings

@@ -11,7 +11,8 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from brokle_trace.capture import CaptureSettings
+from brokle_trace._runtime.errors import logger
+from brokle_trace.capture import CaptureSettings, RedactingFilter
 
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
@@ -37,6 +38,12 @@ capture_settings: CaptureSettings = CaptureSettings()
 #: Strings up to this length are kept whole at call time (the limit plus the redaction
 #: margin); the worker redacts, then truncates to the limit. Mirrors ``capture_settings``.
 capture_cut: int = capture_settings._compiled.cut
+
+
+# Every line the library logs is redacted with the settings in force (a warning may quote
+# a mistyped endpoint's password or an invalid argument). Attached here, not in ``errors``:
+# that module sits below capture in the import graph.
+logger.addFilter(RedactingFilter(lambda: capture_settings))
 
 
 def set_capture_settings(settings: CaptureSettings) -> None:

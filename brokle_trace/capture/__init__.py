@@ -9,15 +9,18 @@ Two stages, split by thread:
   leaves part of a secret), applies the user's mask, and fits the byte budget.
 
 Nothing un-redacted is written or sent: exporters only see ``finalize``, ``redact_value``
-and ``redact_text`` output. See ``docs/capture.md`` for the rules and the limits.
+and ``redact_text`` output, and the library's own log lines pass ``RedactingFilter``. See
+``docs/capture.md`` for the rules and the limits.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Literal
 
 from brokle_trace.capture._counters import COUNTER_NAMES, counters, reset_counters
 from brokle_trace.capture._finalize import finalize_value, redact_text_value
+from brokle_trace.capture._logs import RedactingFilter
 from brokle_trace.capture._rules import BUILTIN_RULE_NAMES
 from brokle_trace.capture._settings import CaptureSettings
 from brokle_trace.capture._snapshot import snapshot_value
@@ -27,6 +30,7 @@ __all__ = [
     "BUILTIN_RULE_NAMES",
     "COUNTER_NAMES",
     "CaptureSettings",
+    "RedactingFilter",
     "counters",
     "finalize",
     "redact_text",
@@ -34,6 +38,10 @@ __all__ = [
     "reset_counters",
     "snapshot",
 ]
+
+
+# Capture's own warnings never quote values, but they pass the same filter as the rest.
+logging.getLogger("brokle_trace.capture").addFilter(RedactingFilter())
 
 
 def snapshot(
@@ -79,18 +87,29 @@ def finalize(
 
 
 def redact_text(
-    text: str, settings: CaptureSettings, *, field: str = "text", max_length: int | None = None
+    text: str,
+    settings: CaptureSettings,
+    *,
+    field: str = "text",
+    max_length: int | None = None,
+    keep: Literal["head", "tail"] = "head",
 ) -> str:
-    """Redact secrets inside free text (exception messages, stack traces, status messages).
+    """Redact secrets inside free text (span names, exception messages, stack traces,
+    status messages, log lines): the one function every free-text field goes through.
 
     The result is at most ``max_length`` characters (default ``settings.max_bytes``),
-    including a truncation marker. Never raises.
+    including a truncation marker. ``keep="tail"`` keeps the end instead (a stack trace's
+    innermost frames); the text is redacted *whole* before it is cut either way, so a
+    secret straddling the cut is replaced whole. Never raises.
 
     Example:
         >>> redact_text("login failed: password=hunter2", CaptureSettings())
         'login failed: password=[REDACTED:secret_param]'
+        >>> redact_text("x" * 100 + " sk-proj-" + "Ab3" * 10, CaptureSettings(),
+        ...             max_length=64, keep="tail")
+        '[TRUNCATED: 139 chars]...\\nxxxxxxxxxxxxxxxx [REDACTED:openai_key]'
     """
-    return redact_text_value(text, settings, field, max_length)
+    return redact_text_value(text, settings, field, max_length, keep)
 
 
 def redact_value(value: Any, settings: CaptureSettings, *, field: str = "metadata") -> JSONValue:

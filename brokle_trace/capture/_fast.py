@@ -109,7 +109,8 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
                 return False, None
             ks, rule = hit[0], hit[1]
             redactions += hit[2]
-            if rule is not None:
+            if (rule is not None and type(v) is not bool and v is not None  # flags stay
+                    and not (rule == "token" and "logprob" in value)):  # type: ignore[operator]
                 result[ks] = marker(rule)
                 redactions += 1
                 chars += len(ks) + 40

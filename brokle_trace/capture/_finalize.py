@@ -35,7 +35,7 @@ from brokle_trace.capture._truncate import (
 from brokle_trace.capture._truncate import clean_cut as _cut
 from brokle_trace.typing import JSONValue
 
-__all__ = ["finalize_value", "redact_text_value"]
+__all__ = ["TAIL_WINDOW", "finalize_value", "redact_text_value"]
 
 _BIG_INT_BITS = 14_000
 _CONTAINERS = frozenset({dict, list, CutDict, CutList})
@@ -253,7 +253,11 @@ class Walker:
             else:
                 ks, rule = self.key(k, depth)
             tv = type(v)
-            if rule is not None:
+            # A bool or None under a secret-naming key is a flag ("private": true,
+            # "api_key": null), never a secret: shown as it is. So is the "token" of a
+            # logprobs entry ({"token": "Hello", "logprob": -0.3}).
+            if (rule is not None and tv is not bool and v is not None
+                    and not (rule == "token" and "logprob" in node)):
                 text = marker(rule)
                 value: JSONValue = text
                 self.redactions += 1
@@ -349,8 +353,33 @@ def _mask(out: JSONValue, c: Compiled, walker: Walker, field: str, span: str) ->
     return result
 
 
+#: A tail-kept text longer than this is redacted from its last this-many characters (60x a
+#: stack trace's 16 000): the redacted part always reaches far behind the kept tail.
+TAIL_WINDOW = 1_000_000
+
+
+def _tail(text: str, walker: Walker, limit: int) -> str:
+    """Redact the whole text, then keep its end: a secret straddling the cut is gone whole."""
+    total = len(text)
+    s = _clean(text[-TAIL_WINDOW:])
+    red = walker.redactor
+    if red is not None:
+        s, n = red.redact(s)
+        walker.redactions += n
+    if len(s) <= limit:
+        return s
+    mark = string_marker(total)[3:] + "...\n"  # "[TRUNCATED: N chars]...\n"
+    cut = len(s) - max(0, limit - len(mark))
+    opening = s.rfind("[REDACTED:", max(0, cut - 64), cut)
+    if opening >= 0 and s.find("]", opening) >= cut:  # never start inside a marker
+        cut = s.find("]", opening) + 1
+    walker.truncations += 1
+    return mark + s[cut:]
+
+
 def redact_text_value(
-    text: object, settings: CaptureSettings, field: str, max_length: int | None
+    text: object, settings: CaptureSettings, field: str, max_length: int | None,
+    keep: str = "head",
 ) -> str:
     """``redact_text``: one free-text string, redacted and bounded. Never raises."""
     c = settings._compiled
@@ -360,7 +389,7 @@ def redact_text_value(
         if type(text) is not str:
             converted = walker.walk(text, 0)
             text = converted if type(converted) is str else orjson.dumps(converted).decode()
-        out = walker.text(text)
+        out = _tail(text, walker, limit) if keep == "tail" else walker.text(text)
         if c.mask is not None:
             try:
                 masked = c.mask(out, {"field": field, "span": ""})

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from brokle_trace.capture._rules import KeyRule, ValueRule
+from brokle_trace.capture._checks import CHECKS, Check
+from brokle_trace.capture._rules import KeyRule, ShapeRule, TokenRule, ValueRule
+from brokle_trace.capture._scan import Scanner
 
 __all__ = ["CACHE_TEXT_MAX", "SHORT", "Redactor", "ascii_lower", "marker", "normalize_key"]
 
@@ -52,39 +54,48 @@ def ascii_lower(text: str) -> str:
 class _Pattern:
     rx: re.Pattern[str]
     secret_groups: tuple[int, ...]
+    needs: str
 
 
 @dataclass(frozen=True)
 class _Rule:
     name: str
-    marker: str
     patterns: tuple[_Pattern, ...]
     lower: bool
     need_all: str
     need_any: str
+    check: Check | None
 
 
 def _compile(rule: ValueRule) -> _Rule:
     patterns = []
-    for source in rule.patterns:
+    needs = rule.pattern_needs or ("",) * len(rule.patterns)
+    for source, need in zip(rule.patterns, needs, strict=True):
         # Rules matched on ASCII-lowered text use ASCII classes too: a bare secret value then
         # ends only at ASCII whitespace, so "password=\x1f..." is redacted, not skipped
         # because \x1f is Unicode whitespace (found by the differential property test).
         rx = re.compile(source, re.ASCII if rule.lower else 0)
         groups = tuple(sorted(i for n, i in rx.groupindex.items() if n.startswith("s")))
-        patterns.append(_Pattern(rx, groups))
-    return _Rule(rule.name, marker(rule.name), tuple(patterns), rule.lower, rule.need_all,
-                 rule.need_any)
+        patterns.append(_Pattern(rx, groups, need))
+    return _Rule(rule.name, tuple(patterns), rule.lower, rule.need_all, rule.need_any,
+                 CHECKS[rule.check] if rule.check else None)
 
 
 class Redactor:
     """Finds secrets by key name and by value, for one settings object.
 
+    Value rules are regexes (``value_rules``); token families and shape rules run in one
+    ``Scanner`` pass. ``disabled`` names families a rule's check may report but that are
+    switched off.
+
     Example:
-        >>> from brokle_trace.capture._rules import BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES
-        >>> r = Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, ())
-        >>> r.redact("key sk-proj-abc123def456ghi789jkl0")[0]
-        'key [REDACTED:openai_key]'
+        >>> from brokle_trace.capture._rules import (BUILTIN_KEY_RULES, BUILTIN_SHAPE_RULES,
+        ...     BUILTIN_TOKEN_RULES, BUILTIN_VALUE_RULES, ID_PREFIXES)
+        >>> r = Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, (),
+        ...              token_rules=BUILTIN_TOKEN_RULES, shape_rules=BUILTIN_SHAPE_RULES,
+        ...              id_prefixes=ID_PREFIXES)
+        >>> r.redact("key sk-proj-abc123def456ghi789jkl0 and hf_" + "Ab1" * 12)[0]
+        'key [REDACTED:openai_key] and [REDACTED:huggingface_token]'
         >>> r.key_rule("max_tokens") is None, r.key_rule("X-Api-Key")
         (True, 'api_key')
     """
@@ -94,19 +105,30 @@ class Redactor:
         key_rules: Sequence[KeyRule],
         value_rules: Sequence[ValueRule],
         allow_keys: Iterable[str],
+        *,
+        token_rules: Sequence[TokenRule] = (),
+        shape_rules: Sequence[ShapeRule] = (),
+        id_prefixes: Sequence[str] = (),
+        disabled: Iterable[str] = (),
     ) -> None:
         self._allow = frozenset(normalize_key(k) for k in allow_keys)
         self._key_names = tuple(r.name for r in key_rules)
         alternatives = "|".join(f"(?P<k{i}>{r.pattern})" for i, r in enumerate(key_rules))
         self._key_rx = re.compile(f"(?:^|_)(?:{alternatives})$") if key_rules else None
         self._key_cache: dict[str, str | None] = {}
+        self._disabled = frozenset(disabled)
         self.rules = tuple(_compile(r) for r in value_rules)
         # Rules grouped by their required characters, checked once per group: most strings
         # fail every gate and cost a handful of memchr calls.
-        groups: dict[str, list[tuple[int, _Rule]]] = {}
-        for index, rule in enumerate(self.rules):
-            groups.setdefault(rule.need_all, []).append((index, rule))
+        groups: dict[str, list[_Rule]] = {}
+        for rule in self.rules:
+            groups.setdefault(rule.need_all, []).append(rule)
         self._groups = tuple((gate, tuple(rules)) for gate, rules in groups.items())
+        self.scanner = (
+            Scanner(token_rules, shape_rules, id_prefixes) if token_rules or shape_rules
+            else None
+        )
+        self._markers: dict[str, str] = {}
         #: text -> (redacted text, redactions), for strings up to CACHE_TEXT_MAX characters.
         self.short_cache: dict[str, tuple[str, int]] = {}
         self._cached_chars = 0
@@ -140,15 +162,16 @@ class Redactor:
         self.key_info[key] = (text, rule, count)
 
     # -- values -------------------------------------------------------------------------
-    def spans(self, text: str) -> list[tuple[int, int, int]]:
-        """Merged ``(start, end, rule_index)`` spans of every secret in ``text``."""
-        found: list[tuple[int, int, int]] = []
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Merged ``(start, end, family)`` spans of every secret in ``text``."""
+        found: list[tuple[int, int, str]] = []
         lowered: str | None = None
+        disabled = self._disabled
         for gate, rules in self._groups:
             if gate and (gate not in text if len(gate) == 1 else
                          not all(c in text for c in gate)):
                 continue
-            for index, rule in rules:
+            for rule in rules:
                 if rule.need_any:
                     for c in rule.need_any:
                         if c in text:
@@ -162,26 +185,37 @@ class Redactor:
                     target, offset = lowered, 1
                 else:
                     target, offset = text, 0
+                check = rule.check
                 for pattern in rule.patterns:
+                    if pattern.needs and not all(c in target for c in pattern.needs):
+                        continue
                     for m in pattern.rx.finditer(target):
                         start, end = m.span()
                         for g in pattern.secret_groups:
                             if m.start(g) != -1:
                                 start, end = m.span(g)
                                 break
-                        if end > start:
-                            found.append((start - offset, end - offset, index))
+                        if end <= start:
+                            continue
+                        if check is None:
+                            found.append((start - offset, end - offset, rule.name))
+                            continue
+                        hit = check(text, start - offset, end - offset, m.start() - offset)
+                        if hit is not None and hit[1] > hit[0] and hit[2] not in disabled:
+                            found.append(hit)
+        if self.scanner is not None:
+            found += self.scanner.spans(text)
         if len(found) < 2:
             return found
         found.sort()
         merged = [found[0]]
-        for start, end, index in found[1:]:
-            last_start, last_end, last_index = merged[-1]
+        for start, end, name in found[1:]:
+            last_start, last_end, last_name = merged[-1]
             if start < last_end:
                 if end > last_end:
-                    merged[-1] = (last_start, end, last_index)
+                    merged[-1] = (last_start, end, last_name)
             else:
-                merged.append((start, end, index))
+                merged.append((start, end, name))
         return merged
 
     def redact(self, text: str, keep: int | None = None) -> tuple[str, int]:
@@ -218,7 +252,7 @@ class Redactor:
         return out, count
 
     def _redact(
-        self, text: str, spans: list[tuple[int, int, int]], keep: int | None
+        self, text: str, spans: list[tuple[int, int, str]], keep: int | None
     ) -> tuple[str, int]:
         if not spans:
             return (text if keep is None else text[:keep]), 0
@@ -226,11 +260,15 @@ class Redactor:
         parts: list[str] = []
         pos = 0
         count = 0
-        for start, end, index in spans:
+        markers = self._markers
+        for start, end, name in spans:
             if start >= end_of_text:
                 break
             parts.append(text[pos:start])
-            parts.append(self.rules[index].marker)
+            mark = markers.get(name)
+            if mark is None:
+                mark = markers[name] = marker(name)
+            parts.append(mark)
             pos = end
             count += 1
         if pos < end_of_text:

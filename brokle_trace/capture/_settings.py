@@ -14,7 +14,10 @@ from brokle_trace.capture._redact import Redactor, normalize_key
 from brokle_trace.capture._rules import (
     BUILTIN_KEY_RULES,
     BUILTIN_RULE_NAMES,
+    BUILTIN_SHAPE_RULES,
+    BUILTIN_TOKEN_RULES,
     BUILTIN_VALUE_RULES,
+    ID_PREFIXES,
     KeyRule,
     ValueRule,
 )
@@ -215,7 +218,15 @@ class Compiled:
                                          re.escape(norm), (name,)))
             value_rules = [r for r in BUILTIN_VALUE_RULES if r.name not in disabled]
             value_rules += _custom_rules(s.redact_patterns)[1]
-            self.redactor = Redactor(key_rules, value_rules, s.allow_keys)
+            self.redactor = Redactor(
+                key_rules,
+                value_rules,
+                s.allow_keys,
+                token_rules=[r for r in BUILTIN_TOKEN_RULES if r.name not in disabled],
+                shape_rules=[r for r in BUILTIN_SHAPE_RULES if r.name not in disabled],
+                id_prefixes=ID_PREFIXES,
+                disabled=disabled,
+            )
         #: The context of an ordinary call (default limit, no decorator serializer), built
         #: once: allocating it per call would cost ~0.3 us on the caller's thread.
         self.snapshot_ctx = Ctx(self, self.limit, self.cut, None, False)

@@ -135,8 +135,14 @@ def price_of(
 
 def count_unpriced(model: str | None) -> None:
     """Count one call of ``model`` that could not be priced (see :func:`unpriced_models`)."""
+    # The name is whatever the caller passed as model=, and stats() shows it: redacted like
+    # an exported span name.
+    from brokle_trace import capture
+    from brokle_trace._runtime import state
+
+    name = capture.redact_text(model, state.capture_settings, field="name") if model else ""
     with _lock:
-        _unpriced[model or "<no model>"] += 1
+        _unpriced[name or "<no model>"] += 1
 
 
 def compute_cost(

@@ -12,8 +12,17 @@ from hypothesis import strategies as st
 
 from brokle_trace.capture import CaptureSettings, finalize, redact_text, redact_value, snapshot
 from brokle_trace.capture._redact import Redactor
-from brokle_trace.capture._rules import BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, ValueRule
+from brokle_trace.capture._rules import (
+    BUILTIN_KEY_RULES,
+    BUILTIN_SHAPE_RULES,
+    BUILTIN_TOKEN_RULES,
+    BUILTIN_VALUE_RULES,
+    ID_PREFIXES,
+)
+from tests.parity.fired import Fired, run
 
+from . import reference
+from .corpus.benign import BENIGN
 from .strategies import NO7, PLANTED, VALUES, secrets, settings_kwargs
 
 FAST = settings(max_examples=200, deadline=None,
@@ -85,73 +94,61 @@ def test_a_secret_straddling_the_cut_is_never_partly_shown(secret: tuple[str, st
 
 
 # -- differential: the optimised redactor against a naive one ------------------------------
-def _naive_spans(text: str, rules: tuple[ValueRule, ...]) -> list[tuple[int, int, int]]:
-    """Every pattern on the whole text, no gates, no lower-casing, no cache."""
-    found = []
-    for index, rule in enumerate(rules):
-        flags = re.IGNORECASE | re.ASCII if rule.lower else 0
-        target, offset = (" " + text, 1) if rule.lower else (text, 0)
-        for source in rule.patterns:
-            rx = re.compile(source, flags)
-            for m in rx.finditer(target):
-                span = m.span()
-                for name in sorted(n for n in rx.groupindex if n.startswith("s")):
-                    if m.start(name) != -1:
-                        span = m.span(name)
-                        break
-                if span[1] > span[0]:
-                    found.append((span[0] - offset, span[1] - offset, index))
-    # union of overlapping spans, the leftmost (then first rule) names the run
-    found.sort()
-    runs: list[list[int]] = []
-    for start, end, index in found:
-        if runs and start < runs[-1][1]:
-            runs[-1][1] = max(runs[-1][1], end)
-        else:
-            runs.append([start, end, index])
-    return [(a, b, c) for a, b, c in runs]
+_ALL = (BUILTIN_VALUE_RULES, BUILTIN_TOKEN_RULES, BUILTIN_SHAPE_RULES, ID_PREFIXES)
 
 
-def _naive_redact(text: str, rules: tuple[ValueRule, ...]) -> str:
-    """One pass after another until nothing changes (at most 4, like the real one)."""
-    for _ in range(4):
-        spans = _naive_spans(text, rules)
-        if not spans:
-            break
-        out, pos = [], 0
-        for start, end, index in spans:
-            out += [text[pos:start], f"[REDACTED:{rules[index].name}]"]
-            pos = end
-        text = "".join(out) + text[pos:]
-    return text
+def _fast() -> Redactor:
+    return Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, (), token_rules=BUILTIN_TOKEN_RULES,
+                    shape_rules=BUILTIN_SHAPE_RULES, id_prefixes=ID_PREFIXES)
 
 
+_EXAMPLES = [r.example for r in BUILTIN_TOKEN_RULES] + [r.example for r in BUILTIN_VALUE_RULES] \
+    + [r.example for r in BUILTIN_SHAPE_RULES]
+_LOOKALIKES = [b.text for b in BENIGN if len(b.text) < 120][::3]
 _FRAGMENTS = st.one_of(
     secrets().map(lambda s: s[0]),
-    st.sampled_from(["Bearer ", "BEARER ", "bearer", "password", "Password=", "api_key: ",
-                     "apiKey=", "accessToken=", '"secret": "', "'token': '", "Cookie: a=1; b=2",
-                     "Authorization: Basic dXNlcjpwYXNz", "://", "@", "sk-", "AKIA", "eyJ", ".",
+    st.sampled_from(_EXAMPLES),
+    st.sampled_from(_LOOKALIKES),
+    st.sampled_from(["Bearer ", "BEARER ", "bearer", "Basic ", "basic", "password", "Password=",
+                     "api_key: ", "apiKey=", "accessToken=", '"secret": "', "'token': '",
+                     "Cookie: a=1; b=2", "Authorization: Basic dXNlcjpwYXNz", "://", "@", "sk-",
+                     "AKIA", "eyJ", ".", "/", "+", "_", "-", "~", "Q~", "base64,", "data:",
                      "-----BEGIN EC PRIVATE KEY-----", "\n", "İ", "K", " ", "=", ":", "\\\"",
-                     "max_tokens=5", "session_id=abc", "[REDACTED:x]", "...[TRUNCATED: 9 chars]"]),
+                     "max_tokens=5", "session_id=abc", "eos_token=", "[REDACTED:x]", "-u ",
+                     "--password ", "?code=", "&sig=", "AccountKey=", "Pwd=", "{", "}", ";",
+                     "...[TRUNCATED: 9 chars]", "0123456789abcdef", "fc-", "hvs.", "SG.",
+                     "chatcmpl-", "call_", "msg_01", "12345678:AA", "MTIz", "ghp_", "hf_"]),
     st.text(max_size=12),
-    st.text(string.ascii_letters + string.digits + "_-.:=/@", max_size=30),
+    st.text(string.ascii_letters + string.digits + "_-.:=/@+~", min_size=10, max_size=60),
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(parts=st.lists(_FRAGMENTS, max_size=12))
-@example(parts=["Password=", "\x1f"])  # a control character is not a value's end
-def test_optimised_redactor_matches_naive_reference(parts: list[str]) -> None:
-    text = "".join(parts)
-    fast = Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, ())
-    assert fast.redact(text)[0] == _naive_redact(text, BUILTIN_VALUE_RULES)
-    # twice: the second answer may come from the short-string cache
-    assert fast.redact(text)[0] == _naive_redact(text, BUILTIN_VALUE_RULES)
+def test_optimised_redactor_matches_naive_reference() -> None:
+    def prop(fired: Fired) -> None:
+        @settings(max_examples=400, deadline=None)
+        @given(parts=st.lists(_FRAGMENTS, max_size=12))
+        @example(parts=["Password=", "\x1f"])  # a control character is not a value's end
+        @example(parts=["x-", "SG.", "A" * 22, ".", "b" * 43])  # a family after a separator
+        @example(parts=["base64,", "Zq8xK2vNp7LwR4mT9bY3cH6jD1fG5sA0eQ+/"])
+        def check(parts: list[str]) -> None:
+            text = "".join(parts)
+            fast = _fast()
+            expected = reference.redact(text, *_ALL)
+            assert fast.redact(text)[0] == expected
+            # twice: the second answer may come from the text cache and the run cache
+            assert fast.redact(text)[0] == expected
+            assert fast.redact(text, len(text))[0] == expected
+            assert fast.scanner is not None
+            fired.example(bool(fast.scanner.spans(text)))  # the token scan found something
+
+        check()
+
+    run(prop, min_share=0.2)
 
 
 @settings(max_examples=200, deadline=None)
 @given(parts=st.lists(_FRAGMENTS, max_size=12))
 def test_redaction_is_idempotent(parts: list[str]) -> None:
-    r = Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, ())
+    r = _fast()
     once = r.redact("".join(parts))[0]
     assert r.redact(once)[0] == once

@@ -14,8 +14,8 @@ from brokle_trace.capture import CaptureSettings, counters, reset_counters
 def test_public_names_are_exactly_these() -> None:
     assert sorted(capture.__all__) == capture.__all__
     assert set(capture.__all__) == {
-        "BUILTIN_RULE_NAMES", "COUNTER_NAMES", "CaptureSettings", "counters", "finalize",
-        "redact_text", "redact_value", "reset_counters", "snapshot"}
+        "BUILTIN_RULE_NAMES", "COUNTER_NAMES", "CaptureSettings", "RedactingFilter", "counters",
+        "finalize", "redact_text", "redact_value", "reset_counters", "snapshot"}
 
 
 @pytest.mark.parametrize(
