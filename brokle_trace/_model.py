@@ -26,6 +26,10 @@ Status = Literal["ok", "error"]
 Level = Literal["debug", "default", "warning", "error"]
 
 
+#: An exported stack trace keeps its last (innermost) this many characters, redacted whole
+#: before the cut, for our spans and third-party ones alike.
+MAX_STACKTRACE_CHARS = 16_000
+
 class ErrorInfo(BaseModel):
     """The exception that ended a span, already redacted.
 

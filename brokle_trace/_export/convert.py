@@ -10,7 +10,13 @@ from brokle_trace import capture
 from brokle_trace._export.foreign import FOREIGN
 from brokle_trace._export.foreign import to_span_data as foreign_span_data
 from brokle_trace._export.record import Record
-from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
+from brokle_trace._model import (
+    FORMAT_VERSION,
+    MAX_STACKTRACE_CHARS,
+    ErrorInfo,
+    SpanData,
+    fast_span_data,
+)
 from brokle_trace._runtime.state import RAW_ARGS, UNSET
 from brokle_trace._trace.context import TRACE_METADATA
 from brokle_trace._trace.facts import VIEW_ATTRIBUTES, ExportView
@@ -21,7 +27,6 @@ from brokle_trace.capture._settings import Compiled
 
 __all__ = ["Resource", "input_value", "output_value", "template", "to_span_data"]
 
-_MAX_STACK_CHARS = 16_000
 #: The key ``brokle_trace.llm._deferred.DEFERRED`` (spelled here: importing the LLM package
 #: from the export path would be an import cycle; a test holds the two equal).
 _DEFERRED = "brokle.cost.deferred"
@@ -64,7 +69,7 @@ def _error_info(
         # Redacted whole, then cut to the innermost frames (the tail): a secret straddling
         # the cut is replaced whole instead of exporting its end.
         stack = capture.redact_text(
-            stack, settings, field="stacktrace", max_length=_MAX_STACK_CHARS, keep="tail")
+            stack, settings, field="stacktrace", max_length=MAX_STACKTRACE_CHARS, keep="tail")
     status_message = "cancelled" if issubclass(etype, CancelledError) else message
     return (
         "error",

@@ -20,7 +20,13 @@ from typing import Any
 from opentelemetry.trace import SpanKind, StatusCode
 
 from brokle_trace import capture, semconv
-from brokle_trace._model import FORMAT_VERSION, ErrorInfo, SpanData, fast_span_data
+from brokle_trace._model import (
+    FORMAT_VERSION,
+    MAX_STACKTRACE_CHARS,
+    ErrorInfo,
+    SpanData,
+    fast_span_data,
+)
 from brokle_trace.llm._usage import Usage
 
 __all__ = [
@@ -241,7 +247,15 @@ def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | Non
             error = ErrorInfo(
                 type=str(ea.get("exception.type", "Exception")).rsplit(".", 1)[-1],
                 message=capture.redact_text(text, settings),
-                stacktrace=capture.redact_text(str(stack), settings) if stack else None,
+                stacktrace=capture.redact_text(
+                    str(stack),
+                    settings,
+                    field="stacktrace",
+                    max_length=MAX_STACKTRACE_CHARS,
+                    keep="tail",
+                )
+                if stack
+                else None,
             )
             break
     if status_message is None and error is not None:
