@@ -61,7 +61,7 @@ class Pins:
         (0, None)
     """
 
-    __slots__ = ("_held", "budget", "freed", "last", "lock")
+    __slots__ = ("_held", "_taking", "budget", "freed", "last", "lock")
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -71,12 +71,19 @@ class Pins:
         #: The pin most recently taken (weak): the same string again shares it.
         self.last: weakref.ref[Pin] | None = None
         self.lock = threading.Lock()
+        #: Set on a thread while it is inside ``take`` (see there).
+        self._taking = threading.local()
 
     @property
     def held(self) -> int:
         """Bytes counted now."""
-        with self.lock:
-            return self._settle()
+        taking = self._taking
+        taking.busy = True  # a finalizer's take() while we hold the lock must not wait
+        try:
+            with self.lock:
+                return self._settle()
+        finally:
+            taking.busy = False
 
     def _settle(self) -> int:
         freed = self.freed
@@ -95,17 +102,28 @@ class Pins:
         # Memory per character: 1 for ASCII, up to 4 otherwise (assume the worst).
         size = len(text) if text.isascii() else 4 * len(text)
         pin = Pin(text, self.freed)  # before counting: an interrupted take leaks nothing
-        with self.lock:
-            if self._settle() + size > self.budget:
-                return None
-            pin.size = size
-            self._held += size
+        taking = self._taking
+        if getattr(taking, "busy", False):
+            # A collection inside our own take() ran a finalizer that snapshots a long string
+            # (3.12+ runs collections at any bytecode boundary, lock held or not): never wait
+            # for the lock this thread holds; the caller copies the head instead.
+            return None
+        taking.busy = True
+        try:
+            with self.lock:
+                if self._settle() + size > self.budget:
+                    return None
+                pin.size = size
+                self._held += size
+        finally:
+            taking.busy = False
         self.last = weakref.ref(pin)
         return pin
 
     def reset(self) -> None:
         """Forget every pin (a forked child: the parent's snapshots are not its own)."""
         self.lock = threading.Lock()
+        self._taking = threading.local()
         self.freed = deque()
         self._held = 0
         self.last = None
