@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from brokle_trace.capture import CaptureSettings, finalize, redact_text, snapshot
 
 SETTINGS = CaptureSettings()
-PROSE = ("The model read the whole contract, then summarised each clause for the user; "
-         "no secrets here, just long text. ") * 40
+PROSE = (
+    "The model read the whole contract, then summarised each clause for the user; "
+    "no secrets here, just long text. "
+) * 40
 
 
 def s1_args() -> dict[str, Any]:
@@ -36,8 +38,12 @@ def s1_args() -> dict[str, Any]:
 
 
 def s4_args() -> dict[str, Any]:
-    return {"payload": {"text": "x" * 200_000,
-                        "items": [{"id": i, "text": "short", "score": 0.5} for i in range(1000)]}}
+    return {
+        "payload": {
+            "text": "x" * 200_000,
+            "items": [{"id": i, "text": "short", "score": 0.5} for i in range(1000)],
+        }
+    }
 
 
 def best_ns(fn: Callable[[], object], number: int, repeats: int) -> float:
@@ -75,10 +81,14 @@ def main() -> None:
         ("finalize  S1 return", best_ns(lambda: finalize(snap_r1, s), n // 4, reps)),
         ("finalize  S4 args", best_ns(lambda: finalize(snap_a4, s), max(n // 100, 20), reps)),
         ("finalize  S4 return", best_ns(lambda: finalize(snap_r4, s), n // 4, reps)),
-        ("redact_text 4 KB prose (no secret)", best_ns(lambda: redact_text(PROSE, s),
-                                                       max(n // 50, 20), reps)),
-        ("baseline: json.dumps(S4 args)[:4000]", best_ns(lambda: json.dumps(a4)[:4000],
-                                                         max(n // 1000, 5), reps)),
+        (
+            "redact_text 4 KB prose (no secret)",
+            best_ns(lambda: redact_text(PROSE, s), max(n // 50, 20), reps),
+        ),
+        (
+            "baseline: json.dumps(S4 args)[:4000]",
+            best_ns(lambda: json.dumps(a4)[:4000], max(n // 1000, 5), reps),
+        ),
     ]
     width = max(len(label) for label, _ in rows)
     print(f"{'operation':<{width}}  {'ns/call':>12}")
@@ -90,8 +100,10 @@ def main() -> None:
     worker_s1 = rows[4][1] + rows[5][1]
     worker_s4 = rows[6][1] + rows[7][1]
     print()
-    print(f"hot path (snapshot in + out):  S1 {hot_s1:,.0f} ns   S4 {hot_s4:,.0f} ns   "
-          f"S4/S1 = {hot_s4 / hot_s1:.2f}   S4-S1 = {hot_s4 - hot_s1:,.0f} ns")
+    print(
+        f"hot path (snapshot in + out):  S1 {hot_s1:,.0f} ns   S4 {hot_s4:,.0f} ns   "
+        f"S4/S1 = {hot_s4 / hot_s1:.2f}   S4-S1 = {hot_s4 - hot_s1:,.0f} ns"
+    )
     print(f"worker (finalize in + out):    S1 {worker_s1:,.0f} ns   S4 {worker_s4:,.0f} ns")
     print(f"S4 hot path vs naive encode-then-cut: {rows[9][1] / hot_s4:,.0f}x cheaper")
 
@@ -108,9 +120,11 @@ def main() -> None:
     exported = [finalize(snap_in, s) for snap_in, _ in pending]
     exported += [finalize(snap_out, s, field="output") for _, snap_out in pending]
     after = peak_rss_mb()
-    print(f"500 S4 snapshots queued then finalized: peak RSS {after:.1f} MB "
-          f"(+{after - before:.1f} MB over the {before:.1f} MB before), "
-          f"{len(exported) // 2} spans' inputs and outputs exported")
+    print(
+        f"500 S4 snapshots queued then finalized: peak RSS {after:.1f} MB "
+        f"(+{after - before:.1f} MB over the {before:.1f} MB before), "
+        f"{len(exported) // 2} spans' inputs and outputs exported"
+    )
 
 
 if __name__ == "__main__":

@@ -123,8 +123,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--scenarios", default="bare,S1,S2")
     parser.add_argument("--mode", default="total", choices=["total", "hot"])
-    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1]),
-                        help="the checkout whose brokle_trace is measured")
+    parser.add_argument(
+        "--root",
+        default=str(Path(__file__).resolve().parents[1]),
+        help="the checkout whose brokle_trace is measured",
+    )
     args = parser.parse_args()
     root = Path(args.root)
     print(

@@ -377,8 +377,10 @@ def main() -> int:
         return 1 if problems else 0
     rss = _rss_s4()
     results["rss_s4"] = rss
-    print(f"500 S4 calls in a fresh process: peak RSS {rss['peak_rss_mb']} MB, "
-          f"{rss['exported']}/500 exported")
+    print(
+        f"500 S4 calls in a fresh process: peak RSS {rss['peak_rss_mb']} MB, "
+        f"{rss['exported']}/500 exported"
+    )
     if rss["peak_rss_mb"] >= 100 or rss["exported"] != 500:
         problems.append("S4 RSS/export budget missed")
     print(f"peak RSS: {results['peak_rss_mb']:.0f} MB")

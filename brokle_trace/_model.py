@@ -30,6 +30,7 @@ Level = Literal["debug", "default", "warning", "error"]
 #: before the cut, for our spans and third-party ones alike.
 MAX_STACKTRACE_CHARS = 16_000
 
+
 class ErrorInfo(BaseModel):
     """The exception that ended a span, already redacted.
 

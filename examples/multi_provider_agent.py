@@ -57,8 +57,10 @@ def build_agent(gpt: Any, claude: Any) -> Any:
     def search_docs(query: str) -> list[dict[str, Any]]:
         words = set(query.lower().split())
         ranked = sorted(DOCS.items(), key=lambda kv: -len(words & set(kv[1].lower().split())))
-        return [{"id": key, "text": text, "score": 1.0 / (i + 1)}
-                for i, (key, text) in enumerate(ranked[:2])]
+        return [
+            {"id": key, "text": text, "score": 1.0 / (i + 1)}
+            for i, (key, text) in enumerate(ranked[:2])
+        ]
 
     @observe(name="answer", type="chain")
     def answer(query: str, context: list[dict[str, Any]]) -> str:
@@ -95,8 +97,10 @@ def _line(span: SpanData) -> str:
         kind = a.get("brokle.provider.error_type", span.error.type if span.error else "")
         parts.append(f"ERROR {a.get('http.response.status_code', '')} {kind}")
     if "gen_ai.usage.input_tokens" in a:
-        parts.append(f"tokens {a['gen_ai.usage.input_tokens']} in / "
-                     f"{a.get('gen_ai.usage.output_tokens', 0)} out")
+        parts.append(
+            f"tokens {a['gen_ai.usage.input_tokens']} in / "
+            f"{a.get('gen_ai.usage.output_tokens', 0)} out"
+        )
     if "brokle.cost.total_usd" in a:
         parts.append(f"${a['brokle.cost.total_usd']:.6f}")
     if "gen_ai.response.time_to_first_chunk" in a:
@@ -104,10 +108,12 @@ def _line(span: SpanData) -> str:
     if "brokle.retrieval.document_count" in a:
         parts.append(f"{a['brokle.retrieval.document_count']} docs")
     if "brokle.rollup.llm_calls" in a:
-        parts.append(f"total: {a['brokle.rollup.input_tokens']} in / "
-                     f"{a['brokle.rollup.output_tokens']} out tokens, "
-                     f"${a['brokle.rollup.cost_usd']:.6f} "
-                     f"over {a['brokle.rollup.llm_calls']} calls")
+        parts.append(
+            f"total: {a['brokle.rollup.input_tokens']} in / "
+            f"{a['brokle.rollup.output_tokens']} out tokens, "
+            f"${a['brokle.rollup.cost_usd']:.6f} "
+            f"over {a['brokle.rollup.llm_calls']} calls"
+        )
     return "  ".join(parts)
 
 
@@ -122,8 +128,12 @@ def print_tree(spans: list[SpanData]) -> None:
         print(prefix + branch + _line(span))
         kids = children.get(span.span_id, [])
         for i, kid in enumerate(kids):
-            walk(kid, prefix + ("" if root else ("   " if last else "│  ")), i == len(kids) - 1,
-                 False)
+            walk(
+                kid,
+                prefix + ("" if root else ("   " if last else "│  ")),
+                i == len(kids) - 1,
+                False,
+            )
 
     for root in children.get(None, []):
         walk(root, "", True, True)

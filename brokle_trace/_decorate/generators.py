@@ -21,9 +21,12 @@ from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.span import Span, end, fail
 
-__all__ = ["continue_async_generator", "continue_generator", "make_async_generator",
-           "make_generator"]
-
+__all__ = [
+    "continue_async_generator",
+    "continue_generator",
+    "make_async_generator",
+    "make_generator",
+]
 
 
 def _swap(ctx: Any) -> Any:

@@ -73,17 +73,15 @@ def _facts_for(
 
         options.update(hooks_for(type, fn))
     fn_name = getattr(fn, "__name__", None)
-    return (
-        SpanFacts(
-            name or (fn_name if isinstance(fn_name, str) else None) or type,
-            type,
-            param_names=tuple(positional),
-            skip_first=skip_first,
-            varargs=varargs,
-            ignore=frozenset(ignore_args or ()),
-            attributes=attributes,
-            **options,
-        )
+    return SpanFacts(
+        name or (fn_name if isinstance(fn_name, str) else None) or type,
+        type,
+        param_names=tuple(positional),
+        skip_first=skip_first,
+        varargs=varargs,
+        ignore=frozenset(ignore_args or ()),
+        attributes=attributes,
+        **options,
     )
 
 
@@ -133,9 +131,7 @@ def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
         }
         # fn's own parameter list where it can be copied exactly, else *args, **kwargs:
         # one template either way (codegen.py).
-        wrapper = exact_wrapper(fn, is_async, namespace) or generic_wrapper(
-            fn, is_async, namespace
-        )
+        wrapper = exact_wrapper(fn, is_async, namespace) or generic_wrapper(fn, is_async, namespace)
     # A __name__ or __qualname__ that is not a str cannot be set on a function: keep ours.
     assigned = [
         attr

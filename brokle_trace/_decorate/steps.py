@@ -114,12 +114,15 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
         if _state.outputs_on[facts.capture_outputs] and span._output is UNSET:
             # Immutable results need no copy (what snapshot itself would return).
             if kind in _IMMUTABLE or (
-                kind is str and len(result) <= _state.capture_cut
+                kind is str
+                and len(result) <= _state.capture_cut
                 and facts.max_output_length is None
             ):
                 span._output = result
-            elif (kind is list or kind is tuple) and len(result) <= _SMALL and all(
-                type(item) in _IMMUTABLE for item in result
+            elif (
+                (kind is list or kind is tuple)
+                and len(result) <= _SMALL
+                and all(type(item) in _IMMUTABLE for item in result)
             ):
                 span._output = list(result)  # a copy of numbers: done
             else:

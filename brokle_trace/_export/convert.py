@@ -69,7 +69,8 @@ def _error_info(
         # Redacted whole, then cut to the innermost frames (the tail): a secret straddling
         # the cut is replaced whole instead of exporting its end.
         stack = capture.redact_text(
-            stack, settings, field="stacktrace", max_length=MAX_STACKTRACE_CHARS, keep="tail")
+            stack, settings, field="stacktrace", max_length=MAX_STACKTRACE_CHARS, keep="tail"
+        )
     status_message = "cancelled" if issubclass(etype, CancelledError) else message
     return (
         "error",
@@ -78,9 +79,7 @@ def _error_info(
     )
 
 
-def to_span_data(
-    record: Record, settings: capture.CaptureSettings, resource: Resource
-) -> SpanData:
+def to_span_data(record: Record, settings: capture.CaptureSettings, resource: Resource) -> SpanData:
     """Build the exported record for a sealed span. Redaction happens here, before any
     exporter sees it."""
     if record[0] is FOREIGN:  # a third-party span (see _export.foreign)
@@ -265,8 +264,9 @@ def template(
         if static
         else None,
         "service": None if resource.service is None else text(resource.service, settings),
-        "environment": None if resource.environment is None else text(resource.environment,
-                                                                      settings),
+        "environment": None
+        if resource.environment is None
+        else text(resource.environment, settings),
         "release": None if resource.release is None else text(resource.release, settings),
     }
     entry = (
@@ -282,9 +282,7 @@ def template(
 
 
 _TEMPLATES_MAX = 4096
-_templates: dict[
-    int, tuple[Any, Any, Any, tuple[dict[str, Any], bool, bool, Compiled]]
-] = {}
+_templates: dict[int, tuple[Any, Any, Any, tuple[dict[str, Any], bool, bool, Compiled]]] = {}
 
 
 _NO_TRACE_FIELDS: tuple[tuple[str, ...], None, None] = ((), None, None)

@@ -42,21 +42,23 @@ def make_enqueue(pipeline: Pipeline, sampling: bool) -> Callable[[Span], None]:
         args = kwargs = None
         if type(inp) is tuple and len(inp) == 3 and inp[0] is RAW_ARGS:
             inp, args, kwargs = inp
-        append((
-            span._facts.export_view,
-            span._trace_id,
-            span._span_id,
-            span._parent_id,
-            span._start_ns,
-            span._end_ns,
-            inp,
-            span._output,
-            span._error,
-            None if attrs is EMPTY_ATTRS else attrs.as_tuple(),
-            updated_fields(span) if span._updated else None,
-            args,
-            kwargs,
-        ))
+        append(
+            (
+                span._facts.export_view,
+                span._trace_id,
+                span._span_id,
+                span._parent_id,
+                span._start_ns,
+                span._end_ns,
+                inp,
+                span._output,
+                span._error,
+                None if attrs is EMPTY_ATTRS else attrs.as_tuple(),
+                updated_fields(span) if span._updated else None,
+                args,
+                kwargs,
+            )
+        )
         if n == 0 and pipeline._worker is None:
             start()
         elif n + 1 == next_wake[0]:

@@ -39,7 +39,6 @@ from brokle_trace.typing import Exporter, ExportResult, takes_lines
 __all__ = ["DROP_REASONS", "Pipeline"]
 
 
-
 class _FlushMarker:
     __slots__ = ("done",)
 

@@ -138,9 +138,7 @@ class Settings(BaseModel):
 
 
 _SETTINGS_FIELDS = frozenset(Settings.model_fields)
-_CAPTURE_FIELDS = frozenset(
-    f.name for f in dataclasses.fields(capture.CaptureSettings) if f.init
-)
+_CAPTURE_FIELDS = frozenset(f.name for f in dataclasses.fields(capture.CaptureSettings) if f.init)
 _ENV_ALIASES = {"service_name": ("OTEL_SERVICE_NAME",)}
 #: The default rules, for messages about the configuration itself (quoted values redacted).
 _PLAIN = capture.CaptureSettings()
@@ -223,6 +221,5 @@ def validate(
     try:
         cap_settings = capture.CaptureSettings(**cap)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(capture.redact_text(f"brokle_trace.configure(): {exc}", _PLAIN)) \
-            from None
+        raise ConfigError(capture.redact_text(f"brokle_trace.configure(): {exc}", _PLAIN)) from None
     return settings, cap_settings

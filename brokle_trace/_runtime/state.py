@@ -66,6 +66,7 @@ def set_capture_defaults(inputs: bool, outputs: bool) -> None:
     inputs_on = {None: inputs, True: True, False: False}
     outputs_on = {None: outputs, True: True, False: False}
 
+
 #: Spans started in this process (itertools.count: atomic under threads, ~40 ns).
 started = itertools.count()
 

@@ -82,5 +82,6 @@ def report(kind: str, exc: BaseException | None = None, what: str = "") -> None:
         return
     # Only the exception *type*: its message may quote the very secret we are protecting.
     detail = type(exc).__name__ if exc is not None else ""
-    _log.warning("brokle_trace capture: %s %s %s (counted; logged at most once a minute)",
-                 kind, what, detail)
+    _log.warning(
+        "brokle_trace capture: %s %s %s (counted; logged at most once a minute)", kind, what, detail
+    )

@@ -73,9 +73,14 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
     Returns (False, None) whenever anything is unusual; the caller then walks.
     """
     t = type(value)
-    if (t is int and INT_MIN <= value <= INT_MAX) or (  # type: ignore[operator]
-        t is float and value - value == 0.0  # type: ignore[operator]
-    ) or t is bool or value is None:
+    if (
+        (t is int and INT_MIN <= value <= INT_MAX)
+        or (  # type: ignore[operator]
+            t is float and value - value == 0.0  # type: ignore[operator]
+        )
+        or t is bool
+        or value is None
+    ):
         return True, value  # type: ignore[return-value]
     if t is str:
         out = fast_text(c, value, limit)  # type: ignore[arg-type]
@@ -109,8 +114,12 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
                 return False, None
             ks, rule = hit[0], hit[1]
             redactions += hit[2]
-            if (rule is not None and type(v) is not bool and v is not None  # flags stay
-                    and not (rule == "token" and "logprob" in value)):  # type: ignore[operator]
+            if (
+                rule is not None
+                and type(v) is not bool
+                and v is not None  # flags stay
+                and not (rule == "token" and "logprob" in value)
+            ):  # type: ignore[operator]
                 result[ks] = marker(rule)
                 redactions += 1
                 chars += len(ks) + 40

@@ -45,8 +45,17 @@ _LEAVES = frozenset({str, int, float, bool, type(None), Cut})
 class Walker:
     """One depth-first pass over a snapshot (or any value), producing JSON."""
 
-    __slots__ = ("cap", "ctx", "est", "meta", "path", "redactions", "redactor", "snap_limit",
-                 "truncations")
+    __slots__ = (
+        "cap",
+        "ctx",
+        "est",
+        "meta",
+        "path",
+        "redactions",
+        "redactor",
+        "snap_limit",
+        "truncations",
+    )
 
     def __init__(self, ctx: Ctx, meta: dict[int, tuple[int, int]], snap_limit: int) -> None:
         self.ctx = ctx
@@ -95,8 +104,9 @@ class Walker:
                     self.truncations += 1
             self.est += len(out) + 2
             return out
-        total, unit, safe = (len(s), "chars", limit) if cut is None else (cut.total, cut.unit,
-                                                                          cut.safe)
+        total, unit, safe = (
+            (len(s), "chars", limit) if cut is None else (cut.total, cut.unit, cut.safe)
+        )
         mark = string_marker(total, unit)
         keep = max(0, min(limit - len(mark), safe))
         if red is None:
@@ -226,7 +236,7 @@ class Walker:
                 self.est += 1
         total = max(total, len(node))
         if len(out) < total:
-            del out[m - 1:]
+            del out[m - 1 :]
             out.append(list_marker(total - len(out), total))
             self.truncations += 1
         return out
@@ -256,8 +266,12 @@ class Walker:
             # A bool or None under a secret-naming key is a flag ("private": true,
             # "api_key": null), never a secret: shown as it is. So is the "token" of a
             # logprobs entry ({"token": "Hello", "logprob": -0.3}).
-            if (rule is not None and tv is not bool and v is not None
-                    and not (rule == "token" and "logprob" in node)):
+            if (
+                rule is not None
+                and tv is not bool
+                and v is not None
+                and not (rule == "token" and "logprob" in node)
+            ):
                 text = marker(rule)
                 value: JSONValue = text
                 self.redactions += 1
@@ -315,14 +329,21 @@ def finalize_value(
                 return result
         serializer, meta, root, snap_limit = None, {}, value, limit
         if type(value) is Snapshot:
-            root, serializer, meta, snap_limit = value.root, value.serializer, value.meta, \
-                value.limit
+            root, serializer, meta, snap_limit = (
+                value.root,
+                value.serializer,
+                value.meta,
+                value.limit,
+            )
             if snap_limit < limit:
                 # Taken for a smaller limit: honour it for the strings kept whole, as the
                 # heads it cut already do.
                 limit, cut = c.string_limits(snap_limit)
-        ctx = c.worker_ctx if serializer is None and limit == c.limit else Ctx(
-            c, limit, cut, serializer, True)
+        ctx = (
+            c.worker_ctx
+            if serializer is None and limit == c.limit
+            else Ctx(c, limit, cut, serializer, True)
+        )
         walker = Walker(ctx, meta, snap_limit)
         out = walker.walk(root, 0)
         if c.mask is not None:
@@ -378,7 +399,10 @@ def _tail(text: str, walker: Walker, limit: int) -> str:
 
 
 def redact_text_value(
-    text: object, settings: CaptureSettings, field: str, max_length: int | None,
+    text: object,
+    settings: CaptureSettings,
+    field: str,
+    max_length: int | None,
     keep: str = "head",
 ) -> str:
     """``redact_text``: one free-text string, redacted and bounded. Never raises."""

@@ -77,8 +77,14 @@ def _compile(rule: ValueRule) -> _Rule:
         rx = re.compile(source, re.ASCII if rule.lower else 0)
         groups = tuple(sorted(i for n, i in rx.groupindex.items() if n.startswith("s")))
         patterns.append(_Pattern(rx, groups, need))
-    return _Rule(rule.name, tuple(patterns), rule.lower, rule.need_all, rule.need_any,
-                 CHECKS[rule.check] if rule.check else None)
+    return _Rule(
+        rule.name,
+        tuple(patterns),
+        rule.lower,
+        rule.need_all,
+        rule.need_any,
+        CHECKS[rule.check] if rule.check else None,
+    )
 
 
 class Redactor:
@@ -125,8 +131,7 @@ class Redactor:
             groups.setdefault(rule.need_all, []).append(rule)
         self._groups = tuple((gate, tuple(rules)) for gate, rules in groups.items())
         self.scanner = (
-            Scanner(token_rules, shape_rules, id_prefixes) if token_rules or shape_rules
-            else None
+            Scanner(token_rules, shape_rules, id_prefixes) if token_rules or shape_rules else None
         )
         self._markers: dict[str, str] = {}
         #: text -> (redacted text, redactions), for strings up to CACHE_TEXT_MAX characters.
@@ -168,8 +173,7 @@ class Redactor:
         lowered: str | None = None
         disabled = self._disabled
         for gate, rules in self._groups:
-            if gate and (gate not in text if len(gate) == 1 else
-                         not all(c in text for c in gate)):
+            if gate and (gate not in text if len(gate) == 1 else not all(c in text for c in gate)):
                 continue
             for rule in rules:
                 if rule.need_any:

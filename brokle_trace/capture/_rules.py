@@ -103,19 +103,59 @@ class ShapeRule:
 
 #: Words that make a following "token" a count, a time or a tokenizer's special token, not
 #: a credential (``max_token``, Hugging Face's ``eos_token``/``add_bos_token``).
-NOT_SECRET_TOKENS = ("first", "last", "max", "min", "num", "total", "per", "eos", "bos",
-                     "pad", "unk", "sep", "cls", "mask")
+NOT_SECRET_TOKENS = (
+    "first",
+    "last",
+    "max",
+    "min",
+    "num",
+    "total",
+    "per",
+    "eos",
+    "bos",
+    "pad",
+    "unk",
+    "sep",
+    "cls",
+    "mask",
+)
 #: Compound names ending in ``key`` that name a credential (``accountKey``, ``x-functions-key``).
-SECRET_KEY_NAMES = ("api", "access", "private", "secret", "account", "master", "client",
-                    "subscription", "functions", "sharedaccess", "shared_access", "signing",
-                    "encryption", "ssh", "auth", "admin", "app", "service_role", "license",
-                    "webhook", "session", "consumer", "x_api", "ingest", "deploy")
+SECRET_KEY_NAMES = (
+    "api",
+    "access",
+    "private",
+    "secret",
+    "account",
+    "master",
+    "client",
+    "subscription",
+    "functions",
+    "sharedaccess",
+    "shared_access",
+    "signing",
+    "encryption",
+    "ssh",
+    "auth",
+    "admin",
+    "app",
+    "service_role",
+    "license",
+    "webhook",
+    "session",
+    "consumer",
+    "x_api",
+    "ingest",
+    "deploy",
+)
 
 # Normalised key names (see KeyRule). ``tokens``, ``author``, ``session_id`` and friends must
 # *not* match: LLM apps use ``max_tokens``/``input_tokens``/``token_count`` everywhere.
 BUILTIN_KEY_RULES: tuple[KeyRule, ...] = (
-    KeyRule("password", r"passw(?:or)?ds?|passphrase|passcode|pwd|pass",
-            ("password", "db_passwd", "Pwd", "db_pass")),
+    KeyRule(
+        "password",
+        r"passw(?:or)?ds?|passphrase|passcode|pwd|pass",
+        ("password", "db_passwd", "Pwd", "db_pass"),
+    ),
     KeyRule(
         "secret",
         r"secrets?|secret_?keys?|secret_access_key",
@@ -133,8 +173,15 @@ BUILTIN_KEY_RULES: tuple[KeyRule, ...] = (
         "service_key",
         r"(?:account|master|client|subscription|functions|shared_?access|auth|admin|app"
         r"|service_role|license|webhook|consumer|ingest|deploy)_?keys?",
-        ("accountKey", "masterKey", "clientKey", "subscription_key", "x-functions-key",
-         "Ocp-Apim-Subscription-Key", "SharedAccessKey"),
+        (
+            "accountKey",
+            "masterKey",
+            "clientKey",
+            "subscription_key",
+            "x-functions-key",
+            "Ocp-Apim-Subscription-Key",
+            "SharedAccessKey",
+        ),
     ),
     KeyRule(
         "private_key",
@@ -144,7 +191,8 @@ BUILTIN_KEY_RULES: tuple[KeyRule, ...] = (
     ),
     KeyRule("signature", r"sig|signature", ("sig", "signature", "X-Amz-Signature")),
     KeyRule(
-        "authorization", r"authorization|auth|bearer",
+        "authorization",
+        r"authorization|auth|bearer",
         ("Authorization", "proxy-authorization", "auth", "bearer"),
     ),
     KeyRule("cookie", r"cookies?", ("cookie", "Set-Cookie", "session_cookie")),
@@ -166,7 +214,8 @@ _VALUE = (
 # ("Bearer x", "Basic x") and every cookie pair are part of the secret. The value may not
 # start with a blank, or backtracking into the separator would slip past _NOT_MARKER.
 _VALUE_EOL = (
-    r"(?P<q>\\*[\"'])?" + _NOT_MARKER
+    r"(?P<q>\\*[\"'])?"
+    + _NOT_MARKER
     + r"(?![ \t])(?P<s>(?(q)(?:(?!(?P=q))(?:\\.|[^\r\n\\]))+|[^\r\n\\\"']+))"
 )
 # A bearer/basic credential after its scheme word: base64/base64url characters.
@@ -175,8 +224,14 @@ _USER_PASS = r"[^\s:'\"]+:[^\s'\"]+"
 
 #: The families an assignment's name may give it (``_checks.assignment``); the rest are
 #: ``secret_param``.
-ASSIGNMENT_FAMILIES = ("azure_storage_key", "azure_service_bus_key", "azure_sas_token",
-                       "aws_presigned_url", "url_signature", "oauth_code")
+ASSIGNMENT_FAMILIES = (
+    "azure_storage_key",
+    "azure_service_bus_key",
+    "azure_sas_token",
+    "aws_presigned_url",
+    "url_signature",
+    "oauth_code",
+)
 
 # One pattern per stem, on lower-cased text: the stem is the literal the search looks for,
 # the check reads the whole name before it and decides (``_checks.assignment``).
@@ -231,9 +286,11 @@ BUILTIN_VALUE_RULES: tuple[ValueRule, ...] = (
     ),
     ValueRule(
         "webhook_url",
-        (r"\.com/(?:(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/"
-         r"|(?<=discord\.com/)api/webhooks/|(?<=discordapp\.com/)api/webhooks/"
-         r"|(?<=webhook\.office\.com/)webhookb2/)(?P<s>[A-Za-z0-9/_@.-]{8,})",),
+        (
+            r"\.com/(?:(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/"
+            r"|(?<=discord\.com/)api/webhooks/|(?<=discordapp\.com/)api/webhooks/"
+            r"|(?<=webhook\.office\.com/)webhookb2/)(?P<s>[A-Za-z0-9/_@.-]{8,})",
+        ),
         "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX",
         need_all="/",
         check="webhook",
@@ -252,8 +309,16 @@ BUILTIN_VALUE_RULES: tuple[ValueRule, ...] = (
         "auth_scheme",
         # "Bearer <token>" (or "bearer": "<token>") and "Basic <base64>"; the check keeps
         # English ("Bearer authentication", "basic information") and names the family.
-        (r"b(?:earer(?<![a-z0-9]bearer)(?:" + _SCHEME_VALUE % (9, 16) + r"|" + _SEP + _VALUE
-         + r")|asic(?<![a-z0-9]basic)" + _SCHEME_VALUE % (8, 8) + r")",),
+        (
+            r"b(?:earer(?<![a-z0-9]bearer)(?:"
+            + _SCHEME_VALUE % (9, 16)
+            + r"|"
+            + _SEP
+            + _VALUE
+            + r")|asic(?<![a-z0-9]basic)"
+            + _SCHEME_VALUE % (8, 8)
+            + r")",
+        ),
         "Authorization header value: Bearer abcdef0123456789abcdef",
         lower=True,
         need_any="bB",
@@ -264,11 +329,17 @@ BUILTIN_VALUE_RULES: tuple[ValueRule, ...] = (
         "cli_credentials",
         # curl -u user:pass, --user user:pass, --password x, --api-key x (space-separated;
         # ``--name=value`` is an assignment).
-        (r"-u(?<![a-z0-9_-]-u)[ \t]+(?P<q>['\"])?" + _NOT_MARKER + r"(?P<s>" + _USER_PASS + ")",
-         r"--(?<![a-z0-9_-]--)(?:user[ \t]+(?P<q>['\"])?" + _NOT_MARKER + r"(?P<s>" + _USER_PASS
-         + r")|(?:[a-z0-9]+-)*(?:pass(?:word|wd|phrase)?|token|secret|api-?key|access-?key"
-         r"|secret-?key|client-secret|auth-token|private-key)[ \t]+(?P<q2>['\"])?"
-         + _NOT_MARKER + r"(?P<s2>[^\s'\"-][^\s'\"]*))"),
+        (
+            r"-u(?<![a-z0-9_-]-u)[ \t]+(?P<q>['\"])?" + _NOT_MARKER + r"(?P<s>" + _USER_PASS + ")",
+            r"--(?<![a-z0-9_-]--)(?:user[ \t]+(?P<q>['\"])?"
+            + _NOT_MARKER
+            + r"(?P<s>"
+            + _USER_PASS
+            + r")|(?:[a-z0-9]+-)*(?:pass(?:word|wd|phrase)?|token|secret|api-?key|access-?key"
+            r"|secret-?key|client-secret|auth-token|private-key)[ \t]+(?P<q2>['\"])?"
+            + _NOT_MARKER
+            + r"(?P<s2>[^\s'\"-][^\s'\"]*))",
+        ),
         "curl -u admin:hunter2 https://api.example.com",
         lower=True,
         need_all="-",
@@ -291,8 +362,15 @@ BUILTIN_SHAPE_RULES: tuple[ShapeRule, ...] = (
     ShapeRule("prefixed_token", "zq_" + "4fA9kQ2mX7vB1nR8tL3wC6yH", 20, 512, 0.3),
     # 32+ characters of base64/base62 with a high entropy (UUIDs, hex digests, data: URIs,
     # known file signatures, words and provider object ids exempt).
-    ShapeRule("high_entropy", "Zq8" + "xK2vNp7LwR4mT9bY3cH6jD1fG5sA0eQ", 32, 512, 0.3,
-              entropy=0.8, entropy_cap=4.8),
+    ShapeRule(
+        "high_entropy",
+        "Zq8" + "xK2vNp7LwR4mT9bY3cH6jD1fG5sA0eQ",
+        32,
+        512,
+        0.3,
+        entropy=0.8,
+        entropy_cap=4.8,
+    ),
 )
 
 BUILTIN_RULE_NAMES: frozenset[str] = frozenset(

@@ -80,8 +80,9 @@ def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
     if t is Snapshot:
         return expand(obj.root, ctx)  # type: ignore[attr-defined]
     c = ctx.c
-    if serialize and (ctx.serializer is not None or c.serializer is not None
-                      or c.type_serializer(t) is not None):
+    if serialize and (
+        ctx.serializer is not None or c.serializer is not None or c.type_serializer(t) is not None
+    ):
         result = _custom(obj, t, ctx)
         if result is not NotImplemented:
             return result
@@ -96,8 +97,12 @@ def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
 
 def _custom(obj: object, t: type, ctx: Ctx) -> object:
     """Decorator serializer, then registered type serializer, then the global one."""
-    context = {"max_string_length": ctx.limit, "max_items": ctx.c.max_items,
-               "max_depth": ctx.c.max_depth, "worker": ctx.worker}
+    context = {
+        "max_string_length": ctx.limit,
+        "max_items": ctx.c.max_items,
+        "max_depth": ctx.c.max_depth,
+        "worker": ctx.worker,
+    }
     for ser in (ctx.serializer, ctx.c.type_serializer(t), ctx.c.serializer):
         if ser is None:
             continue
@@ -166,11 +171,13 @@ def _namedtuple_handler(fields: tuple[str, ...]) -> Handler:
         out = CutDict(islice(pairs, ctx.c.max_items))
         out.total = len(fields)
         return out
+
     return handle
 
 
 def _fields_handler(names: tuple[str, ...]) -> Handler:
     """Dataclasses and attrs classes: read the declared fields, nothing else."""
+
     def handle(obj: Any, ctx: Ctx) -> object:
         m = ctx.c.max_items
         out: dict[str, Any] = {} if len(names) <= m else CutDict()
@@ -182,6 +189,7 @@ def _fields_handler(names: tuple[str, ...]) -> Handler:
         if isinstance(out, CutDict):
             out.total = len(names)
         return out
+
     return handle
 
 
@@ -259,12 +267,14 @@ def _h_repr(obj: Any, ctx: Ctx) -> object:
 def _placeholder(label: str) -> Handler:
     def handle(obj: Any, ctx: Ctx) -> object:
         return label
+
     return handle
 
 
 def _convert(fn: Callable[[Any], object]) -> Handler:
     def handle(obj: Any, ctx: Ctx) -> object:
         return expand(fn(obj), ctx)
+
     return handle
 
 
@@ -283,8 +293,13 @@ def _h_ndarray(obj: Any, ctx: Ctx) -> object:
     if size <= m and obj.ndim <= ctx.c.max_depth:
         return expand(obj.tolist(), ctx)
     # ``flat[:m]`` copies m elements whatever the layout; ``ravel`` could copy them all.
-    return {"type": type_name(type(obj)), "dtype": str(obj.dtype), "shape": list(obj.shape),
-            "size": size, "head": obj.flat[: max(m - 1, 1)].tolist()}
+    return {
+        "type": type_name(type(obj)),
+        "dtype": str(obj.dtype),
+        "shape": list(obj.shape),
+        "size": size,
+        "head": obj.flat[: max(m - 1, 1)].tolist(),
+    }
 
 
 def _pandas_handler(kind: str) -> Handler:
@@ -296,10 +311,15 @@ def _pandas_handler(kind: str) -> Handler:
         if kind == "frame":
             rows, cols = obj.shape
             head = obj.iloc[: min(5, m), :m].to_dict(orient="records")
-            return {"type": name, "shape": [rows, cols], "columns": list(obj.columns[:m]),
-                    "head": head}
+            return {
+                "type": name,
+                "shape": [rows, cols],
+                "columns": list(obj.columns[:m]),
+                "head": head,
+            }
         head = obj[:m].tolist() if kind == "index" else obj.iloc[:m].tolist()
         return {"type": name, "length": len(obj), "dtype": str(obj.dtype), "head": head}
+
     return handle
 
 
@@ -322,8 +342,10 @@ def _optional(t: type) -> Handler | None:
         pyd = sys.modules.get(module)
         if pyd is None:
             continue
-        if any(b.__name__ in _PYDANTIC_SECRETS and b.__module__.startswith("pydantic")
-               for b in t.__mro__):
+        if any(
+            b.__name__ in _PYDANTIC_SECRETS and b.__module__.startswith("pydantic")
+            for b in t.__mro__
+        ):
             return _placeholder(marker("pydantic_secret"))
         base = getattr(pyd, "BaseModel", None)
         if isinstance(base, type) and issubclass(t, base):
@@ -389,7 +411,8 @@ def _classify_unguarded(t: type) -> Handler:
     if issubclass(t, BaseException):
         return _h_exception
     if issubclass(t, _STREAM_TYPES) or any(
-            hasattr(t, a) for a in ("__next__", "__anext__", "__aiter__")):
+        hasattr(t, a) for a in ("__next__", "__anext__", "__aiter__")
+    ):
         # Iterators, generators, files, streams: reading them would consume the user's data.
         return _placeholder(f"<{type_name(t)}: not consumed>")
     if issubclass(t, type):

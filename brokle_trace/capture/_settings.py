@@ -132,36 +132,48 @@ class CaptureSettings:
         for name in ("mask", "serializer"):
             value = getattr(self, name)
             if value is not None and not callable(value):
-                raise ValueError(f"{name} must be a callable (value, context) or None, got "
-                                 f"{type(value).__name__}")
+                raise ValueError(
+                    f"{name} must be a callable (value, context) or None, got "
+                    f"{type(value).__name__}"
+                )
         if not isinstance(self.type_serializers, Mapping):
-            raise ValueError("type_serializers must be a mapping {type: serializer}, got "
-                             f"{type(self.type_serializers).__name__}")
+            raise ValueError(
+                "type_serializers must be a mapping {type: serializer}, got "
+                f"{type(self.type_serializers).__name__}"
+            )
         for cls, ser in self.type_serializers.items():
             if not isinstance(cls, type) or not callable(ser):
-                raise ValueError("type_serializers must map classes to callables, got "
-                                 f"{cls!r}: {ser!r}")
+                raise ValueError(
+                    f"type_serializers must map classes to callables, got {cls!r}: {ser!r}"
+                )
         setattr_(self, "type_serializers", MappingProxyType(dict(self.type_serializers)))
         setattr_(self, "_compiled", Compiled(self))
 
 
 def _custom_rules(entries: object) -> tuple[tuple[str | tuple[str, str], ...], list[ValueRule]]:
     if isinstance(entries, str) or not isinstance(entries, (tuple, list)):
-        raise ValueError("redact_patterns must be a tuple of regex strings or (name, regex) "
-                         f"pairs, got {type(entries).__name__}")
+        raise ValueError(
+            "redact_patterns must be a tuple of regex strings or (name, regex) "
+            f"pairs, got {type(entries).__name__}"
+        )
     normalized: list[str | tuple[str, str]] = []
     rules: list[ValueRule] = []
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             name, source = "custom", entry
             normalized.append(entry)
-        elif (isinstance(entry, (tuple, list)) and len(entry) == 2
-              and all(isinstance(x, str) for x in entry)):
+        elif (
+            isinstance(entry, (tuple, list))
+            and len(entry) == 2
+            and all(isinstance(x, str) for x in entry)
+        ):
             name, source = entry[0], entry[1]
             normalized.append((name, source))
         else:
-            raise ValueError(f"redact_patterns[{i}] must be a regex string or a (name, regex) "
-                             f"pair, got {entry!r}")
+            raise ValueError(
+                f"redact_patterns[{i}] must be a regex string or a (name, regex) "
+                f"pair, got {entry!r}"
+            )
         if not _RULE_NAME.match(name):
             raise ValueError(f"redact_patterns[{i}] name {name!r} must match [a-z0-9_]{{1,40}}")
         try:
@@ -214,8 +226,11 @@ class Compiled:
             key_rules = [r for r in BUILTIN_KEY_RULES if r.name not in disabled]
             for name in s.redact_keys:
                 norm = normalize_key(name)
-                key_rules.append(KeyRule(norm if _RULE_NAME.match(norm) else "custom_key",
-                                         re.escape(norm), (name,)))
+                key_rules.append(
+                    KeyRule(
+                        norm if _RULE_NAME.match(norm) else "custom_key", re.escape(norm), (name,)
+                    )
+                )
             value_rules = [r for r in BUILTIN_VALUE_RULES if r.name not in disabled]
             value_rules += _custom_rules(s.redact_patterns)[1]
             self.redactor = Redactor(

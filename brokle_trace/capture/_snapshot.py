@@ -64,13 +64,19 @@ def snapshot_value(
                     break
             else:
                 return out
-            ctx = c.snapshot_ctx if serializer is None and limit == c.limit else Ctx(
-                c, limit, cut, serializer, False)
+            ctx = (
+                c.snapshot_ctx
+                if serializer is None and limit == c.limit
+                else Ctx(c, limit, cut, serializer, False)
+            )
             return _levels(value, out, ctx)
         if t in SCALARS:
             return value
-        ctx = c.snapshot_ctx if serializer is None and limit == c.limit else Ctx(
-            c, limit, cut, serializer, False)
+        ctx = (
+            c.snapshot_ctx
+            if serializer is None and limit == c.limit
+            else Ctx(c, limit, cut, serializer, False)
+        )
         return _levels(value, expand(value, ctx), ctx)
     except Exception as exc:
         if c.strict:

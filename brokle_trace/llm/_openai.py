@@ -114,16 +114,33 @@ def _embedding_metadata(result: Any) -> dict[str, Any]:
 
 
 _P = "openai"
-CHAT = Operation(_P, "chat", content_of=_chat_content, output_of=_chat_output,
-                 metadata_of=_chat_metadata)
+CHAT = Operation(
+    _P, "chat", content_of=_chat_content, output_of=_chat_output, metadata_of=_chat_metadata
+)
 CHAT_STREAM = Operation(_P, "chat", helper=True, content_of=_chat_content)
-RESPONSES = Operation(_P, "chat", content_of=_responses_content, output_of=_responses_output,
-                      metadata_of=_responses_metadata)
+RESPONSES = Operation(
+    _P,
+    "chat",
+    content_of=_responses_content,
+    output_of=_responses_output,
+    metadata_of=_responses_metadata,
+)
 RESPONSES_STREAM = Operation(_P, "chat", helper=True, content_of=_responses_content)
-COMPLETIONS = Operation(_P, "text_completion", content_of=_prompt_content,
-                        output_of=_completion_output, metadata_of=_chat_metadata)
-EMBEDDINGS = Operation(_P, "embeddings", span_type="embedding", content_of=_embedding_content,
-                       output_of=_embedding_output, metadata_of=_embedding_metadata)
+COMPLETIONS = Operation(
+    _P,
+    "text_completion",
+    content_of=_prompt_content,
+    output_of=_completion_output,
+    metadata_of=_chat_metadata,
+)
+EMBEDDINGS = Operation(
+    _P,
+    "embeddings",
+    span_type="embedding",
+    content_of=_embedding_content,
+    output_of=_embedding_output,
+    metadata_of=_embedding_metadata,
+)
 
 #: The traced paths of an OpenAI client; everything else passes through untouched.
 TREE: Mapping[str, Any] = {

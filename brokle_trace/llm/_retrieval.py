@@ -64,9 +64,11 @@ def normalize_document(doc: Any) -> dict[str, Any] | None:
         inner = normalize_document(node)  # LlamaIndex NodeWithScore
         score = _number(read(doc, "score"))
         if inner is not None and score is not None:
-            inner = {"id": inner["id"], "score": score, **inner} if "id" in inner else {
-                "score": score, **inner
-            }
+            inner = (
+                {"id": inner["id"], "score": score, **inner}
+                if "id" in inner
+                else {"score": score, **inner}
+            )
         return inner
     return _from_fields(doc)
 
@@ -126,8 +128,11 @@ def _chroma(result: Mapping[str, Any]) -> list[Any]:
         value = result.get(key) or [[]]
         return list(value[0]) if value and isinstance(value[0], list) else []
 
-    docs, ids, dists, metas = first("documents"), first("ids"), first("distances"), first(
-        "metadatas"
+    docs, ids, dists, metas = (
+        first("documents"),
+        first("ids"),
+        first("distances"),
+        first("metadatas"),
     )
     rows = []
     for i, text in enumerate(docs):

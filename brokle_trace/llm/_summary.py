@@ -80,16 +80,46 @@ class Summary:
         }
 
     def __str__(self) -> str:
-        head = ("provider", "model", "calls", "err%", "in tok", "out tok", "cost $", "p50 ms",
-                "p95 ms")
+        head = (
+            "provider",
+            "model",
+            "calls",
+            "err%",
+            "in tok",
+            "out tok",
+            "cost $",
+            "p50 ms",
+            "p95 ms",
+        )
         lines = [head]
         for r in self.rows:
             cost = f"{r.cost_usd:.6f}" + ("*" if r.unpriced_calls else "")
-            lines.append((r.provider, r.model, str(r.calls), f"{100 * r.error_rate:.1f}",
-                          str(r.input_tokens), str(r.output_tokens), cost, f"{r.p50_ms:.1f}",
-                          f"{r.p95_ms:.1f}"))
-        lines.append(("total", "", str(self.calls), "", str(self.input_tokens),
-                      str(self.output_tokens), f"{self.cost_usd:.6f}", "", ""))
+            lines.append(
+                (
+                    r.provider,
+                    r.model,
+                    str(r.calls),
+                    f"{100 * r.error_rate:.1f}",
+                    str(r.input_tokens),
+                    str(r.output_tokens),
+                    cost,
+                    f"{r.p50_ms:.1f}",
+                    f"{r.p95_ms:.1f}",
+                )
+            )
+        lines.append(
+            (
+                "total",
+                "",
+                str(self.calls),
+                "",
+                str(self.input_tokens),
+                str(self.output_tokens),
+                f"{self.cost_usd:.6f}",
+                "",
+                "",
+            )
+        )
         widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
         text = [
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

@@ -112,27 +112,59 @@ def response_events(model: str, pieces: list[str], usage: dict[str, Any]) -> lis
     seq = itertools.count()
     part0 = {"type": "output_text", "text": "", "annotations": []}
     events: list[dict[str, Any]] = [
-        {"type": "response.created", "response": response_object(model, "", None, rid=rid,
-                                                                  status="in_progress")},
-        {"type": "response.output_item.added", "output_index": 0,
-         "item": {**_message_item(item_id, "", "in_progress"), "content": []}},
-        {"type": "response.content_part.added", "item_id": item_id, "output_index": 0,
-         "content_index": 0, "part": part0},
+        {
+            "type": "response.created",
+            "response": response_object(model, "", None, rid=rid, status="in_progress"),
+        },
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**_message_item(item_id, "", "in_progress"), "content": []},
+        },
+        {
+            "type": "response.content_part.added",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "part": part0,
+        },
     ]
     events += [
-        {"type": "response.output_text.delta", "item_id": item_id, "output_index": 0,
-         "content_index": 0, "delta": piece, "logprobs": []}
+        {
+            "type": "response.output_text.delta",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": piece,
+            "logprobs": [],
+        }
         for piece in pieces
     ]
     events += [
-        {"type": "response.output_text.done", "item_id": item_id, "output_index": 0,
-         "content_index": 0, "text": text, "logprobs": []},
-        {"type": "response.content_part.done", "item_id": item_id, "output_index": 0,
-         "content_index": 0, "part": {**part0, "text": text}},
-        {"type": "response.output_item.done", "output_index": 0,
-         "item": _message_item(item_id, text, "completed")},
-        {"type": "response.completed",
-         "response": response_object(model, text, usage, rid=rid, item_id=item_id)},
+        {
+            "type": "response.output_text.done",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "text": text,
+            "logprobs": [],
+        },
+        {
+            "type": "response.content_part.done",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "part": {**part0, "text": text},
+        },
+        {
+            "type": "response.output_item.done",
+            "output_index": 0,
+            "item": _message_item(item_id, text, "completed"),
+        },
+        {
+            "type": "response.completed",
+            "response": response_object(model, text, usage, rid=rid, item_id=item_id),
+        },
     ]
     for event in events:
         event["sequence_number"] = next(seq)
@@ -169,8 +201,11 @@ def anthropic_events(model: str, pieces: list[str], usage: dict[str, Any]) -> li
     ]
     events += [
         {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-         "usage": {"output_tokens": usage["output_tokens"]}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": usage["output_tokens"]},
+        },
         {"type": "message_stop"},
     ]
     return events

@@ -74,15 +74,20 @@ def secrets() -> st.SearchStrategy[tuple[str, str]]:
         _body(32).map(lambda b: ("sk-proj-" + b, b)),
         _body(32).map(lambda b: ("sk-ant-api03-" + b, b)),
         st.text(string.ascii_uppercase + string.digits, min_size=16, max_size=16).map(
-            lambda b: ("AKIA" + b[:5] + "7" + b[6:], b[:5] + "7" + b[6:])),
+            lambda b: ("AKIA" + b[:5] + "7" + b[6:], b[:5] + "7" + b[6:])
+        ),
         _body(36).map(lambda b: ("ghp_" + b, b)),
         _body(20).map(lambda b: ("xoxb-" + b, b)),
         _body(34).map(lambda b: ("AIza" + b[:35], b[:35])),
         _body(24).map(lambda b: ("sk_live_" + b, b)),
         _body(24).map(lambda b: ("Bearer " + b, b)),
         _body(20).map(lambda b: ("eyJhbGciOiJIUzI1NiJ9.eyJ" + b + ".sig" + b[::-1], b)),
-        _body(40).map(lambda b: ("-----BEGIN RSA PRIVATE KEY-----\n" + b
-                                 + "\n-----END RSA PRIVATE KEY-----", b)),
+        _body(40).map(
+            lambda b: (
+                "-----BEGIN RSA PRIVATE KEY-----\n" + b + "\n-----END RSA PRIVATE KEY-----",
+                b,
+            )
+        ),
         _body(40).map(lambda b: ("-----BEGIN PRIVATE KEY-----\n" + b, b)),  # END cut off
         _body(12).map(lambda b: (f"https://admin:{b}@db.example.com/x", b)),
         _body(12).map(lambda b: (f"https://example.com/cb?access_token={b}&x=1", b)),
@@ -92,6 +97,7 @@ def secrets() -> st.SearchStrategy[tuple[str, str]]:
 
 def planted_text(planted: list[str]) -> st.SearchStrategy[str]:
     """Free text with a secret somewhere in it, whole words around it."""
+
     def build(secret: tuple[str, str], before: str, after: str, wrap: int) -> str:
         planted.append(secret[1])
         text = f"{before} {secret[0]} {after}"
@@ -100,37 +106,62 @@ def planted_text(planted: list[str]) -> st.SearchStrategy[str]:
         if wrap == 2:
             return json.dumps([{"nested": json.dumps({"k": text})}])
         return text
+
     words = st.text(NO7 + " .,", max_size=30)
     return st.builds(build, secrets(), words, words, st.integers(0, 2))
 
 
 def secret_under_key(planted: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     """Any value under a key that names a secret."""
+
     def build(key: str, value: str) -> dict[str, Any]:
         planted.append(value)
         return {key: value}
-    keys = st.sampled_from(["password", "api_key", "X-Api-Key", "clientSecret", "access_token",
-                            "Authorization", "cookie", "credentials", "private_key"])
+
+    keys = st.sampled_from(
+        [
+            "password",
+            "api_key",
+            "X-Api-Key",
+            "clientSecret",
+            "access_token",
+            "Authorization",
+            "cookie",
+            "credentials",
+            "private_key",
+        ]
+    )
     return st.builds(build, keys, _body(16))
 
 
 def leaves(planted: list[str]) -> st.SearchStrategy[Any]:
     """Half plain leaves of every type, half text with a planted secret."""
+
     def exc(text: str) -> Exception:
         return ValueError(text)
+
     plain = st.one_of(
-        st.none(), st.booleans(), st.integers(), st.integers(min_value=2**63, max_value=2**200),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(min_value=2**63, max_value=2**200),
         st.floats(allow_nan=True, allow_infinity=True),
         TEXT,
         st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=3),
         st.binary(max_size=300),
         st.decimals(allow_nan=True),
-        st.datetimes(), st.datetimes(timezones=st.just(dt.timezone.utc)), st.dates(),
-        st.times(), st.timedeltas(), st.uuids(), st.sampled_from(Color),
+        st.datetimes(),
+        st.datetimes(timezones=st.just(dt.timezone.utc)),
+        st.dates(),
+        st.times(),
+        st.timedeltas(),
+        st.uuids(),
+        st.sampled_from(Color),
         st.builds(PurePosixPath, st.text(NO7, max_size=20)),
         st.complex_numbers(),
         st.builds(BadRepr),
-        st.builds(mock.Mock), st.builds(mock.MagicMock),
+        st.builds(mock.Mock),
+        st.builds(mock.MagicMock),
         st.builds(lambda: (i for i in range(3))),
         st.builds(lambda: iter([1, 2])),
         hnp.arrays(np.float64, hnp.array_shapes(max_dims=2, max_side=12)),
@@ -141,6 +172,7 @@ def leaves(planted: list[str]) -> st.SearchStrategy[Any]:
 
 def values(planted: list[str]) -> st.SearchStrategy[Any]:
     """Recursive structures of every supported type, secrets planted anywhere."""
+
     def cyclic(items: list[Any]) -> list[Any]:
         items.append(items)
         return items
@@ -149,8 +181,14 @@ def values(planted: list[str]) -> st.SearchStrategy[Any]:
         d["self"] = d
         return d
 
-    keys = st.one_of(st.text(NO7, max_size=20), st.integers(), st.none(), st.booleans(),
-                     st.tuples(st.integers(), st.integers()), planted_text(planted))
+    keys = st.one_of(
+        st.text(NO7, max_size=20),
+        st.integers(),
+        st.none(),
+        st.booleans(),
+        st.tuples(st.integers(), st.integers()),
+        planted_text(planted),
+    )
 
     def children(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         return st.one_of(
@@ -168,6 +206,7 @@ def values(planted: list[str]) -> st.SearchStrategy[Any]:
             st.builds(Model, value=inner),
             secret_under_key(planted),
         )
+
     return st.recursive(leaves(planted), children, max_leaves=25)
 
 
@@ -179,10 +218,12 @@ VALUES = values(PLANTED)
 
 def settings_kwargs() -> st.SearchStrategy[dict[str, Any]]:
     """Small limits, so every truncation path is exercised."""
-    return st.fixed_dictionaries({
-        "max_string_length": st.integers(64, 400),
-        "max_items": st.integers(1, 10),
-        "max_depth": st.integers(1, 6),
-        "max_bytes": st.integers(256, 5000),
-        "snapshot_budget": st.integers(0, 30),
-    })
+    return st.fixed_dictionaries(
+        {
+            "max_string_length": st.integers(64, 400),
+            "max_items": st.integers(1, 10),
+            "max_depth": st.integers(1, 6),
+            "max_bytes": st.integers(256, 5000),
+            "snapshot_budget": st.integers(0, 30),
+        }
+    )

@@ -195,26 +195,31 @@ def _with_long_strings(draw: st.DrawFn) -> tuple[Any, str]:
     planted = "a " * (pad // 2) + secret + " " + "z" * draw(st.integers(100, 20_000))
     shared = draw(_LONG)  # the same object in several places: counted once
     leaves = [planted, shared, shared, draw(_LONG), "short", 1]
-    tree: Any = draw(st.recursive(
-        st.sampled_from(leaves),
-        lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                st.dictionaries(st.text("abc", max_size=3), inner, max_size=4)),
-        max_leaves=8,
-    ))
+    tree: Any = draw(
+        st.recursive(
+            st.sampled_from(leaves),
+            lambda inner: st.one_of(
+                st.lists(inner, max_size=4),
+                st.dictionaries(st.text("abc", max_size=3), inner, max_size=4),
+            ),
+            max_leaves=8,
+        )
+    )
     return {"a": tree, "planted": planted, "shared": shared}, body
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=_with_long_strings(), budget=st.integers(0, 80))
-def test_pinned_and_copied_strings_export_the_same_bytes(case: tuple[Any, str],
-                                                          budget: int) -> None:
+def test_pinned_and_copied_strings_export_the_same_bytes(
+    case: tuple[Any, str], budget: int
+) -> None:
     value, body = case
     pinned = CaptureSettings(snapshot_budget=budget, strict=True)
     copied = CaptureSettings(snapshot_budget=budget, max_pinned_bytes=0, strict=True)
     out = finalize(snapshot(value, pinned), pinned)
     assert out == finalize(snapshot(value, copied), copied)
     text = repr(out)
-    assert not any(body[i:i + 8] in text for i in range(len(body) - 7))
+    assert not any(body[i : i + 8] in text for i in range(len(body) - 7))
     assert _pins(pinned).held == 0  # the snapshot is gone: freed by reference counting
 
 

@@ -25,8 +25,11 @@ from . import reference
 from .corpus.benign import BENIGN
 from .strategies import NO7, PLANTED, VALUES, secrets, settings_kwargs
 
-FAST = settings(max_examples=200, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _capture(value: Any, s: CaptureSettings, field: str = "input") -> Any:
@@ -35,8 +38,9 @@ def _capture(value: Any, s: CaptureSettings, field: str = "input") -> Any:
 
 @FAST
 @given(data=st.data(), kwargs=settings_kwargs())
-def test_capture_is_total_json_and_within_max_bytes(data: st.DataObject,
-                                                    kwargs: dict[str, Any]) -> None:
+def test_capture_is_total_json_and_within_max_bytes(
+    data: st.DataObject, kwargs: dict[str, Any]
+) -> None:
     s = CaptureSettings(strict=True, **kwargs)  # strict: an internal error fails the test
     value = data.draw(VALUES)
     out = _capture(value, s)
@@ -55,8 +59,9 @@ def test_capture_is_idempotent(data: st.DataObject, kwargs: dict[str, Any]) -> N
 
 @FAST
 @given(data=st.data(), kwargs=settings_kwargs())
-def test_planted_secrets_never_reach_the_output(data: st.DataObject,
-                                                kwargs: dict[str, Any]) -> None:
+def test_planted_secrets_never_reach_the_output(
+    data: st.DataObject, kwargs: dict[str, Any]
+) -> None:
     PLANTED.clear()
     s = CaptureSettings(strict=True, **kwargs)
     value = data.draw(VALUES)
@@ -66,10 +71,15 @@ def test_planted_secrets_never_reach_the_output(data: st.DataObject,
 
 
 @FAST
-@given(secret=secrets(), before=st.text(st.characters(blacklist_characters="7"), max_size=50),
-       after=st.text(NO7 + " ", max_size=50), limit=st.integers(64, 2000))
-def test_secrets_in_free_text_are_redacted_whole(secret: tuple[str, str], before: str,
-                                                 after: str, limit: int) -> None:
+@given(
+    secret=secrets(),
+    before=st.text(st.characters(blacklist_characters="7"), max_size=50),
+    after=st.text(NO7 + " ", max_size=50),
+    limit=st.integers(64, 2000),
+)
+def test_secrets_in_free_text_are_redacted_whole(
+    secret: tuple[str, str], before: str, after: str, limit: int
+) -> None:
     s = CaptureSettings(strict=True)
     text = f"{before} {secret[0]} {after}" * 3
     out = redact_text(text, s, max_length=limit)
@@ -82,14 +92,15 @@ def test_secrets_in_free_text_are_redacted_whole(secret: tuple[str, str], before
 
 @FAST
 @given(secret=secrets(), pad=st.integers(0, 400), limit=st.integers(64, 300))
-def test_a_secret_straddling_the_cut_is_never_partly_shown(secret: tuple[str, str], pad: int,
-                                                           limit: int) -> None:
+def test_a_secret_straddling_the_cut_is_never_partly_shown(
+    secret: tuple[str, str], pad: int, limit: int
+) -> None:
     # The secret starts anywhere around the limit, in a string far longer than the limit.
     s = CaptureSettings(max_string_length=limit, strict=True)
     value = {"text": "a " * (pad // 2) + secret[0] + " " + "z" * 200_000}
     out = _capture(value, s)["text"]
     body = secret[1]
-    assert not any(body[i:i + 8] in out for i in range(len(body) - 7))
+    assert not any(body[i : i + 8] in out for i in range(len(body) - 7))
     assert len(out) <= limit
 
 
@@ -98,26 +109,91 @@ _ALL = (BUILTIN_VALUE_RULES, BUILTIN_TOKEN_RULES, BUILTIN_SHAPE_RULES, ID_PREFIX
 
 
 def _fast() -> Redactor:
-    return Redactor(BUILTIN_KEY_RULES, BUILTIN_VALUE_RULES, (), token_rules=BUILTIN_TOKEN_RULES,
-                    shape_rules=BUILTIN_SHAPE_RULES, id_prefixes=ID_PREFIXES)
+    return Redactor(
+        BUILTIN_KEY_RULES,
+        BUILTIN_VALUE_RULES,
+        (),
+        token_rules=BUILTIN_TOKEN_RULES,
+        shape_rules=BUILTIN_SHAPE_RULES,
+        id_prefixes=ID_PREFIXES,
+    )
 
 
-_EXAMPLES = [r.example for r in BUILTIN_TOKEN_RULES] + [r.example for r in BUILTIN_VALUE_RULES] \
+_EXAMPLES = (
+    [r.example for r in BUILTIN_TOKEN_RULES]
+    + [r.example for r in BUILTIN_VALUE_RULES]
     + [r.example for r in BUILTIN_SHAPE_RULES]
+)
 _LOOKALIKES = [b.text for b in BENIGN if len(b.text) < 120][::3]
 _FRAGMENTS = st.one_of(
     secrets().map(lambda s: s[0]),
     st.sampled_from(_EXAMPLES),
     st.sampled_from(_LOOKALIKES),
-    st.sampled_from(["Bearer ", "BEARER ", "bearer", "Basic ", "basic", "password", "Password=",
-                     "api_key: ", "apiKey=", "accessToken=", '"secret": "', "'token': '",
-                     "Cookie: a=1; b=2", "Authorization: Basic dXNlcjpwYXNz", "://", "@", "sk-",
-                     "AKIA", "eyJ", ".", "/", "+", "_", "-", "~", "Q~", "base64,", "data:",
-                     "-----BEGIN EC PRIVATE KEY-----", "\n", "İ", "K", " ", "=", ":", "\\\"",
-                     "max_tokens=5", "session_id=abc", "eos_token=", "[REDACTED:x]", "-u ",
-                     "--password ", "?code=", "&sig=", "AccountKey=", "Pwd=", "{", "}", ";",
-                     "...[TRUNCATED: 9 chars]", "0123456789abcdef", "fc-", "hvs.", "SG.",
-                     "chatcmpl-", "call_", "msg_01", "12345678:AA", "MTIz", "ghp_", "hf_"]),
+    st.sampled_from(
+        [
+            "Bearer ",
+            "BEARER ",
+            "bearer",
+            "Basic ",
+            "basic",
+            "password",
+            "Password=",
+            "api_key: ",
+            "apiKey=",
+            "accessToken=",
+            '"secret": "',
+            "'token': '",
+            "Cookie: a=1; b=2",
+            "Authorization: Basic dXNlcjpwYXNz",
+            "://",
+            "@",
+            "sk-",
+            "AKIA",
+            "eyJ",
+            ".",
+            "/",
+            "+",
+            "_",
+            "-",
+            "~",
+            "Q~",
+            "base64,",
+            "data:",
+            "-----BEGIN EC PRIVATE KEY-----",
+            "\n",
+            "İ",
+            "K",
+            " ",
+            "=",
+            ":",
+            '\\"',
+            "max_tokens=5",
+            "session_id=abc",
+            "eos_token=",
+            "[REDACTED:x]",
+            "-u ",
+            "--password ",
+            "?code=",
+            "&sig=",
+            "AccountKey=",
+            "Pwd=",
+            "{",
+            "}",
+            ";",
+            "...[TRUNCATED: 9 chars]",
+            "0123456789abcdef",
+            "fc-",
+            "hvs.",
+            "SG.",
+            "chatcmpl-",
+            "call_",
+            "msg_01",
+            "12345678:AA",
+            "MTIz",
+            "ghp_",
+            "hf_",
+        ]
+    ),
     st.text(max_size=12),
     st.text(string.ascii_letters + string.digits + "_-.:=/@+~", min_size=10, max_size=60),
 )

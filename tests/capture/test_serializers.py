@@ -60,8 +60,10 @@ class Level(enum.IntEnum):
         (Decimal("1.10"), "1.10"),
         (Decimal("NaN"), "NaN"),
         (dt.datetime(2024, 5, 1, 12, 30), "2024-05-01T12:30:00"),
-        (dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-         "2024-05-01T12:30:00+02:00"),
+        (
+            dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2024-05-01T12:30:00+02:00",
+        ),
         (dt.date(2024, 5, 1), "2024-05-01"),
         (dt.time(8, 15), "08:15:00"),
         (dt.timedelta(minutes=1, milliseconds=500), 60.5),
@@ -74,8 +76,10 @@ class Level(enum.IntEnum):
         (frozenset({"b", "a"}), ["a", "b"]),
         ((1, "a"), [1, "a"]),
         (deque([1, 2]), [1, 2]),
-        ({2: "a", None: "b", True: "c", (1, 2): "d", 1.5: "e"},
-         {"2": "a", "null": "b", "true": "c", "[1,2]": "d", "1.5": "e"}),
+        (
+            {2: "a", None: "b", True: "c", (1, 2): "d", 1.5: "e"},
+            {"2": "a", "null": "b", "true": "c", "[1,2]": "d", "1.5": "e"},
+        ),
         ({1: "int", "1": "str"}, {"1": "int", "1#2": "str"}),
         (OrderedDict(a=1), {"a": 1}),
         (defaultdict(list, a=[1]), {"a": [1]}),
@@ -156,8 +160,10 @@ def test_exceptions() -> None:
         def __str__(self) -> str:
             return "custom text"
 
-    assert capture(Custom()) == {"type": "test_exceptions.<locals>.Custom",
-                                 "message": "custom text"}
+    assert capture(Custom()) == {
+        "type": "test_exceptions.<locals>.Custom",
+        "message": "custom text",
+    }
 
 
 def test_numpy_arrays_and_scalars_are_summarised_and_bounded() -> None:
@@ -283,8 +289,9 @@ def test_iterators_generators_files_streams_are_never_consumed(tmp_path: Path) -
 
     ag, co = agen(), coro()
     with path.open() as fh, io.BytesIO(b"stream") as bio:
-        out = capture({"gen": gen, "it": it, "fh": fh, "bio": bio, "ag": ag, "co": co,
-                       "map": map(str, [1])})
+        out = capture(
+            {"gen": gen, "it": it, "fh": fh, "bio": bio, "ag": ag, "co": co, "map": map(str, [1])}
+        )
         assert fh.read() == "line1\nline2\n" and bio.read() == b"stream"
     assert list(gen) == [0, 1, 2] and list(it) == [1, 2, 3]
     assert asyncio.run(co) == 1
@@ -293,7 +300,11 @@ def test_iterators_generators_files_streams_are_never_consumed(tmp_path: Path) -
 
 def test_functions_classes_modules() -> None:
     assert capture([len, capture, Plain, np]) == [
-        "<function len>", "<function capture>", "<class Plain>", "<module numpy>"]
+        "<function len>",
+        "<function capture>",
+        "<class Plain>",
+        "<module numpy>",
+    ]
 
 
 # -- pluggable serializers --------------------------------------------------------------------
@@ -315,15 +326,22 @@ def test_decorator_global_and_type_serializers_in_order() -> None:
     s = CaptureSettings(serializer=global_, type_serializers={Money: per_type}, strict=True)
     assert capture(Money("1"), s, serializer=per_call) == {"call": "1"}
     # registered type serializers run under the same redaction and budget
-    assert capture(Money("2"), s) == {"type": "2", "token": "[REDACTED:token]",
-                                      "note": "[REDACTED:openai_key]"}
+    assert capture(Money("2"), s) == {
+        "type": "2",
+        "token": "[REDACTED:token]",
+        "note": "[REDACTED:openai_key]",
+    }
     assert capture(Money("3"), CaptureSettings(serializer=global_)) == "global"
     assert capture([1, "a", None], s, serializer=per_call) == [1, "a", None]
 
 
 def test_serializer_results_are_bounded_and_may_return_the_value_itself() -> None:
-    s = CaptureSettings(max_items=3, max_string_length=64, strict=True,
-                        serializer=lambda v, c: v if isinstance(v, Money) else NotImplemented)
+    s = CaptureSettings(
+        max_items=3,
+        max_string_length=64,
+        strict=True,
+        serializer=lambda v, c: v if isinstance(v, Money) else NotImplemented,
+    )
     assert capture(Money("x"), s) == {"amount": "x"}
     big = CaptureSettings(max_items=3, type_serializers={Money: lambda v, c: list(range(100))})
     assert capture(Money("x"), big) == [0, 1, "[TRUNCATED: 98 more of 100 items]"]

@@ -14,8 +14,17 @@ from brokle_trace.capture import CaptureSettings, counters, reset_counters
 def test_public_names_are_exactly_these() -> None:
     assert sorted(capture.__all__) == capture.__all__
     assert set(capture.__all__) == {
-        "BUILTIN_RULE_NAMES", "COUNTER_NAMES", "CaptureSettings", "RedactingFilter", "counters",
-        "finalize", "redact_text", "redact_value", "reset_counters", "snapshot"}
+        "BUILTIN_RULE_NAMES",
+        "COUNTER_NAMES",
+        "CaptureSettings",
+        "RedactingFilter",
+        "counters",
+        "finalize",
+        "redact_text",
+        "redact_value",
+        "reset_counters",
+        "snapshot",
+    }
 
 
 @pytest.mark.parametrize(
@@ -42,8 +51,7 @@ def test_public_names_are_exactly_these() -> None:
         ({"type_serializers": {"int": len}}, "type_serializers must map classes to callables"),
     ],
 )
-def test_invalid_settings_name_the_field_and_the_fix(kwargs: dict[str, Any],
-                                                     message: str) -> None:
+def test_invalid_settings_name_the_field_and_the_fix(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         CaptureSettings(**kwargs)
 

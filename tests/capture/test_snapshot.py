@@ -49,7 +49,10 @@ def test_limits_and_markers() -> None:
     s = CaptureSettings(max_items=3, max_depth=2, max_string_length=64, strict=True)
     assert capture(list(range(10)), s) == [0, 1, "[TRUNCATED: 8 more of 10 items]"]
     assert capture({str(i): i for i in range(5)}, s) == {
-        "0": 0, "1": 1, "[TRUNCATED]": "[TRUNCATED: 3 more of 5 keys]"}
+        "0": 0,
+        "1": 1,
+        "[TRUNCATED]": "[TRUNCATED: 3 more of 5 keys]",
+    }
     assert capture([[[1]]], s) == [["[TRUNCATED: list at max depth]"]]
     assert capture({"a": {"b": {"c": 1}}}, s) == {"a": {"b": "[TRUNCATED: dict at max depth]"}}
     assert capture(list(range(3)), s) == [0, 1, 2]  # exactly max_items: untouched
@@ -88,8 +91,7 @@ def test_top_levels_are_copied_at_call_time() -> None:
     snap = snapshot({"messages": messages, "opts": {"t": 1}}, S)
     messages.append({"role": "assistant", "content": "later"})
     messages[0]["content"] = "edited"
-    assert finalize(snap, S) == {"messages": [{"role": "user", "content": "hi"}],
-                                 "opts": {"t": 1}}
+    assert finalize(snap, S) == {"messages": [{"role": "user", "content": "hi"}], "opts": {"t": 1}}
 
 
 def test_levels_beyond_the_budget_are_read_by_the_worker() -> None:
@@ -97,7 +99,7 @@ def test_levels_beyond_the_budget_are_read_by_the_worker() -> None:
     rows = [{"id": 1}, {"id": 2}, {"id": 3}]
     snap = snapshot({"rows": rows}, s)
     rows.append({"id": 4})  # the list itself was copied: not seen
-    rows[0]["id"] = 100     # its dicts (3 entries > budget left) are referenced: seen
+    rows[0]["id"] = 100  # its dicts (3 entries > budget left) are referenced: seen
     assert finalize(snap, s) == {"rows": [{"id": 100}, {"id": 2}, {"id": 3}]}
 
 

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from brokle_trace.capture._truncate import fit_bytes
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False,
-                                                                         allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=200),
-    lambda inner: st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=10), inner,
-                                                                  max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=10), inner, max_size=8)
+    ),
     max_leaves=40,
 )
 
@@ -52,4 +55,4 @@ def test_a_cut_never_leaves_half_a_redaction_marker() -> None:
     for keep in range(len(text) + 1):
         head = clean_cut(text, keep)
         assert text.startswith(head) and len(head) <= keep
-        assert head.endswith("]") or "[" not in head[head.rfind(" "):]
+        assert head.endswith("]") or "[" not in head[head.rfind(" ") :]

@@ -35,25 +35,34 @@ def _code(text: str, limit: int = 44) -> str:
 def render(name: str) -> str:
     if name == "keys":
         rows = ["| rule | keys like |", "|---|---|"]
-        rows += [f"| `{r.name}` | {', '.join(f'`{e}`' for e in r.examples)} |"
-                 for r in BUILTIN_KEY_RULES]
+        rows += [
+            f"| `{r.name}` | {', '.join(f'`{e}`' for e in r.examples)} |" for r in BUILTIN_KEY_RULES
+        ]
     elif name == "values":
         rows = ["| rule (families it names) | example | becomes |", "|---|---|---|"]
         for r in BUILTIN_VALUE_RULES:
             families = f" ({', '.join(f'`{f}`' for f in r.families)})" if r.families else ""
-            rows.append(f"| `{r.name}`{families} | {_code(r.example, 60)} | "
-                        f"{_code(redact_text(r.example, _S), 60)} |")
+            rows.append(
+                f"| `{r.name}`{families} | {_code(r.example, 60)} | "
+                f"{_code(redact_text(r.example, _S), 60)} |"
+            )
     elif name == "tokens":
         rows = ["| family | starts with | fake example |", "|---|---|---|"]
-        rows += [f"| `{r.name}` | {', '.join(f'`{p}`' for p in r.prefixes)} | "
-                 f"{_code(r.example)} |" for r in BUILTIN_TOKEN_RULES]
+        rows += [
+            f"| `{r.name}` | {', '.join(f'`{p}`' for p in r.prefixes)} | {_code(r.example)} |"
+            for r in BUILTIN_TOKEN_RULES
+        ]
     elif name == "shapes":
-        rows = ["| rule | length | class changes | entropy (bits/char) | fake example |",
-                "|---|---|---|---|---|"]
+        rows = [
+            "| rule | length | class changes | entropy (bits/char) | fake example |",
+            "|---|---|---|---|---|",
+        ]
         for r in BUILTIN_SHAPE_RULES:
-            bits = (f"≥ min({r.entropy} × log2(n), {r.entropy_cap})" if r.entropy else "—")
-            rows.append(f"| `{r.name}` | {r.min_length}–{r.max_length} | "
-                        f"≥ {r.min_changes:.0%} | {bits} | {_code(r.example)} |")
+            bits = f"≥ min({r.entropy} × log2(n), {r.entropy_cap})" if r.entropy else "—"
+            rows.append(
+                f"| `{r.name}` | {r.min_length}–{r.max_length} | "
+                f"≥ {r.min_changes:.0%} | {bits} | {_code(r.example)} |"
+            )
     elif name == "ids":
         rows = [", ".join(f"`{p}`" for p in ID_PREFIXES)]
     else:  # pragma: no cover

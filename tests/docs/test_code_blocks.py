@@ -59,12 +59,21 @@ for path, line, code in BLOCKS:
 
 def run_page(path: Path, cwd: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     """Run the page's blocks in order in a fresh interpreter inside ``cwd``."""
-    blocks = [(str(path), line, code) for line, code, skipped
-              in python_blocks(path.read_text()) if not skipped]
+    blocks = [
+        (str(path), line, code)
+        for line, code, skipped in python_blocks(path.read_text())
+        if not skipped
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROKLE_", "OTEL_"))}
-    return subprocess.run([sys.executable, "-c", f"BLOCKS = {blocks!r}\n{_RUNNER}"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-c", f"BLOCKS = {blocks!r}\n{_RUNNER}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
@@ -78,8 +87,10 @@ def test_page_code_runs(page: Path, tmp_path: Path) -> None:
 
 def test_the_runner_reports_the_failing_line(tmp_path: Path) -> None:
     page = tmp_path / "bad.md"
-    page.write_text("# t\n\n```python\nx = 1\n```\n\n<!-- docs-test: skip -->\n```python\n"
-                    "raise SystemExit(3)\n```\n\n```python\nassert x == 2\n```\n")
+    page.write_text(
+        "# t\n\n```python\nx = 1\n```\n\n<!-- docs-test: skip -->\n```python\n"
+        "raise SystemExit(3)\n```\n\n```python\nassert x == 2\n```\n"
+    )
     result = run_page(page, tmp_path)
     assert result.returncode == 1
     assert f'File "{page}", line 13' in result.stderr  # the skipped block did not run

@@ -15,7 +15,8 @@ PAGE = (ROOT / "docs" / "configuration.md").read_text()
 
 def test_every_setting_has_its_variable_and_option() -> None:
     missing = [
-        name for name in Settings.model_fields
+        name
+        for name in Settings.model_fields
         if f"`{name}`" not in PAGE
         or (name != "exporters" and f"`BROKLE_{name.upper()}`" not in PAGE)
     ]

@@ -52,22 +52,41 @@ def _retrieve(result: Any) -> Any:
     ("result", "expected"),
     [
         (["a", "b"], [{"content": "a"}, {"content": "b"}]),
-        ([{"id": "d1", "text": "x", "score": 0.9, "metadata": {"src": "wiki"}}],
-         [{"id": "d1", "score": 0.9, "content": "x", "metadata": {"src": "wiki"}}]),
-        ([LangChainDoc("lc", {"page": 3}, "doc-7")],
-         [{"id": "doc-7", "content": "lc", "metadata": {"page": 3}}]),
+        (
+            [{"id": "d1", "text": "x", "score": 0.9, "metadata": {"src": "wiki"}}],
+            [{"id": "d1", "score": 0.9, "content": "x", "metadata": {"src": "wiki"}}],
+        ),
+        (
+            [LangChainDoc("lc", {"page": 3}, "doc-7")],
+            [{"id": "doc-7", "content": "lc", "metadata": {"page": 3}}],
+        ),
         ([ContentObject("c")], [{"content": "c"}]),
         ([(LangChainDoc("scored"), 0.42)], [{"score": 0.42, "content": "scored"}]),
         ([("plain", 0.5)], [{"score": 0.5, "content": "plain"}]),
-        ([NodeWithScore(TextNode("node text", "n1"), 0.8)],
-         [{"id": "n1", "score": 0.8, "content": "node text"}]),
-        ({"matches": [{"id": "p1", "score": 0.7, "metadata": {"text": "pine"}}]},
-         [{"id": "p1", "score": 0.7, "metadata": {"text": "pine"}}]),
-        ({"ids": [["c1"]], "documents": [["chroma"]], "distances": [[0.1]], "metadatas": [[{}]]},
-         [{"id": "c1", "score": 0.1, "content": "chroma"}]),
+        (
+            [NodeWithScore(TextNode("node text", "n1"), 0.8)],
+            [{"id": "n1", "score": 0.8, "content": "node text"}],
+        ),
+        (
+            {"matches": [{"id": "p1", "score": 0.7, "metadata": {"text": "pine"}}]},
+            [{"id": "p1", "score": 0.7, "metadata": {"text": "pine"}}],
+        ),
+        (
+            {"ids": [["c1"]], "documents": [["chroma"]], "distances": [[0.1]], "metadatas": [[{}]]},
+            [{"id": "c1", "score": 0.1, "content": "chroma"}],
+        ),
     ],
-    ids=["strings", "dicts", "langchain", "content-attr", "doc-score-tuple", "str-score-tuple",
-         "llamaindex", "pinecone-matches", "chroma"],
+    ids=[
+        "strings",
+        "dicts",
+        "langchain",
+        "content-attr",
+        "doc-score-tuple",
+        "str-score-tuple",
+        "llamaindex",
+        "pinecone-matches",
+        "chroma",
+    ],
 )
 def test_document_shapes(result: Any, expected: list[dict[str, Any]]) -> None:
     span = _retrieve(result)
@@ -110,9 +129,14 @@ def test_tool_span_records_name_arguments_and_result() -> None:
 
 def test_embedding_span_with_an_openai_response() -> None:
     response = CreateEmbeddingResponse.model_validate(
-        {"object": "list", "model": "text-embedding-3-small",
-         "data": [{"object": "embedding", "index": i, "embedding": [0.0] * 16} for i in range(3)],
-         "usage": {"prompt_tokens": 1_000_000, "total_tokens": 1_000_000}}
+        {
+            "object": "list",
+            "model": "text-embedding-3-small",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": [0.0] * 16} for i in range(3)
+            ],
+            "usage": {"prompt_tokens": 1_000_000, "total_tokens": 1_000_000},
+        }
     )
 
     @observe(name="embed", type="embedding")

@@ -65,8 +65,14 @@ async def test_async_generator_ttft(clock: Clock) -> None:
 def _chunk(content: str | None, usage: dict[str, int] | None = None) -> ChatCompletionChunk:
     choices = [] if content is None else [{"index": 0, "delta": {"content": content}}]
     return ChatCompletionChunk.model_validate(
-        {"id": "c", "object": "chat.completion.chunk", "created": 1,
-         "model": "gpt-4o-mini-2024-07-18", "choices": choices, "usage": usage}
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": choices,
+            "usage": usage,
+        }
     )
 
 
@@ -88,20 +94,39 @@ def test_openai_chunks_usage_from_the_final_chunk() -> None:
 
 
 def _anthropic_events() -> list[Any]:
-    message = {"id": "m", "type": "message", "role": "assistant", "content": [],
-               "model": "claude-3-5-haiku-20241022", "stop_reason": None, "stop_sequence": None,
-               "usage": {"input_tokens": 20, "output_tokens": 1, "cache_read_input_tokens": 100}}
+    message = {
+        "id": "m",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": "claude-3-5-haiku-20241022",
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 20, "output_tokens": 1, "cache_read_input_tokens": 100},
+    }
     return [
         at.RawMessageStartEvent.model_validate({"type": "message_start", "message": message}),
         at.RawContentBlockDeltaEvent.model_validate(
-            {"type": "content_block_delta", "index": 0,
-             "delta": {"type": "text_delta", "text": "Hi"}}),
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "Hi"},
+            }
+        ),
         at.RawContentBlockDeltaEvent.model_validate(
-            {"type": "content_block_delta", "index": 0,
-             "delta": {"type": "text_delta", "text": " there"}}),
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": " there"},
+            }
+        ),
         at.RawMessageDeltaEvent.model_validate(
-            {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-             "usage": {"output_tokens": 9}}),
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 9},
+            }
+        ),
     ]
 
 

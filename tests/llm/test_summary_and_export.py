@@ -13,25 +13,57 @@ from brokle_trace.testing import capture_spans
 from brokle_trace.testing._fake_server import FakeLLMServer
 
 
-def _llm(name: str, provider: str, model: str, duration_ms: int, status: str = "ok",
-         **attrs: Any) -> SpanData:
+def _llm(
+    name: str, provider: str, model: str, duration_ms: int, status: str = "ok", **attrs: Any
+) -> SpanData:
     base = {"gen_ai.provider.name": provider, "gen_ai.request.model": model, **attrs}
-    return SpanData(name=name, trace_id="a" * 32, span_id="b" * 16, type="llm",
-                    start_time_ns=0, end_time_ns=duration_ms * 1_000_000, status=status,
-                    attributes=base)
+    return SpanData(
+        name=name,
+        trace_id="a" * 32,
+        span_id="b" * 16,
+        type="llm",
+        start_time_ns=0,
+        end_time_ns=duration_ms * 1_000_000,
+        status=status,
+        attributes=base,
+    )
 
 
 def test_rows_per_provider_and_model() -> None:
     spans = [
-        _llm("a", "openai", "gpt-4o", 100, **{"gen_ai.usage.input_tokens": 10,
-             "gen_ai.usage.output_tokens": 5, "brokle.cost.total_usd": 0.001}),
-        _llm("b", "openai", "gpt-4o", 300, **{"gen_ai.usage.input_tokens": 20,
-             "gen_ai.usage.output_tokens": 5, "brokle.cost.total_usd": 0.002}),
+        _llm(
+            "a",
+            "openai",
+            "gpt-4o",
+            100,
+            **{
+                "gen_ai.usage.input_tokens": 10,
+                "gen_ai.usage.output_tokens": 5,
+                "brokle.cost.total_usd": 0.001,
+            },
+        ),
+        _llm(
+            "b",
+            "openai",
+            "gpt-4o",
+            300,
+            **{
+                "gen_ai.usage.input_tokens": 20,
+                "gen_ai.usage.output_tokens": 5,
+                "brokle.cost.total_usd": 0.002,
+            },
+        ),
         _llm("c", "openai", "gpt-4o", 200, status="error"),
-        _llm("d", "acme", "acme-1", 50, **{"gen_ai.usage.input_tokens": 1,
-             "brokle.cost.unpriced": True}),
-        SpanData(name="parent", trace_id="a" * 32, span_id="c" * 16, start_time_ns=0,
-                 end_time_ns=1),
+        _llm(
+            "d",
+            "acme",
+            "acme-1",
+            50,
+            **{"gen_ai.usage.input_tokens": 1, "brokle.cost.unpriced": True},
+        ),
+        SpanData(
+            name="parent", trace_id="a" * 32, span_id="c" * 16, start_time_ns=0, end_time_ns=1
+        ),
     ]
     report = summarize(spans)
     acme, gpt = report.rows
@@ -71,11 +103,13 @@ def test_summary_of_a_real_fallback_run(
     @observe(name="agent")
     def agent() -> None:
         try:
-            claude.messages.create(model="claude-opus-4-5", max_tokens=5,
-                                   messages=[{"role": "user", "content": "hi"}])
+            claude.messages.create(
+                model="claude-opus-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+            )
         except anthropic.APIStatusError:
-            gpt.chat.completions.create(model="gpt-4o",
-                                        messages=[{"role": "user", "content": "hi"}])
+            gpt.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+            )
 
     with capture_spans() as spans:
         agent()
@@ -87,8 +121,9 @@ def test_summary_of_a_real_fallback_run(
 def test_otlp_attributes_use_genai_and_openinference_names(openai_client: Any) -> None:
     client = wrap_openai(openai_client, user_id="u-7", session_id="s-7")
     with capture_spans() as spans:
-        client.chat.completions.create(model="gpt-4o", temperature=0.1,
-                                       messages=[{"role": "user", "content": "hello"}])
+        client.chat.completions.create(
+            model="gpt-4o", temperature=0.1, messages=[{"role": "user", "content": "hello"}]
+        )
     attrs, dropped = to_otel_attributes(spans[0])
     assert dropped == 0
     # GenAI semantic conventions
@@ -103,10 +138,14 @@ def test_otlp_attributes_use_genai_and_openinference_names(openai_client: Any) -
     assert attrs["llm.model_name"] == "gpt-4o"
     assert attrs["llm.provider"] == "openai"
     assert attrs["llm.token_count.total"] == (
-        attrs["llm.token_count.prompt"] + attrs["llm.token_count.completion"])
+        attrs["llm.token_count.prompt"] + attrs["llm.token_count.completion"]
+    )
     assert attrs["output.value"] == "echo: hello"
     assert (attrs["user.id"], attrs["session.id"]) == ("u-7", "s-7")
     assert "brokle.cost.total_usd" in attrs
     # never the deprecated names
-    assert not {"gen_ai.system", "gen_ai.usage.prompt_tokens",
-                "gen_ai.usage.completion_tokens"} & set(attrs)
+    assert not {
+        "gen_ai.system",
+        "gen_ai.usage.prompt_tokens",
+        "gen_ai.usage.completion_tokens",
+    } & set(attrs)

@@ -117,9 +117,12 @@ async def test_openai_chat_stream_async(async_openai_client: Any) -> None:
 
 def test_openai_chat_stream_helper(openai_client: Any) -> None:
     client = wrap_openai(openai_client)
-    with capture_spans() as spans, client.chat.completions.stream(
-        model="gpt-4o", messages=MESSAGES, stream_options={"include_usage": True}
-    ) as stream:
+    with (
+        capture_spans() as spans,
+        client.chat.completions.stream(
+            model="gpt-4o", messages=MESSAGES, stream_options={"include_usage": True}
+        ) as stream,
+    ):
         for _ in stream:
             pass
         final = stream.get_final_completion()
@@ -176,12 +179,16 @@ def test_openai_embeddings(openai_client: Any) -> None:
     assert span.output == {"embeddings": 2, "dimensions": 8}
 
 
-@pytest.mark.parametrize(("status", "error", "kind"), [
-    (500, openai.InternalServerError, "server_error"),
-    (429, openai.RateLimitError, "rate_limit_exceeded"),
-])
-def test_openai_error_span(openai_client: Any, server: FakeLLMServer, status: int,
-                           error: type[Exception], kind: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "error", "kind"),
+    [
+        (500, openai.InternalServerError, "server_error"),
+        (429, openai.RateLimitError, "rate_limit_exceeded"),
+    ],
+)
+def test_openai_error_span(
+    openai_client: Any, server: FakeLLMServer, status: int, error: type[Exception], kind: str
+) -> None:
     server.fail_next("/v1/chat/completions", status)
     client = wrap_openai(openai_client)
     with capture_spans() as spans, pytest.raises(error):
@@ -202,8 +209,11 @@ def test_anthropic_messages_sync(anthropic_client: Any, server: FakeLLMServer) -
     client = wrap_anthropic(anthropic_client)
     with capture_spans() as spans:
         message = client.messages.create(
-            model="claude-3-5-haiku-20241022", max_tokens=100, system="be brief",
-            messages=MESSAGES, stop_sequences=["END"],
+            model="claude-3-5-haiku-20241022",
+            max_tokens=100,
+            system="be brief",
+            messages=MESSAGES,
+            stop_sequences=["END"],
         )
     span = only(spans)
     attrs = assert_llm(span, "anthropic", "claude-3-5-haiku-20241022")
@@ -239,9 +249,12 @@ def test_anthropic_stream_true(anthropic_client: Any) -> None:
 
 def test_anthropic_stream_helper(anthropic_client: Any) -> None:
     client = wrap_anthropic(anthropic_client)
-    with capture_spans() as spans, client.messages.stream(
-        model="claude-sonnet-4-5", max_tokens=10, messages=MESSAGES
-    ) as stream:
+    with (
+        capture_spans() as spans,
+        client.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=10, messages=MESSAGES
+        ) as stream,
+    ):
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     span = only(spans)
@@ -316,7 +329,8 @@ def test_fallback_chain_reads_as_siblings(
     def answer(question: str) -> str:
         try:
             reply = claude.messages.create(
-                model="claude-sonnet-4-5", max_tokens=100,
+                model="claude-sonnet-4-5",
+                max_tokens=100,
                 messages=[{"role": "user", "content": question}],
             )
             return str(reply.content[0].text)
@@ -334,8 +348,9 @@ def test_fallback_chain_reads_as_siblings(
     assert failed.status == "error" and failed.attributes["gen_ai.provider.name"] == "anthropic"
     assert fallback.status == "ok" and fallback.attributes["gen_ai.provider.name"] == "openai"
     assert parent.attributes["brokle.rollup.llm_calls"] == 1
-    assert parent.attributes["brokle.rollup.cost_usd"] == fallback.attributes[
-        "brokle.cost.total_usd"]
+    assert (
+        parent.attributes["brokle.rollup.cost_usd"] == fallback.attributes["brokle.cost.total_usd"]
+    )
 
 
 def test_a_stream_dropped_unread_still_ends_its_span(openai_client: Any) -> None:

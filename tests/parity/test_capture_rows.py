@@ -83,8 +83,7 @@ def test_rows_equal_the_walk() -> None:
         kwargs={"max_bytes": 256},
         wrap=False,
     )
-    def prop(fired: Fired, table: list[dict[str, Any]], kwargs: dict[str, Any],
-             wrap: bool) -> None:
+    def prop(fired: Fired, table: list[dict[str, Any]], kwargs: dict[str, Any], wrap: bool) -> None:
         s = CaptureSettings(**kwargs)
         value: Any = {"payload": {"items": table}} if wrap else table
         # The first pass fills the key and text caches the column path relies on.
@@ -151,8 +150,9 @@ def test_secret_named_column_falls_back_to_the_walker() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(table=tables(), kwargs=settings_kwargs())
-def test_rows_keep_the_walkers_size_estimate(table: list[dict[str, Any]],
-                                             kwargs: dict[str, Any]) -> None:
+def test_rows_keep_the_walkers_size_estimate(
+    table: list[dict[str, Any]], kwargs: dict[str, Any]
+) -> None:
     # The estimate decides where a walk over budget stops: it must not depend on the path.
     s = CaptureSettings(**kwargs)
     c = s._compiled
@@ -163,4 +163,7 @@ def test_rows_keep_the_walkers_size_estimate(table: list[dict[str, Any]],
     walker = _finalize.Walker(c.worker_ctx, {}, c.limit)
     assert walker.walk(table, 0) == expected
     assert (walker.est, walker.redactions, walker.truncations) == (
-        reference.est, reference.redactions, reference.truncations)
+        reference.est,
+        reference.redactions,
+        reference.truncations,
+    )

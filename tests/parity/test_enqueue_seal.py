@@ -42,9 +42,7 @@ def _calls() -> None:
 
 @pytest.mark.parametrize("sample_rate", [1.0, 0.999])
 def test_the_queued_record_is_seals(sample_rate: float) -> None:
-    brokle_trace.configure(
-        exporter="none", schedule_delay=60, sample_rate=sample_rate, strict=True
-    )
+    brokle_trace.configure(exporter="none", schedule_delay=60, sample_rate=sample_rate, strict=True)
     pipeline = _lifecycle.current_pipeline()
     spans: list[Any] = []
     real = _state.enqueue

@@ -87,8 +87,9 @@ def test_inline_naming_equals_name_inputs() -> None:
             bound.args,
             bound.kwargs or None,
         )
-        assert spans[0].input == {k: (list(v) if isinstance(v, tuple) else v)
-                                  for k, v in expected.items()}
+        assert spans[0].input == {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in expected.items()
+        }
         fired.example(not general.called)
 
     run(prop, min_share=0.2)

@@ -83,8 +83,9 @@ def test_a_line_equals_the_span_datas_json(  # noqa: PLR0917 - one example's kno
         if llm
         else observe(**options)(body)
     )
-    parent = observe(name="parent")(lambda: fn(**{f"k{i}": v for i, v in enumerate(args)})
-                                    if by_keyword else fn(*args))
+    parent = observe(name="parent")(
+        lambda: fn(**{f"k{i}": v for i, v in enumerate(args)}) if by_keyword else fn(*args)
+    )
 
     def run() -> None:
         try:
