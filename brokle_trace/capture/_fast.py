@@ -74,10 +74,8 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
     """
     t = type(value)
     if (
-        (t is int and INT_MIN <= value <= INT_MAX)
-        or (  # type: ignore[operator]
-            t is float and value - value == 0.0  # type: ignore[operator]
-        )
+        (t is int and INT_MIN <= value <= INT_MAX)  # type: ignore[operator]
+        or (t is float and value - value == 0.0)  # type: ignore[operator]
         or t is bool
         or value is None
     ):
@@ -118,8 +116,8 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
                 rule is not None
                 and type(v) is not bool
                 and v is not None  # flags stay
-                and not (rule == "token" and "logprob" in value)
-            ):  # type: ignore[operator]
+                and not (rule == "token" and "logprob" in value)  # type: ignore[operator]
+            ):
                 result[ks] = marker(rule)
                 redactions += 1
                 chars += len(ks) + 40
