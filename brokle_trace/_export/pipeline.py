@@ -259,9 +259,13 @@ class Pipeline:
                         "timed out" if outcome.note == "timeout" else "is still stuck",
                         n,
                     )
-            drops = outcome.drops
-            if drops is None:
-                drops = {"export_failed": n} if failed else {}
+            drops = outcome.drops or {}
+            if failed and (outcome.error is not None or not drops):
+                # An exporter that raised has not exported what it did not report lost
+                # itself; one that failed without saying what it lost has lost it all.
+                unreported = n - sum(drops.values())
+                if unreported > 0:
+                    drops = {**drops, "export_failed": drops.get("export_failed", 0) + unreported}
             if sum(drops.values()) > sum(worst.values()):
                 worst = drops
         # A span counts as exported when every exporter delivered it; the exporter that lost
