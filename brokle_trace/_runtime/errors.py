@@ -10,7 +10,14 @@ import logging
 import threading
 import time
 
-__all__ = ["RateLimiter", "error_counts", "internal_error", "logger", "reset_after_fork"]
+__all__ = [
+    "RateLimiter",
+    "error_counts",
+    "internal_error",
+    "logger",
+    "reset_after_fork",
+    "reset_counts",
+]
 
 logger = logging.getLogger("brokle_trace")
 
@@ -81,6 +88,12 @@ def error_counts() -> dict[str, int]:
     """A copy of the internal error counters, by kind."""
     with _error_lock:
         return dict(_error_counts)
+
+
+def reset_counts() -> None:
+    """Zero the internal error counters (``configure()`` starts every counter afresh)."""
+    with _error_lock:
+        _error_counts.clear()
 
 
 def reset_after_fork() -> None:

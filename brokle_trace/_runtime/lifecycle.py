@@ -33,6 +33,9 @@ _lock = threading.RLock()
 _pipeline: Pipeline | None = None
 _settings: _config.Settings | None = None
 _atexit_registered = False
+#: ``_state.started`` when the pipeline was installed: stats() counts from there, like every
+#: other counter (a lock-free itertools.count cannot be reset in place).
+_started_base = 0
 
 
 def configure(**options: Any) -> None:
@@ -62,6 +65,7 @@ def _install(
 ) -> None:
     global _pipeline, _settings, _atexit_registered
     old = _pipeline
+    _reset_counters()
     _otel.install()
     pipeline = Pipeline(
         exporters,
@@ -95,6 +99,15 @@ def _install(
         _atexit_registered = True
     if old is not None:
         old.shutdown(settings.shutdown_timeout)
+
+
+def _reset_counters() -> None:
+    # Every counter stats() reports starts at zero with a new pipeline (whose drop and export
+    # counters are new), so started == exported + dropped holds from here on.
+    global _started_base
+    _started_base = _state.count_of(_state.started)
+    _errors.reset_counts()
+    capture.reset_counters()
 
 
 _announced = False
@@ -207,7 +220,7 @@ def stats() -> dict[str, Any]:
             "queue_depth": 0,
         }
     )
-    base["started"] = _state.count_of(_state.started)
+    base["started"] = _state.count_of(_state.started) - _started_base
     base["internal_errors"] = _errors.error_counts()
     base["capture"] = capture.counters()
     base["unpriced_models"] = _cost.unpriced_models()

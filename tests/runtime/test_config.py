@@ -128,3 +128,25 @@ def test_zero_configuration_writes_jsonl_in_the_working_directory(tmp_path: Path
     lines = (tmp_path / "brokle_traces.jsonl").read_text().splitlines()
     record = brokle_trace.SpanData.model_validate_json(lines[0])
     assert (record.name, record.input, record.output) == ("hello", {"name": "world"}, "hi world")
+
+
+def test_configure_resets_every_counter_together(lenient: None) -> None:
+    configure(exporter="none", exporters=[InMemoryExporter()])
+
+    @observe
+    def f() -> None:
+        return None
+
+    for _ in range(5):
+        f()
+    assert flush(5)
+    assert stats()["started"] == stats()["exported"] == 5
+    configure(exporter="none", exporters=[InMemoryExporter()])
+    s = stats()
+    assert s["started"] == s["exported"] == sum(s["dropped"].values()) == 0
+    assert s["internal_errors"] == {} and not any(s["capture"].values())
+    for _ in range(3):
+        f()
+    assert flush(5)
+    s = stats()
+    assert s["started"] == s["exported"] + sum(s["dropped"].values()) == 3
