@@ -33,6 +33,7 @@ from brokle_trace._export.runner import Runner
 from brokle_trace._export.sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
 from brokle_trace._runtime import errors as _errors
+from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, ExportResult, takes_lines
 
@@ -313,7 +314,7 @@ class Pipeline:
         self._wake.set()
         if self._worker is None:  # no thread possible (interpreter exit): do it here
             self._drain()
-        done = marker.done.wait(max(0.0, timeout))
+        done = marker.done.wait(wait_time(timeout))
         error, self._strict_error = self._strict_error, None
         if error is not None:
             raise error
@@ -331,7 +332,7 @@ class Pipeline:
             self._stopping = True
             worker = self._worker
         if not first:
-            self._shutdown_done.wait(max(0.0, timeout))
+            self._shutdown_done.wait(wait_time(timeout))
             return self._shutdown_ok
         self._deadline = deadline
         try:
@@ -344,7 +345,7 @@ class Pipeline:
         ok = True
         if worker is not None:
             self._wake.set()
-            worker.join(max(0.0, deadline - time.monotonic()))
+            worker.join(remaining(deadline))
             ok = not worker.is_alive()
         else:
             self._drain()
@@ -400,7 +401,7 @@ class Pipeline:
         except RuntimeError:
             call()
             return
-        thread.join(max(0.05, deadline - time.monotonic()))
+        thread.join(max(0.05, remaining(deadline)))
 
     def stats(self) -> dict[str, Any]:
         """Counters: exported, failures, dropped by reason, queue depth, per-exporter details."""

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from brokle_trace._model import EncodedLines, SpanData
+from brokle_trace._runtime.timeouts import wait_time
 from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
 
@@ -95,7 +96,7 @@ class Runner:
         inline = exports_inline(self.exporter)
         if not inline and self._start():
             self._jobs.put(job)
-            if not job.done.wait(max(0.0, timeout)):
+            if not job.done.wait(wait_time(timeout)):
                 self._pending = job
                 self.timeouts += 1
                 self.failures += 1

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from brokle_trace._runtime.timeouts import wait_time
+
 __all__ = ["RETRYABLE_STATUS", "HttpSender", "SendResult", "backoff_delay", "parse_retry_after"]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
@@ -127,6 +129,7 @@ class HttpSender:
         self._stop = threading.Event()
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        timeout = wait_time(timeout)
         conn = self._conn
         if conn is None:
             if self._https:
@@ -204,7 +207,7 @@ class HttpSender:
                     False, status or None, attempts, data, reason + "; no time left to retry"
                 )
             retry += 1
-            if self._stop.wait(delay):
+            if self._stop.wait(wait_time(delay)):
                 return SendResult(False, status or None, attempts, data, reason + "; shut down")
 
     def close(self) -> None:
