@@ -23,6 +23,7 @@ DROP_REASONS = (
     "shutdown",
     "serialize_error",
     "sampled_out",
+    "exporter_unavailable",
 )
 _WARN_EVERY_S = 30.0
 

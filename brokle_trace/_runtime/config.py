@@ -1,10 +1,13 @@
 """Configuration: validated settings from ``configure()`` and ``BROKLE_*`` variables.
 
-``configure`` validates everything up front (a clear ``ConfigError`` naming the field and the
-fix), then swaps the process-wide state in ``_state`` whole. Without a ``configure`` call the
-first span builds the default pipeline from the environment: a JSONL file in the working
-directory. Environment values that do not parse then only warn, because that happens inside
-a user's call and must not raise.
+``configure`` validates everything up front, exporters included (a clear ``ConfigError``
+naming the field or variable and the fix), then swaps the process-wide state whole. Without
+a ``configure`` call the first span builds the default pipeline from the environment
+(``env``), where each variable is checked alone and a bad one only warns, because that
+happens inside a user's call and must not raise.
+
+Values read from the environment are cleaned once here: bytes that are not UTF-8 (which
+``os.environ`` holds as lone surrogates) become U+FFFD, so no span fails to encode later.
 """
 
 from __future__ import annotations
@@ -28,13 +31,49 @@ from pydantic import (
 from brokle_trace import capture
 from brokle_trace.typing import Exporter
 
-__all__ = ["ConfigError", "Settings", "build_exporters", "validate"]
+__all__ = [
+    "SECRET_FIELDS",
+    "ConfigError",
+    "Settings",
+    "build_exporters",
+    "build_settings",
+    "clean_text",
+    "env_values",
+    "shown",
+    "validate",
+]
 
 ExporterName = Literal["jsonl", "console", "otlp", "none"]
 
 
 class ConfigError(ValueError):
     """Raised by :func:`configure` for a value it cannot use; the message says the fix."""
+
+
+#: Fields whose values are never shown in a message (only their length).
+SECRET_FIELDS = frozenset({"api_key", "otlp_headers"})
+
+
+def clean_text(value: str) -> str:
+    """``value`` with what cannot be encoded as UTF-8 replaced by U+FFFD.
+
+    ``os.environ`` holds undecodable bytes as lone surrogates (``surrogateescape``); a lone
+    surrogate from elsewhere is replaced too.
+
+    Example:
+        >>> clean_text("caf\\udce9")
+        'caf\ufffd'
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
 
 
 class Settings(BaseModel):
@@ -87,20 +126,48 @@ class Settings(BaseModel):
     #: JSONL: how many rotated files (``.1`` .. ``.N``) to keep.
     traces_file_backups: int = Field(default=5, ge=0)
 
+    @field_validator("service_name", "environment", "release", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
     @field_validator("otlp_endpoint")
     @classmethod
     def _check_endpoint(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:4318")
+        if value is not None:
+            from brokle_trace.exporters.otlp import check_endpoint
+
+            try:
+                check_endpoint(value.strip())
+            except ValueError:
+                raise ValueError(
+                    "must be an http:// or https:// URL with a host, e.g. http://localhost:4318"
+                ) from None
+            return value.strip()
         return value
 
     @field_validator("otlp_headers", mode="before")
     @classmethod
     def _parse_headers(cls, value: object) -> object:
-        if isinstance(value, str):
-            from brokle_trace.exporters.otlp import parse_headers
+        from brokle_trace.exporters.otlp import check_header, parse_headers
 
-            return parse_headers(value)
+        if isinstance(value, str):
+            value = parse_headers(value, strict=True, source="otlp_headers")
+        if isinstance(value, Mapping):
+            return {
+                k: check_header(k, v, "otlp_headers") if isinstance(v, str) else v
+                for k, v in value.items()
+            }
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _strip_key(cls, value: object) -> object:
+        # A Kubernetes secret made with `echo` ends with a newline; never part of a key.
+        if isinstance(value, str):
+            value = value.strip()
+            if not value.isprintable() or " " in value:
+                raise ValueError("contains whitespace or a control character")
         return value
 
     #: Model prices (USD per 1M tokens) added to / overriding the built-in table; see
@@ -144,37 +211,59 @@ _ENV_ALIASES = {"service_name": ("OTEL_SERVICE_NAME",)}
 _PLAIN = capture.CaptureSettings()
 
 
-def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
-    values: dict[str, str] = {}
+def env_values(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """``{field: (variable, cleaned value)}`` for every setting given by a variable."""
+    values: dict[str, tuple[str, str]] = {}
     for name in _SETTINGS_FIELDS - {"exporters"}:
         for var in (f"BROKLE_{name.upper()}", *_ENV_ALIASES.get(name, ())):
             if var in environ:
-                values[name] = environ[var]
+                values[name] = (var, clean_text(environ[var]))
                 break
-    if "BROKLE_TRACES_FILE" in environ:
-        values["traces_file"] = environ["BROKLE_TRACES_FILE"]
     return values
 
 
 def build_settings(kwargs: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
-    env = _env_values(environ)
+    """Arguments over variables over defaults; ``ConfigError`` naming every bad one."""
+    env = env_values(environ)
     try:
-        return Settings.model_validate({**env, **dict(kwargs.items())})
+        return Settings.model_validate(
+            {
+                **{name: value for name, (_var, value) in env.items()},
+                **dict(kwargs.items()),
+            }
+        )
     except ValidationError as exc:
         # The message quotes the values it rejects (an endpoint with its password).
         raise ConfigError(capture.redact_text(_explain(exc, env, kwargs), _PLAIN)) from None
 
 
-def _explain(exc: ValidationError, env: Mapping[str, str], kwargs: Mapping[str, Any]) -> str:
+def shown(field: str, value: object) -> str:
+    """``value`` as a message may show it: secrets by length only, text redacted and short.
+
+    Example:
+        >>> print(shown("api_key", "sk-live-1234"), shown("sample_rate", "1.5"))
+        <12 characters, not shown> '1.5'
+    """
+    if field in SECRET_FIELDS:
+        return f"<{len(str(value))} characters, not shown>"
+    if isinstance(value, str):
+        text = capture.redact_text(value, capture.CaptureSettings(), field="config")
+        return repr(text if len(text) <= 80 else text[:77] + "...")
+    return repr(value)
+
+
+def _explain(
+    exc: ValidationError, env: Mapping[str, tuple[str, str]], kwargs: Mapping[str, Any]
+) -> str:
     lines = ["brokle_trace.configure(): invalid configuration"]
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"][:1]) or "?"
         source = (
-            f"environment variable BROKLE_{field.upper()}"
+            f"environment variable {env[field][0]}"
             if field in env and field not in kwargs
             else f"argument {field!r}"
         )
-        lines.append(f"  - {source}: {err['msg']} (got {err.get('input')!r})")
+        lines.append(f"  - {source}: {err['msg']} (got {shown(field, err.get('input'))})")
     return "\n".join(lines)
 
 
@@ -196,14 +285,27 @@ def _split_kwargs(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
 
 
 def build_exporters(settings: Settings) -> list[Exporter]:
-    """The exporter objects ``settings`` names, built (raises on a broken one)."""
+    """The exporter objects ``settings`` names, built and checked; ``ConfigError`` naming
+    the option (or variable) of the first one that cannot work."""
     from brokle_trace.exporters import _registry
+    from brokle_trace.exporters.jsonl import JsonlExporter
 
     built: list[Exporter] = []
     for name in settings.exporter:
         if name == "none":
             continue
-        built.append(_registry.build(name, settings))
+        try:
+            exporter = _registry.build(name, settings)
+            if isinstance(exporter, JsonlExporter):
+                exporter.open()
+        except OSError as exc:
+            raise ConfigError(
+                f"brokle_trace.configure(): traces_file={str(settings.traces_file)!r} cannot "
+                f"be written ({exc.strerror or exc})"
+            ) from None
+        except Exception as exc:
+            raise ConfigError(f"brokle_trace.configure(): exporter {name!r}: {exc}") from None
+        built.append(exporter)
     built.extend(_registry.adapt(item) for item in settings.exporters)
     return built
 

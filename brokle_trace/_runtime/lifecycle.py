@@ -20,6 +20,7 @@ from brokle_trace import capture
 from brokle_trace._export.convert import Resource
 from brokle_trace._export.pipeline import DROP_REASONS, Pipeline
 from brokle_trace._runtime import config as _config
+from brokle_trace._runtime import env as _env
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
@@ -140,16 +141,9 @@ def ensure_configured() -> None:
     with _lock:
         if _pipeline is not None:
             return
-        try:
-            settings = _config.build_settings({}, os.environ)
-        except _config.ConfigError as exc:
-            _errors.logger.warning("%s\nbrokle_trace: falling back to defaults", exc)
-            settings = _config.Settings()
-        try:
-            exporters = _config.build_exporters(settings)
-        except Exception as exc:
-            _errors.logger.warning("brokle_trace: exporter setup failed (%s); spans dropped", exc)
-            exporters = []
+        # Each variable stands alone; a broken exporter is replaced by a stand-in that
+        # counts its spans (see env.py), never by a default destination.
+        settings, exporters = _env.from_environment(os.environ)
         _install(settings, capture.CaptureSettings(), exporters)
         announce_default(settings, os.environ)
 

@@ -58,6 +58,17 @@ class JsonlExporter:
         self._warnings = _errors.RateLimiter(_LOG_EVERY_S)
         self.rotations = 0
 
+    def open(self) -> None:
+        """Open (or create) the file now instead of at the first batch; ``OSError`` if it
+        cannot be written (``configure()`` turns that into a ``ConfigError``).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JsonlExporter(pathlib.Path(tempfile.mkdtemp()) / "t.jsonl").open()
+        """
+        with self._lock:
+            self._open()
+
     def _open(self) -> int:
         if self._fd is None:
             if self.path.parent != Path():

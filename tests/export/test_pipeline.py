@@ -67,6 +67,7 @@ def test_stats_report_every_counter(memory: InMemoryExporter) -> None:
         "shutdown",
         "serialize_error",
         "sampled_out",
+        "exporter_unavailable",
     }
     for key in ("queued", "queue_depth", "export_failures", "in_flight", "exporters"):
         assert key in s
