@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from brokle_trace import capture
+from brokle_trace._runtime.text import clean_text
 from brokle_trace.typing import Exporter
 
 __all__ = [
@@ -52,28 +53,6 @@ class ConfigError(ValueError):
 
 #: Fields whose values are never shown in a message (only their length).
 SECRET_FIELDS = frozenset({"api_key", "otlp_headers"})
-
-
-def clean_text(value: str) -> str:
-    """``value`` with what cannot be encoded as UTF-8 replaced by U+FFFD.
-
-    ``os.environ`` holds undecodable bytes as lone surrogates (``surrogateescape``); a lone
-    surrogate from elsewhere is replaced too.
-
-    Example:
-        >>> clean_text("caf\\udce9")
-        'caf\ufffd'
-    """
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        pass
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        raw = value.encode("utf-8", "replace")
-    return raw.decode("utf-8", "replace")
 
 
 class Settings(BaseModel):
