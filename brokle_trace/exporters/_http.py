@@ -7,12 +7,18 @@ The rules (OTLP spec, "Retryable response codes"): retry 429, 502, 503, 504 and 
 errors, with exponential backoff and jitter, honouring ``Retry-After`` (seconds or an
 HTTP-date); never retry another status; never go past the caller's deadline. A retry that
 could not finish before the deadline is not attempted: the batch fails at once, counted.
+
+The deadline covers the whole exchange, not each socket operation: a socket timeout applies
+per read, so a server that drips its response a byte at a time would keep an export going
+forever. Responses are read through ``_DeadlineReader``, which sets the socket's timeout to
+what is left before each read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import random
 import socket
 import ssl
@@ -25,7 +31,14 @@ from urllib.parse import urlsplit
 
 from brokle_trace._runtime.timeouts import wait_time
 
-__all__ = ["RETRYABLE_STATUS", "HttpSender", "SendResult", "backoff_delay", "parse_retry_after"]
+__all__ = [
+    "RETRYABLE_STATUS",
+    "HttpSender",
+    "SendResult",
+    "backoff_delay",
+    "explain",
+    "parse_retry_after",
+]
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 _MAX_RESPONSE_BYTES = 1 << 20
@@ -91,6 +104,79 @@ def redacted_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side that gives up at ``deadline`` (monotonic), whatever the pace."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no complete response within the export timeout")
+        self._sock.settimeout(wait_time(left))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineSocket:
+    """What ``HTTPResponse`` reads from: ``makefile`` over a ``_DeadlineReader``."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _Deadlined:
+    """Mixed into ``HTTPConnection``: the response is read within ``deadline``."""
+
+    deadline = float("inf")
+
+    def response_class(self, sock: socket.socket, *args: object, **kwargs: object) -> object:
+        return http.client.HTTPResponse(
+            _DeadlineSocket(sock, self.deadline),  # type: ignore[arg-type]
+            *args,  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+# ``response_class`` is a class there and a method here: both are called the same way.
+class _Connection(_Deadlined, http.client.HTTPConnection):  # type: ignore[misc]
+    pass
+
+
+class _TLSConnection(_Deadlined, http.client.HTTPSConnection):  # type: ignore[misc]
+    pass
+
+
+def explain(exc: BaseException) -> str:
+    """A failed connection in words a log reader acts on ("connection refused").
+
+    Example:
+        >>> explain(ConnectionRefusedError(111, "Connection refused"))
+        'connection refused'
+    """
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return "connection reset by the collector"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "connection closed by the collector without a response"
+    if isinstance(exc, socket.gaierror):
+        return f"host name not resolved ({exc.strerror})"
+    if isinstance(exc, TimeoutError):
+        return "no response within the export timeout"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"connection error ({exc.strerror})"
+    return f"connection error ({type(exc).__name__})"
+
+
 class HttpSender:
     """POSTs bodies to one URL over a reused connection, retrying per the OTLP rules.
 
@@ -128,27 +214,26 @@ class HttpSender:
         self._used = False
         self._stop = threading.Event()
 
-    def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        timeout = wait_time(timeout)
+    def _connection(self, deadline: float) -> http.client.HTTPConnection:
+        timeout = wait_time(deadline - time.monotonic())
         conn = self._conn
         if conn is None:
             if self._https:
                 context = ssl.create_default_context(cafile=self._cafile)
-                conn = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=timeout, context=context
-                )
+                conn = _TLSConnection(self._host, self._port, timeout=timeout, context=context)
             else:
-                conn = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+                conn = _Connection(self._host, self._port, timeout=timeout)
             self._conn = conn
             self._used = False
         else:
             conn.timeout = timeout
             if conn.sock is not None:
                 conn.sock.settimeout(timeout)
+        conn.deadline = deadline  # type: ignore[attr-defined]
         return conn
 
-    def _attempt(self, body: bytes, timeout: float) -> tuple[int, Mapping[str, str], bytes]:
-        conn = self._connection(timeout)
+    def _attempt(self, body: bytes, deadline: float) -> tuple[int, Mapping[str, str], bytes]:
+        conn = self._connection(deadline)
         try:
             conn.request("POST", self._path, body=body, headers=self._headers)
             response = conn.getresponse()
@@ -177,9 +262,9 @@ class HttpSender:
             reused = self._conn is not None and self._used
             attempts += 1
             try:
-                status, headers, data = self._attempt(body, remaining)
-            except TimeoutError:
-                return SendResult(False, None, attempts, reason="timed out waiting for a response")
+                status, headers, data = self._attempt(body, deadline)
+            except TimeoutError as exc:
+                return SendResult(False, None, attempts, reason=explain(exc))
             except ssl.SSLCertVerificationError as exc:
                 return SendResult(False, None, attempts, reason=f"TLS: {exc.reason}")
             except (OSError, http.client.HTTPException) as exc:
@@ -188,7 +273,7 @@ class HttpSender:
                     # never reached it, so try once more at once on a fresh connection.
                     attempts -= 1
                     continue
-                reason = f"connection error ({type(exc).__name__})"
+                reason = explain(exc)
                 delay = backoff_delay(retry, self._backoff_initial, self._backoff_max)
                 status, headers, data = 0, {}, b""
             else:
