@@ -11,6 +11,7 @@ __all__ = [
     "FORMAT_VERSION",
     "EncodedLines",
     "ErrorInfo",
+    "PreparedBatch",
     "SpanData",
     "SpanType",
     "Status",
@@ -158,3 +159,24 @@ class EncodedLines:
         """The length of every ``every``-th line, for the queue's size estimate."""
         ends = self.ends
         return [ends[i] - (ends[i - 1] if i else 0) for i in range(0, len(ends), every)]
+
+
+class PreparedBatch:
+    """A batch already in an exporter's wire format (OTLP: gzipped protobuf request bodies).
+
+    What the lane of an exporter that is behind holds instead of ``SpanData``: a few bytes
+    objects, exactly measured, that the garbage collector never has to walk (thousands of
+    queued pydantic models made full collections take ~100 ms on the callers' threads).
+    ``chunks`` are ``(spans, body)`` pairs; ``drops`` the spans lost while encoding.
+    """
+
+    __slots__ = ("chunks", "drops", "n", "size")
+
+    def __init__(self, chunks: list[tuple[int, bytes]], drops: dict[str, int], n: int) -> None:
+        self.chunks = chunks
+        self.drops = drops
+        self.n = n
+        self.size = sum(len(body) for _, body in chunks)
+
+    def __len__(self) -> int:
+        return self.n

@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from brokle_trace._model import EncodedLines, SpanData
+from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
 from brokle_trace._runtime.timeouts import wait_time
 from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
@@ -24,7 +24,7 @@ __all__ = ["Outcome", "Runner"]
 class _Job:
     __slots__ = ("done", "drops", "error", "records", "result")
 
-    def __init__(self, records: Sequence[SpanData] | EncodedLines) -> None:
+    def __init__(self, records: Sequence[SpanData] | EncodedLines | PreparedBatch) -> None:
         self.records = records
         self.done = threading.Event()
         self.result = ExportResult.FAILURE
@@ -75,10 +75,13 @@ class Runner:
         self.timeouts = 0
         self.busy = 0
 
-    def call(self, records: Sequence[SpanData] | EncodedLines, timeout: float) -> Outcome:
+    def call(
+        self, records: Sequence[SpanData] | EncodedLines | PreparedBatch, timeout: float
+    ) -> Outcome:
         """Export ``records`` through this exporter, waiting at most ``timeout`` seconds.
 
-        ``EncodedLines`` only go to an exporter that takes them (``typing.takes_lines``)."""
+        ``EncodedLines`` only go to an exporter that takes them (``typing.takes_lines``),
+        a ``PreparedBatch`` only to the exporter that prepared it (``send_prepared``)."""
         pending = self._pending
         if pending is not None:
             if not pending.done.is_set():
@@ -137,6 +140,8 @@ class Runner:
             records = job.records
             if type(records) is EncodedLines:
                 result = exporter.export_lines(records)  # type: ignore[attr-defined]
+            elif type(records) is PreparedBatch:
+                result = exporter.send_prepared(records)  # type: ignore[attr-defined]
             else:
                 result = exporter.export(records)  # type: ignore[arg-type]
             job.result = result if result is ExportResult.SUCCESS else ExportResult.FAILURE

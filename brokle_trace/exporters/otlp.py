@@ -5,7 +5,13 @@ Messages are the OpenTelemetry project's own protobuf classes
 (``opentelemetry-proto``), filled in place (``_encode``); a test checks they equal what the
 SDK's ``encode_spans`` builds for the same spans. Requests are capped in bytes *before*
 compression: a batch over the cap is split, and a single span over it is dropped and counted,
-never blocking the rest.
+never blocking the rest. A backend (or the proxy in front of it: nginx's default body limit
+is 1 MB) that answers 413 gets the request halved and retried, down to a single span,
+dropped alone (``too_large``) if still refused; the cap is then lowered for later batches.
+
+Encoding and sending are two steps (``prepare_batch``, ``send_prepared``) so the export
+worker can encode a batch while this exporter's lane is busy: a lane that is behind holds
+request bodies, not thousands of ``SpanData`` for the garbage collector to walk.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
-from brokle_trace._model import SpanData
+from brokle_trace._model import PreparedBatch, SpanData
 from brokle_trace._runtime import errors as _errors
 from brokle_trace.exporters._encode import encode_request
 from brokle_trace.exporters._http import HttpSender, redacted_url
@@ -177,6 +184,44 @@ def _env_timeout(environ: Mapping[str, str]) -> float | None:
     return None
 
 
+def _ignore(span: SpanData, exc: Exception) -> None:
+    """Spans already counted as unencodable by the first pass."""
+
+
+def _halves(raw: bytes) -> list[tuple[int, bytes]]:
+    """An encoded request split into two with half of its spans each (resources kept)."""
+    request = ExportTraceServiceRequest.FromString(raw)
+    where = [
+        (r, s, i)
+        for r, rs in enumerate(request.resource_spans)
+        for s, ss in enumerate(rs.scope_spans)
+        for i in range(len(ss.spans))
+    ]
+    middle = len(where) // 2
+    out = []
+    for part in (where[:middle], where[middle:]):
+        half = ExportTraceServiceRequest()
+        last: tuple[int, int] | None = None
+        scope: Any = None
+        resource: Any = None
+        last_r: int | None = None
+        for r, s, i in part:
+            source = request.resource_spans[r]
+            if r != last_r:
+                resource = half.resource_spans.add()
+                resource.resource.CopyFrom(source.resource)
+                resource.schema_url = source.schema_url
+                last_r = r
+            if (r, s) != last:
+                scope = resource.scope_spans.add()
+                scope.scope.CopyFrom(source.scope_spans[s].scope)
+                scope.schema_url = source.scope_spans[s].schema_url
+                last = (r, s)
+            scope.spans.add().CopyFrom(source.scope_spans[s].spans[i])
+        out.append((len(part), half.SerializeToString()))
+    return out
+
+
 class OTLPExporter:
     """Send spans to an OpenTelemetry backend over OTLP/HTTP.
 
@@ -266,6 +311,12 @@ class OTLPExporter:
         self._drops: dict[str, int] = {}
         self._warnings = _errors.RateLimiter(_LOG_EVERY_S)
         self._shutdown = False
+        #: The request cap in force: ``max_request_bytes``, or less once a 413 taught us.
+        self._cap = max_request_bytes
+        #: The smallest request body a backend refused as too large (413).
+        self._refused = math.inf
+        #: Why the last failed request failed, with the endpoint ("connection refused (...)").
+        self.last_error = ""
         self.counters = {
             "requests": 0,
             "attempts": 0,
@@ -273,6 +324,8 @@ class OTLPExporter:
             "spans_sent": 0,
             "too_large": 0,
             "rejected": 0,
+            "split_413": 0,
+            "encode_errors": 0,
         }
 
     def __repr__(self) -> str:
@@ -282,66 +335,160 @@ class OTLPExporter:
     # -- export ---------------------------------------------------------------------------------
     def export(self, spans: Sequence[SpanData]) -> ExportResult:
         """Encode and send ``spans``; FAILURE if any of them was not delivered."""
+        return self.send_prepared(self.prepare_batch(spans))
+
+    @property
+    def prepares_batches(self) -> bool:
+        """True unless ``export`` was replaced: the worker may then call ``prepare_batch``
+        and ``send_prepared`` instead (a subclass's own ``export`` is always honoured).
+
+        Example:
+            >>> OTLPExporter("http://localhost:4318").prepares_batches
+            True
+        """
+        return type(self).export is OTLPExporter.export and "export" not in vars(self)
+
+    def prepare_batch(self, spans: Sequence[SpanData]) -> PreparedBatch:
+        """``spans`` as request bodies under the byte cap, compressed; spans that cannot be
+        sent (over the cap alone, impossible to encode) are counted in ``drops``.
+
+        Example:
+            >>> s = SpanData(name="x", trace_id="1" * 32, span_id="2" * 16,
+            ...              start_time_ns=1, end_time_ns=2)
+            >>> prepared = OTLPExporter("http://localhost:4318").prepare_batch([s])
+            >>> [count for count, _ in prepared.chunks], prepared.drops
+            ([1], {})
+        """
+        drops: dict[str, int] = {}
+        chunks = [(len(chunk), self._compress(raw)) for chunk, raw in self._requests(spans, drops)]
+        return PreparedBatch(chunks, drops, len(spans))
+
+    def _compress(self, raw: bytes) -> bytes:
+        return gzip.compress(raw, compresslevel=5, mtime=0) if self.gzip else raw
+
+    def send_prepared(self, prepared: PreparedBatch) -> ExportResult:
+        """Send what ``prepare_batch`` made; FAILURE if any of it was not delivered."""
+        for reason, count in prepared.drops.items():
+            self._lose(reason, count)
         if self._shutdown:
-            self._lose("shutdown", len(spans))
+            self._lose("shutdown", sum(count for count, _ in prepared.chunks))
             return ExportResult.FAILURE
         deadline = time.monotonic() + self.timeout
         ok = True
-        for chunk, raw in self._requests(spans):
-            body = gzip.compress(raw, compresslevel=5, mtime=0) if self.gzip else raw
+        pending = list(reversed(prepared.chunks))
+        while pending:
+            count, body = pending.pop()
+            if count > 1 and len(body) >= self._refused:
+                # As big as a body the backend refused: split it without asking again.
+                pending.extend(reversed(self._split(body)))
+                continue
             result = self._sender.send(body, deadline)
             self.counters["requests"] += 1
             self.counters["attempts"] += result.attempts
             if result.ok:
-                self.counters["spans_sent"] += len(chunk) - self._partial(result.body)
+                self.counters["spans_sent"] += count - self._partial(result.body)
+                continue
+            if result.status == 413:
+                halves = self._refused_as_too_large(count, body)
+                pending.extend(reversed(halves))
                 continue
             ok = False
             self.counters["failed_requests"] += 1
-            self._lose("export_failed", len(chunk))
+            self._lose("export_failed", count)
+            self.last_error = f"{result.reason} ({redacted_url(self.endpoint)})"
             self._log(
                 f"status:{result.status}",
                 "brokle_trace: OTLP export of %d span(s) to %s failed: %s",
-                len(chunk),
+                count,
                 redacted_url(self.endpoint),
                 result.reason,
             )
         return ExportResult.SUCCESS if ok else ExportResult.FAILURE
 
-    def _requests(self, spans: Sequence[SpanData]) -> list[tuple[Sequence[SpanData], bytes]]:
-        """Split ``spans`` into requests under the byte cap; count and drop oversized spans."""
+    def _refused_as_too_large(self, count: int, body: bytes) -> list[tuple[int, bytes]]:
+        """A 413: the request halved (and the cap lowered), or its one span dropped."""
+        if count <= 1:
+            self.counters["too_large"] += 1
+            self._lose("too_large", 1)
+            self.last_error = f"HTTP 413: a span over the backend's size limit ({len(body)} bytes)"
+            self._log(
+                "too_large:413",
+                "brokle_trace: the OTLP backend refused one span as too large (413, %d bytes); "
+                "dropped alone (too_large)",
+                len(body),
+            )
+            return []
+        self._refused = min(self._refused, len(body))
+        self._log(
+            "split_413",
+            "brokle_trace: the OTLP backend refused a %d-byte request (413); splitting "
+            "requests under that size from now on",
+            len(body),
+        )
+        return self._split(body)
+
+    def _split(self, body: bytes) -> list[tuple[int, bytes]]:
+        raw = gzip.decompress(body) if self.gzip else body
+        # Later batches are cut smaller before they are compressed, too.
+        self._cap = max(1024, min(self._cap, len(raw) // 2))
+        self.counters["split_413"] += 1
+        return [(n, self._compress(half)) for n, half in _halves(raw)]
+
+    def _requests(
+        self, spans: Sequence[SpanData], drops: dict[str, int]
+    ) -> list[tuple[Sequence[SpanData], bytes]]:
+        """Split ``spans`` into requests under the byte cap; count and drop oversized spans
+        and spans that cannot be encoded (into ``drops``)."""
         if not spans:
             return []
-        encode = encode_request
         resources = self._resources
-        request = encode(spans, resources)
-        if request.ByteSize() <= self.max_request_bytes:
-            return [(spans, request.SerializeToString())]
+        bad: set[int] = set()
+
+        def unencodable(span: SpanData, exc: Exception) -> None:
+            bad.add(id(span))
+            drops["serialize_error"] = drops.get("serialize_error", 0) + 1
+            self.counters["encode_errors"] += 1
+            self._log(
+                "encode",
+                "brokle_trace: span %r cannot be encoded for OTLP (%s: %s); dropped alone",
+                span.name,
+                type(exc).__name__,
+                exc,
+            )
+
+        request = encode_request(spans, resources, unencodable)
+        cap = self._cap
+        if request.ByteSize() <= cap:
+            good = [s for s in spans if id(s) not in bad] if bad else spans
+            return [(good, request.SerializeToString())] if good else []
         out: list[tuple[Sequence[SpanData], bytes]] = []
         chunk: list[SpanData] = []
         size = 0
         for span in spans:
+            if id(span) in bad:
+                continue
             # A one-span request's size includes the resource and scope once, so the sum of
             # these over-estimates a chunk's real size: a chunk never exceeds the cap.
-            one = encode([span], resources).ByteSize()
-            if one > self.max_request_bytes:
+            one = encode_request([span], resources, _ignore).ByteSize()
+            if one > cap:
                 self.counters["too_large"] += 1
-                self._lose("too_large", 1)
+                drops["too_large"] = drops.get("too_large", 0) + 1
                 self._log(
                     "too_large",
                     "brokle_trace: dropped span %r: %d bytes encoded, over the %d-byte OTLP "
                     "request cap (raise otlp_max_request_bytes or lower capture limits)",
                     span.name,
                     one,
-                    self.max_request_bytes,
+                    cap,
                 )
                 continue
-            if chunk and size + one > self.max_request_bytes:
-                out.append((chunk, encode(chunk, resources).SerializeToString()))
+            if chunk and size + one > cap:
+                out.append((chunk, encode_request(chunk, resources, _ignore).SerializeToString()))
                 chunk, size = [], 0
             chunk.append(span)
             size += one
         if chunk:
-            out.append((chunk, encode(chunk, resources).SerializeToString()))
+            out.append((chunk, encode_request(chunk, resources, _ignore).SerializeToString()))
         return out
 
     def _partial(self, body: bytes) -> int:
