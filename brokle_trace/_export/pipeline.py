@@ -1,17 +1,19 @@
 """The bounded queue and the one worker thread that drains it to the exporters.
 
-Span end is one ``deque.append`` after a length check (``_enqueue``): O(1), lock-free under
-the GIL, never blocking. The worker wakes on a timer (``schedule_delay``) or when a batch is ready,
-converts spans to ``SpanData`` (redaction happens there), and hands each batch to every
-exporter's runner (``_runner``), which isolates a raising, hung or slow exporter behind a
-timeout. During a burst of spans it may wait for the burst to end (``_pacing``).
+Span end is one ``deque.append`` after a length check (``enqueue``): O(1), lock-free under
+the GIL, never blocking. The worker wakes on a timer (``schedule_delay``) or when a batch is
+ready, converts spans to ``SpanData`` (redaction happens there) once, and offers each batch
+to every exporter's lane (``lanes``): an exporter that never blocks is called right away,
+any other takes the batch from its own bounded slice on its own thread, behind a timeout,
+so a slow or dead backend never holds the worker (nor the other exporters) back. During a
+burst of spans the worker may wait for the burst to end (``pacing``).
 
-The queue is bounded by count *and* by bytes without any per-span cost (``_sizing``).
-When every exporter is the JSONL file exporter, the worker encodes records straight to lines
-(``_lines``) instead of building a ``SpanData`` per span.
+The queue is bounded by count *and* by bytes without any per-span cost (``sizing``), and
+the bound covers what the lanes still hold. When every exporter takes JSONL lines, the
+worker encodes records straight to lines (``lines``) instead of building ``SpanData``.
 
-``flush`` puts a marker in the queue and waits for the worker to reach it, so it covers
-exactly the spans that ended before the call, and honours its timeout.
+``flush`` puts a marker in the queue and waits for the worker and every lane to pass it, so
+it covers exactly the spans that ended before the call, and honours its timeout.
 """
 
 from __future__ import annotations
@@ -26,25 +28,18 @@ from brokle_trace import capture
 from brokle_trace._export.convert import Resource, to_span_data
 from brokle_trace._export.counters import DROP_REASONS, Counters
 from brokle_trace._export.enqueue import make_enqueue, make_enqueue_record
+from brokle_trace._export.lanes import SPAN_DATA_OVERHEAD, Batch, Lane, Ledger, Marker
 from brokle_trace._export.lines import to_line
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
-from brokle_trace._export.runner import Runner
 from brokle_trace._export.sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
-from brokle_trace.typing import Exporter, ExportResult, takes_lines
+from brokle_trace.typing import Exporter, takes_lines
 
 __all__ = ["DROP_REASONS", "Pipeline"]
-
-
-class _FlushMarker:
-    __slots__ = ("done",)
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
 
 
 class Pipeline:
@@ -86,7 +81,7 @@ class Pipeline:
             max_batch_bytes=max_batch_bytes,
         )
         self._cap = self._sizing.cap
-        self._queue: collections.deque[Record | _FlushMarker] = collections.deque()
+        self._queue: collections.deque[Record | Marker] = collections.deque()
         self._wake = threading.Event()
         self._pacing = Pacing(
             self._sizing, self._queue, self._wake, batch=max_batch_size, delay=schedule_delay
@@ -94,7 +89,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._claim = threading.Lock()
         self._worker: threading.Thread | None = None
-        self._runners: dict[int, Runner] = {}
+        self._lanes: dict[int, Lane] = {}
         self._stopping = False
         # Set by flush(): the next drain takes everything, not only whole batches.
         self._urgent = False
@@ -102,10 +97,10 @@ class Pipeline:
         self._abandoned = False
         self._shutdown_done = threading.Event()
         self._shutdown_ok = True
-        self._deadline: float | None = None
         self._in_flight = 0
         self._strict_error: BaseException | None = None
         self.counters = Counters()
+        self._ledger = Ledger(self.counters)
         self.drop = self.counters.drop
         self._warn = self.counters.warn
         self.enqueue = make_enqueue(self, sample_rate < 1.0)
@@ -119,11 +114,11 @@ class Pipeline:
             self.counters.queue_full(len(self._queue))
 
     # -- counting -----------------------------------------------------------------------------
-    def _internal(self, kind: str, exc: BaseException) -> None:
+    def _internal(self, kind: str, exc: BaseException, detail: str | None = None) -> None:
         # In strict mode internal_error re-raises; in the worker that would kill the thread,
         # so the error is kept and re-raised by the next flush() in the caller's thread.
         try:
-            _errors.internal_error(kind, exc)
+            _errors.internal_error(kind, exc, detail)
         except BaseException as raised:
             if self._strict_error is None:
                 self._strict_error = raised
@@ -157,6 +152,7 @@ class Pipeline:
             asleep = clock()
             woke = self._wake.wait(self._delay)
             self._wake.clear()
+            self._sizing.hold(self._ledger.held_spans, self._ledger.held_bytes)
             late = pacing.late(woke, asleep)
             # Cleared only when seen set: a flush() between the two lines must not be lost.
             urgent = self._urgent
@@ -181,7 +177,7 @@ class Pipeline:
         popleft = queue.popleft
         while queue:
             batch: list[Record] = []
-            markers: list[_FlushMarker] = []
+            markers: list[Marker] = []
             limit = self._sizing.batch_n
             if full_only and len(queue) < min(limit, self._sizing.wake_at[0]):
                 return
@@ -192,7 +188,7 @@ class Pipeline:
                     return
                 while queue and len(batch) < limit:
                     item = popleft()
-                    if type(item) is _FlushMarker:
+                    if type(item) is Marker:
                         markers.append(item)
                         break  # export what came before the marker, then release it
                     batch.append(item)  # type: ignore[arg-type]
@@ -205,7 +201,16 @@ class Pipeline:
                         self.drop("export_failed", len(batch))
                     self._internal("export_batch", exc)
             for marker in markers:
-                marker.done.set()
+                self._pass_marker(marker)
+
+    def _pass_marker(self, marker: Marker) -> None:
+        # Every batch before the marker is settled or queued in its lanes: the marker follows
+        # them down each threaded lane and is done when the last lane passes it.
+        lanes = [self._lane(exporter) for exporter in list(self.exporters)]
+        threaded = [lane for lane in lanes if not lane.inline]
+        marker.expect(len(threaded))
+        for lane in threaded:
+            lane.mark(marker)
 
     def _convert(self, batch: list[Record], lines: bool) -> list[SpanData] | EncodedLines:
         """The batch as SpanData, or as JSONL lines when every exporter takes those."""
@@ -243,42 +248,23 @@ class Pipeline:
         if not n:
             self._settle()
             return
-        worst: dict[str, int] = {}
-        for exporter in exporters:
-            runner = self._runner(exporter)
-            outcome = runner.call(records, self._wait_budget())
-            failed = outcome.result is not ExportResult.SUCCESS
-            if failed:
-                self.counters.add_failure()
-                if outcome.error is not None:
-                    self._internal(f"exporter {runner.name}", outcome.error)
-                elif outcome.note:
-                    self._warn(
-                        f"{outcome.note}:{runner.name}",
-                        "brokle_trace: exporter %s %s; its batch of %d span(s) is dropped",
-                        runner.name,
-                        "timed out" if outcome.note == "timeout" else "is still stuck",
-                        n,
-                    )
-            drops = outcome.drops or {}
-            if failed and (outcome.error is not None or not drops):
-                # An exporter that raised has not exported what it did not report lost
-                # itself; one that failed without saying what it lost has lost it all.
-                unreported = n - sum(drops.values())
-                if unreported > 0:
-                    drops = {**drops, "export_failed": drops.get("export_failed", 0) + unreported}
-            if sum(drops.values()) > sum(worst.values()):
-                worst = drops
-        # A span counts as exported when every exporter delivered it; the exporter that lost
-        # the most decides the reasons (each exporter's own counts are in stats()).
-        if not self._settle():
-            return  # shutdown() already counted this batch as lost
-        left = n
-        for reason, reported in worst.items():
-            count = min(reported, left)
-            left -= count
-            self.drop(reason, count)
-        self.counters.add_exported(left)
+        lanes = [self._lane(exporter) for exporter in exporters]
+        if type(records) is EncodedLines:
+            size = len(records.data)
+        else:
+            size = int(n * (self._sizing.avg_bytes + SPAN_DATA_OVERHEAD))
+        handed = Batch(n, lanes)
+        # From here the batch is the ledger's to count (shutdown counts what it holds).
+        if not self._settle() or not self._ledger.open(handed):
+            return
+        # Each exporter's slice is 1/k of the queue's bounds: a sick one cannot take more.
+        k = max(1, len(lanes))
+        max_spans = max(1, self._sizing.max_queue // k)
+        max_bytes = max(1, self._sizing.max_queue_bytes // k)
+        # Exporters that never block first (a file written now survives a shutdown deadline
+        # that comes while the others' share is still being encoded ahead).
+        for lane in sorted(lanes, key=lambda lane: not lane.inline):
+            lane.offer(handed, records, size, max_spans, max_bytes)
 
     def _settle(self) -> bool:
         """Claim the in-flight batch for counting; False if shutdown() already counted it."""
@@ -288,25 +274,25 @@ class Pipeline:
             self._in_flight = 0
             return True
 
-    def _wait_budget(self) -> float:
-        deadline = self._deadline
-        if deadline is None:
-            return self._exporter_timeout
-        return min(self._exporter_timeout, max(0.0, deadline - time.monotonic()))
-
-    def _runner(self, exporter: Exporter) -> Runner:
+    def _lane(self, exporter: Exporter) -> Lane:
         # Keyed by identity: testing.capture_spans swaps ``exporters`` in and out.
-        runner = self._runners.get(id(exporter))
-        if runner is None or runner.exporter is not exporter:
-            runner = self._runners[id(exporter)] = Runner(exporter)
-        return runner
+        lane = self._lanes.get(id(exporter))
+        if lane is None or lane.exporter is not exporter:
+            lane = self._lanes[id(exporter)] = Lane(
+                exporter,
+                self._ledger,
+                exporter_timeout=self._exporter_timeout,
+                report=self._internal,
+                warn=self._warn,
+            )
+        return lane
 
     # -- lifecycle ----------------------------------------------------------------------------
     def flush(self, timeout: float) -> bool:
         """Export every span that ended before this call; False if ``timeout`` ran out."""
         if self._stopped:
             return not self._queue
-        marker = _FlushMarker()
+        marker = Marker()
         self._queue.append(marker)
         if self._worker is None:
             self._ensure_worker()
@@ -334,7 +320,8 @@ class Pipeline:
         if not first:
             self._shutdown_done.wait(wait_time(timeout))
             return self._shutdown_ok
-        self._deadline = deadline
+        for lane in list(self._lanes.values()):
+            lane.deadline = deadline
         try:
             self._shutdown_ok = self._stop(worker, deadline)
         finally:
@@ -358,9 +345,16 @@ class Pipeline:
             left = sum(1 for item in list(self._queue) if type(item) is tuple)
             self._queue.clear()
         self.drop("shutdown", left + in_flight)
-        ok = ok and not (left + in_flight)
-        for runner in self._runners.values():
-            runner.stop()
+        # The lanes export what their slices hold, until the deadline; the rest is counted.
+        lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.close(deadline)
+        joined = [lane.join(deadline) for lane in lanes]  # every one of them, no short cut
+        drained = all(joined)
+        unsettled = self._ledger.close("shutdown")
+        ok = ok and drained and not (left + in_flight + unsettled)
+        for lane in lanes:
+            lane.stop()
         for exporter in self.exporters:
             self._shutdown_exporter(exporter, deadline)
         # A caller that passed the length check just before the limit dropped to -1 may have
@@ -404,16 +398,31 @@ class Pipeline:
         thread.join(max(0.05, remaining(deadline)))
 
     def stats(self) -> dict[str, Any]:
-        """Counters: exported, failures, dropped by reason, queue depth, per-exporter details."""
+        """Counters: exported, failures, dropped by reason, queue depth, per-exporter details.
+
+        Each exporter's ``exported`` and ``dropped`` cover every span too: its own losses
+        plus those that happened before any exporter saw the span (a full queue, sampling,
+        a conversion error, shutdown), so ``started == exported + sum(dropped)`` per exporter.
+        """
         depth = self.queue_depth
+        totals = self.counters.snapshot()
+        before = {
+            reason: count - self._ledger.from_lanes.get(reason, 0)
+            for reason, count in totals["dropped"].items()  # type: ignore[attr-defined]
+        }
+        exporters = {}
+        for i, lane in enumerate(list(self._lanes.values())):
+            own = lane.stats()
+            dropped = dict(before)
+            for reason, count in own["dropped"].items():  # type: ignore[attr-defined]
+                dropped[reason] = dropped.get(reason, 0) + count
+            own["dropped"] = dropped
+            exporters[f"{lane.name}#{i}"] = own
         return {
-            **self.counters.snapshot(),
+            **totals,
             "queue_depth": depth,
             "queued": depth,
-            "in_flight": self._in_flight,
+            "in_flight": self._in_flight + self._ledger.held_spans,
             "queue_limit": max(0, self._cap[0]),
-            "exporters": {
-                f"{runner.name}#{i}": runner.stats()
-                for i, runner in enumerate(list(self._runners.values()))
-            },
+            "exporters": exporters,
         }

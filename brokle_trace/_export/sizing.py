@@ -34,12 +34,16 @@ class Sizing:
     def __init__(
         self, *, max_queue: int, max_queue_bytes: int, batch: int, max_batch_bytes: int
     ) -> None:
-        self._max_queue = max_queue
-        self._max_queue_bytes = max_queue_bytes
+        self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
         self._batch = batch
         self._max_batch_bytes = max_batch_bytes
         self.avg_bytes = float(_INITIAL_SPAN_BYTES)
         self._measured = False
+        self._stopped = False
+        # What the exporters' lanes still hold: the queue gets what is left of the bounds.
+        self._held_spans = 0
+        self._held_bytes = 0
         #: The count limit the hot path reads: one list cell, rewritten by the worker.
         self.cap = [self.count_limit()]
         #: The queue length at which the hot path wakes the worker: half the count limit.
@@ -47,8 +51,9 @@ class Sizing:
         self.batch_n = self.batch_limit()
 
     def count_limit(self) -> int:
-        by_bytes = int(self._max_queue_bytes // (self.avg_bytes + _SPAN_OVERHEAD))
-        return max(1, min(self._max_queue, by_bytes))
+        room = self.max_queue_bytes - self._held_bytes
+        by_bytes = int(room // (self.avg_bytes + _SPAN_OVERHEAD))
+        return max(1, min(self.max_queue - self._held_spans, by_bytes))
 
     def _half(self) -> int:
         return max(1, self.cap[0] // 2)
@@ -64,13 +69,29 @@ class Sizing:
             avg = float(size) if not self._measured else avg + 0.2 * (size - avg)
             self._measured = True
         self.avg_bytes = avg
-        if self.cap[0] >= 0:  # -1 once stopped: every late span counts as "shutdown"
-            self.cap[0] = self.count_limit()
-            self.wake_at[0] = self._half()
+        self._update()
         self.batch_n = self.batch_limit()
+
+    def hold(self, spans: int, nbytes: int) -> None:
+        """The exporters' lanes hold ``spans`` spans of ``nbytes`` (estimated) now."""
+        self._held_spans, self._held_bytes = spans, nbytes
+        self._update()
+
+    def _update(self) -> None:
+        if self._stopped:  # -1 once stopped: every late span counts as "shutdown"
+            return
+        self.cap[0] = self.count_limit()
+        self.wake_at[0] = self._half()
+        if self.stopped():  # stop() ran meanwhile (another thread): it has the last word
+            self.cap[0] = -1
+
+    def stopped(self) -> bool:
+        """True once ``stop`` was called."""
+        return self._stopped
 
     def stop(self) -> None:
         """No span is accepted any more."""
+        self._stopped = True
         self.cap[0] = -1
 
 

@@ -66,10 +66,11 @@ _error_lock = threading.Lock()
 _error_counts: dict[str, int] = {}
 
 
-def internal_error(kind: str, exc: BaseException) -> None:
+def internal_error(kind: str, exc: BaseException, detail: str | None = None) -> None:
     """Count an internal failure and log it at most once a minute per kind.
 
-    In strict mode the error is re-raised (the library's own tests run strict).
+    ``detail`` replaces ``str(exc)`` in the log line (a caller that redacted it). In strict
+    mode the error is re-raised (the library's own tests run strict).
     """
     with _error_lock:
         _error_counts[kind] = _error_counts.get(kind, 0) + 1
@@ -78,7 +79,7 @@ def internal_error(kind: str, exc: BaseException) -> None:
         "brokle_trace: internal error in %s (%s: %s); tracing continues, user code unaffected",
         kind,
         type(exc).__name__,
-        exc,
+        exc if detail is None else detail,
     )
     if strict:
         raise exc

@@ -47,6 +47,9 @@ def test_an_exporter_that_raises_has_not_exported(caplog: pytest.LogCaptureFixtu
     assert exporter.calls == 3
     assert s["exported"] == 0
     assert s["dropped"]["export_failed"] == 12
+    (mine,) = s["exporters"].values()
+    assert mine["exported"] == 0 and mine["dropped"]["export_failed"] == 12
+    assert mine["last_error"] == "TypeError: encoder bug"
     # Logged once for the kind, with the exception type, not once per batch.
     lines = [r.getMessage() for r in caplog.records if "encoder bug" in r.getMessage()]
     assert len(lines) == 1 and "TypeError" in lines[0]
