@@ -1,8 +1,12 @@
 """A real OTLP/HTTP receiver on 127.0.0.1 that decodes requests with opentelemetry-proto.
 
 Each request is answered by the next scripted ``Reply`` (the last one repeats): a status with
-headers and body, or an action: ``"reset"`` (TCP RST, no response) or ``"hang"`` (accept and
-never answer until the receiver closes).
+headers and body, or an action: ``"reset"`` (TCP RST, no response), ``"hang"`` (a blackhole:
+accept and never answer until the receiver closes) or ``"drip"`` (a 200 whose status line
+and headers trickle in one byte every ``drip_every`` seconds, so no single read times out).
+``max_body`` answers 413 to a larger body, like nginx's ``client_max_body_size``. ``port``
+binds a given port: start a receiver on a port that refused connections until now, and the
+collector is back up.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-    action: str = ""  # "", "reset", "hang"
+    action: str = ""  # "", "reset", "hang", "drip"
 
 
 @dataclass
@@ -46,9 +50,19 @@ def partial_success(rejected: int, message: str = "rejected") -> bytes:
 
 
 class Receiver:
-    def __init__(self, replies: list[Reply] | None = None) -> None:
+    def __init__(
+        self,
+        replies: list[Reply] | None = None,
+        *,
+        max_body: int | None = None,
+        port: int = 0,
+        drip_every: float = 0.2,
+    ) -> None:
         self.replies = list(replies or [Reply()])
+        self.max_body = max_body
+        self.drip_every = drip_every
         self.received: list[Received] = []
+        self.too_large = 0
         self.attempts = 0
         self.lock = threading.Lock()
         self.closing = threading.Event()
@@ -78,6 +92,25 @@ class Receiver:
                     receiver.closing.wait(30)
                     self.close_connection = True
                     return
+                if receiver.max_body is not None and length > receiver.max_body:
+                    with receiver.lock:
+                        receiver.too_large += 1
+                    self.send_response(413)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if reply.action == "drip":
+                    head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + b"X-Pad: " + b"." * 200
+                    for byte in head:
+                        if receiver.closing.wait(receiver.drip_every):
+                            break
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:
+                            break
+                    self.close_connection = True
+                    return
                 if reply.status < 300:
                     gzipped = self.headers.get("Content-Encoding") == "gzip"
                     raw = gzip.decompress(body) if gzipped else body
@@ -94,7 +127,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
