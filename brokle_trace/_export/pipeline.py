@@ -32,6 +32,7 @@ from brokle_trace._export.lanes import SPAN_DATA_OVERHEAD, Batch, Lane, Ledger, 
 from brokle_trace._export.lines import to_line
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
+from brokle_trace._export.retained import retained_bytes
 from brokle_trace._export.sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData
 from brokle_trace._runtime import errors as _errors
@@ -178,9 +179,13 @@ class Pipeline:
         while queue:
             batch: list[Record] = []
             markers: list[Marker] = []
-            limit = self._sizing.batch_n
-            if full_only and len(queue) < min(limit, self._sizing.wake_at[0]):
+            if full_only and len(queue) < min(self._sizing.batch_n, self._sizing.wake_at[0]):
                 return
+            if type(queue[0]) is tuple:
+                # What a queued span keeps alive (the user's objects its snapshot refers
+                # to): measured on one record a batch, it bounds the queue with the rest.
+                self._sizing.learn_retained(retained_bytes(queue[0]))
+            limit = self._sizing.batch_n
             # Popping and shutdown()'s final count take the same lock, so every span is
             # either in the queue or in flight when shutdown counts: none falls between.
             with self._claim:
@@ -223,7 +228,10 @@ class Pipeline:
             records = []
             add, convert = records.append, to_span_data
         settings, resource = self._settings, self._resource
-        for span in batch:
+        for i, span in enumerate(batch):
+            # Let go of each record once converted: what it kept alive (the user's objects
+            # behind a snapshot) is freed as the batch goes, not when it is all done.
+            batch[i] = None  # type: ignore[call-overload]
             try:
                 add(convert(span, settings, resource))
             except Exception as exc:

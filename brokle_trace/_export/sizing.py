@@ -1,9 +1,12 @@
 """How many spans the queue and a batch may hold, from what spans measure in bytes.
 
 The queue is bounded by count *and* by bytes without any per-span cost on the hot path:
-the worker measures the encoded size of a sample of the spans it converts (an average that
-follows the workload) and rewrites the count limit the hot path reads, one list cell, to
-``max_queue_bytes / average``.
+the worker measures a sample of the spans it handles (averages that follow the workload)
+and rewrites the count limit the hot path reads, one list cell, to
+``max_queue_bytes / bytes per queued span``. Two measures: the encoded size of one span in
+``SAMPLE_EVERY`` it converts (for batches and for what the exporters' lanes hold), and what
+the first record of each batch keeps alive while it is queued (``retained``: the user's
+objects a snapshot refers to included), whichever is larger bounding the queue.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class Sizing:
         self._max_batch_bytes = max_batch_bytes
         self.avg_bytes = float(_INITIAL_SPAN_BYTES)
         self._measured = False
+        #: What a queued record keeps alive, on average (``retained.retained_bytes``).
+        self.avg_retained = float(_INITIAL_SPAN_BYTES + _SPAN_OVERHEAD)
+        self._retained_measured = False
         self._stopped = False
         # What the exporters' lanes still hold: the queue gets what is left of the bounds.
         self._held_spans = 0
@@ -52,7 +58,8 @@ class Sizing:
 
     def count_limit(self) -> int:
         room = self.max_queue_bytes - self._held_bytes
-        by_bytes = int(room // (self.avg_bytes + _SPAN_OVERHEAD))
+        per_span = max(self.avg_bytes + _SPAN_OVERHEAD, self.avg_retained)
+        by_bytes = int(room // per_span)
         return max(1, min(self.max_queue - self._held_spans, by_bytes))
 
     def _half(self) -> int:
@@ -71,6 +78,14 @@ class Sizing:
         self.avg_bytes = avg
         self._update()
         self.batch_n = self.batch_limit()
+
+    def learn_retained(self, size: int) -> None:
+        """Move the retained-bytes average toward ``size`` (one record measured)."""
+        if self._retained_measured:
+            self.avg_retained += 0.2 * (size - self.avg_retained)
+        else:
+            self.avg_retained, self._retained_measured = float(size), True
+        self._update()
 
     def hold(self, spans: int, nbytes: int) -> None:
         """The exporters' lanes hold ``spans`` spans of ``nbytes`` (estimated) now."""

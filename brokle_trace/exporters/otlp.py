@@ -378,8 +378,9 @@ class OTLPExporter:
         pending = list(reversed(prepared.chunks))
         while pending:
             count, body = pending.pop()
-            if count > 1 and len(body) >= self._refused:
-                # As big as a body the backend refused: split it without asking again.
+            if count > 1 and len(body) >= 0.9 * self._refused:
+                # About as big as a body the backend refused (batches alike differ by a few
+                # percent): split it without asking again.
                 pending.extend(reversed(self._split(body)))
                 continue
             result = self._sender.send(body, deadline)

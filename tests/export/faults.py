@@ -47,3 +47,15 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")  # pragma: no cover
+
+
+def figure(label: str, **values: object) -> None:
+    """Print a measured figure when ``BROKLE_FIGURES`` is set (for the change's report)."""
+    import os
+    import sys
+
+    if os.environ.get("BROKLE_FIGURES"):
+        shown = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()
+        )
+        print(f"\nFIGURE {label}: {shown}", file=sys.stderr)

@@ -9,7 +9,9 @@ import pytest
 
 import brokle_trace
 from brokle_trace import observe
-from tests.export.receiver import closed_port
+from brokle_trace.testing import FunctionExporter
+from tests.export.faults import assert_accounted, figure
+from tests.export.receiver import Receiver, Reply, closed_port
 
 
 def rss_mb() -> float:
@@ -59,3 +61,77 @@ def test_dead_backend_keeps_memory_bounded() -> None:
     s = brokle_trace.stats()
     assert s["exported"] == 0
     assert sum(s["dropped"].values()) == s["started"] - started_before, s
+
+
+# -- what queued spans keep alive --------------------------------------------------------------
+
+SHARED = 0.125  # one float object: the embeddings below are lists of references to it
+
+
+def retrieved() -> list[dict[str, object]]:
+    """What a RAG app passes: 100 fresh documents with a 1536-dimension embedding each, about
+    1.3 MB in Python objects that only the span refers to once the call returns; encoded,
+    the capture limits cut it to ~60 KB."""
+    return [{"id": i, "text": f"chunk {i}", "embedding": [SHARED] * 1536} for i in range(100)]
+
+
+@observe
+def answer(question: str, documents: list[dict[str, object]]) -> str:
+    return question
+
+
+def _feed(seconds: float) -> tuple[float, int]:
+    gc.collect()
+    base = peak = rss_mb()
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        answer("q", retrieved())
+        n += 1
+        if n % 20 == 0:
+            peak = max(peak, rss_mb())
+    return peak - base, n
+
+
+@pytest.mark.usefixtures("lenient")
+def test_a_dead_backend_and_spans_pinning_user_objects_hold_the_bound() -> None:
+    blackhole = Receiver([Reply(action="hang")])
+    try:
+        brokle_trace.configure(
+            exporter="otlp",
+            otlp_endpoint=blackhole.url,
+            otlp_timeout=0.5,
+            max_queue_bytes=32 * 1024 * 1024,
+        )
+        grew, n = _feed(2.5)
+        brokle_trace.shutdown(0.5)
+    finally:
+        blackhole.close()
+    figure(
+        "item 10: dead backend, 1.3 MB pinned per span, 32 MiB bound", rss_growth_mb=grew, spans=n
+    )
+    # Before: ~500 queued spans each pinning 1.3 MB of documents (617 MB in the report).
+    assert grew < 120, (grew, n)
+    assert n > 200  # the load was sustained
+    assert_accounted()
+
+
+@pytest.mark.usefixtures("lenient")
+def test_a_busy_worker_counts_what_queued_spans_keep_alive() -> None:
+    # An exporter that never blocks but is slow: the worker itself falls behind, so spans
+    # wait in the queue with the documents their snapshots refer to.
+    slow = FunctionExporter(lambda spans: time.sleep(0.02), export_inline=True)
+    brokle_trace.configure(exporter="none", exporters=[slow], max_queue_bytes=32 * 1024 * 1024)
+    grew, n = _feed(2.5)
+    s = brokle_trace.stats()
+    figure(
+        "item 10: busy worker, 1.3 MB pinned per span, 32 MiB bound",
+        rss_growth_mb=grew,
+        spans=n,
+        queue_limit=s["queue_limit"],
+    )
+    assert s["queue_limit"] < 60, s["queue_limit"]  # ~32 MiB / 1.3 MB, not 32 MiB / 60 KB
+    assert grew < 120, (grew, n)
+    brokle_trace.shutdown(2.0)
+    s = assert_accounted()
+    assert s["dropped"]["queue_full"] > 0 and s["exported"] > 0

@@ -13,7 +13,7 @@ import brokle_trace
 from brokle_trace import SpanData, get_current_span, observe
 from brokle_trace.exporters.otlp import OTLPExporter
 from brokle_trace.typing import ExportResult
-from tests.export.faults import assert_accounted, exporter_stats, timed_calls
+from tests.export.faults import assert_accounted, exporter_stats, figure, timed_calls
 from tests.export.receiver import Receiver, Reply
 
 
@@ -54,6 +54,14 @@ def test_a_413_splits_the_batch_down_to_what_the_backend_takes(nginx: Receiver) 
     s = assert_accounted()
     assert s["exported"] == 3_000 and sum(s["dropped"].values()) == 0
     otlp = exporter_stats(s, "OTLPExporter")
+    figure(
+        "item 8: 3000 spans, 64 KB body limit",
+        delivered=len(ids),
+        answered_413=nginx.too_large,
+        splits=otlp["split_413"],
+        requests=otlp["requests"],
+        worst_call_s=worst,
+    )
     assert nginx.too_large >= 1 and otlp["split_413"] >= 1
     # The limit is learnt: 6 batches of 512 would bounce at least 12 times (213 KB, then
     # 106 KB) if each found it out anew.
