@@ -29,7 +29,7 @@ from brokle_trace._runtime.text import clean_span, clean_value
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE, ResourceCache
 from brokle_trace.exporters._structure import Structure, structure_of
 
-__all__ = ["encode_request"]
+__all__ = ["encode_request", "halves"]
 
 _INTERNAL = Span.SpanKind.SPAN_KIND_INTERNAL
 _CLIENT = Span.SpanKind.SPAN_KIND_CLIENT
@@ -172,3 +172,37 @@ def encode_request(
                 del scope.spans[-1]
                 on_error(span, exc)
     return request
+
+
+def halves(raw: bytes) -> list[tuple[int, bytes]]:
+    """An encoded request split into two with half of its spans each (resources kept)."""
+    request = ExportTraceServiceRequest.FromString(raw)
+    where = [
+        (r, s, i)
+        for r, rs in enumerate(request.resource_spans)
+        for s, ss in enumerate(rs.scope_spans)
+        for i in range(len(ss.spans))
+    ]
+    middle = len(where) // 2
+    out = []
+    for part in (where[:middle], where[middle:]):
+        half = ExportTraceServiceRequest()
+        last: tuple[int, int] | None = None
+        scope: Any = None
+        resource: Any = None
+        last_r: int | None = None
+        for r, s, i in part:
+            source = request.resource_spans[r]
+            if r != last_r:
+                resource = half.resource_spans.add()
+                resource.resource.CopyFrom(source.resource)
+                resource.schema_url = source.schema_url
+                last_r = r
+            if (r, s) != last:
+                scope = resource.scope_spans.add()
+                scope.scope.CopyFrom(source.scope_spans[s].scope)
+                scope.schema_url = source.scope_spans[s].schema_url
+                last = (r, s)
+            scope.spans.add().CopyFrom(source.scope_spans[s].spans[i])
+        out.append((len(part), half.SerializeToString()))
+    return out

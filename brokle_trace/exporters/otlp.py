@@ -19,22 +19,29 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
 from brokle_trace._model import PreparedBatch, SpanData
 from brokle_trace._runtime import errors as _errors
-from brokle_trace.exporters._encode import encode_request
+from brokle_trace.exporters._encode import encode_request, halves
 from brokle_trace.exporters._http import HttpSender, redacted_url
+from brokle_trace.exporters._otlp_config import (
+    CONTROL,
+    DEFAULT_ENDPOINT,
+    check_endpoint,
+    check_header,
+    env_timeout,
+    parse_headers,
+    resolve,
+    resolve_endpoint,
+)
 from brokle_trace.exporters._readable import ResourceCache
 from brokle_trace.typing import ExportResult
 
@@ -47,179 +54,12 @@ __all__ = [
     "resolve_endpoint",
 ]
 
-DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
-_TRACES_PATH = "/v1/traces"
 _LOG_EVERY_S = 60.0
-#: RFC 9110 field names, and what no field value may contain (CR, LF, NUL, other controls).
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def parse_headers(
-    value: str | None, *, strict: bool = False, source: str = "headers"
-) -> dict[str, str]:
-    """Parse ``OTEL_EXPORTER_OTLP_HEADERS`` syntax: ``k1=v1,k2=v2`` (values URL-encoded).
-
-    Entries without ``=`` are skipped, unless ``strict``: then they raise ``ValueError``
-    naming ``source`` and the entry's position (never its text: it may be a secret).
-
-    Example:
-        >>> parse_headers("x-team=ml,Authorization=Basic%20abc")
-        {'x-team': 'ml', 'Authorization': 'Basic abc'}
-    """
-    headers: dict[str, str] = {}
-    items = (value or "").split(",")
-    for position, item in enumerate(items, 1):
-        key, sep, val = item.partition("=")
-        if sep and key.strip():
-            headers[unquote(key.strip())] = unquote(val.strip())
-        elif strict and item.strip():
-            raise ValueError(
-                f"{source}: entry {position} of {len(items)} is not key=value "
-                f"({len(item.strip())} characters, not shown)"
-            )
-    return headers
-
-
-def check_header(name: str, value: str, source: str = "headers") -> str:
-    """``value`` ready for the wire; ``ValueError`` for what no HTTP request can carry.
-
-    A line break or control character would end (or inject) a header: refused, naming the
-    header but never showing its value. Characters outside Latin-1 cannot be sent at all
-    (``http.client`` raises on every request): they are replaced by ``?`` once, here.
-
-    Example:
-        >>> check_header("x-team", "ml \u2014 nlp")
-        'ml ? nlp'
-    """
-    if not name or not _TOKEN.fullmatch(name):
-        raise ValueError(f"{source}: {name!r} is not a valid header name")
-    if _CONTROL.search(value):
-        raise ValueError(
-            f"{source}: the value of header {name!r} contains a line break or control "
-            "character (not shown)"
-        )
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        value = value.encode("latin-1", "replace").decode("latin-1")
-        _errors.logger.warning(
-            "brokle_trace: %s: header %r has characters outside Latin-1; replaced by '?'",
-            source,
-            name,
-        )
-    return value
-
-
-def _with_traces_path(base: str) -> str:
-    base = base.rstrip("/")
-    return base if base.endswith(_TRACES_PATH) else base + _TRACES_PATH
-
-
-def _resolve(explicit: str | None, environ: Mapping[str, str]) -> tuple[str, str, str]:
-    """(traces URL, where it came from, what the user typed there)."""
-    if explicit:
-        return _with_traces_path(explicit), "otlp_endpoint", explicit
-    for var in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
-        typed = environ.get(var)
-        if typed:
-            url = typed if var == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" else _with_traces_path(typed)
-            return url, var, typed
-    return DEFAULT_ENDPOINT, "default", DEFAULT_ENDPOINT
-
-
-def check_endpoint(url: str, source: str = "otlp_endpoint", typed: str | None = None) -> str:
-    """``url`` if it is an ``http(s)://host...`` URL; ``ValueError`` naming ``source`` if not.
-
-    Example:
-        >>> try:
-        ...     check_endpoint("localhost:4318", "OTEL_EXPORTER_OTLP_ENDPOINT")
-        ... except ValueError as exc:
-        ...     print(str(exc).split(" is ")[0])
-        OTEL_EXPORTER_OTLP_ENDPOINT='localhost:4318'
-    """
-    try:
-        parts = urlsplit(url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        if ok:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        ok = False
-    if not ok:
-        shown = redacted_url(typed or url) if "@" in (typed or url) else (typed or url)
-        raise ValueError(
-            f"{source}={shown!r} is not an http(s) URL with a host, e.g. http://localhost:4318"
-        )
-    return url
-
-
-def resolve_endpoint(explicit: str | None, environ: Mapping[str, str]) -> str:
-    """The traces URL: ours (``BROKLE_OTLP_ENDPOINT``) first, then the standard variables.
-
-    A base URL (ours or ``OTEL_EXPORTER_OTLP_ENDPOINT``) gets ``/v1/traces`` appended;
-    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is used as given.
-
-    Example:
-        >>> resolve_endpoint(None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
-        'http://collector:4318/v1/traces'
-    """
-    return _resolve(explicit, environ)[0]
-
-
-def _env_timeout(environ: Mapping[str, str]) -> float | None:
-    # The spec gives OTEL_EXPORTER_OTLP_*TIMEOUT in milliseconds.
-    for var in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
-        raw = environ.get(var)
-        if raw:
-            try:
-                value = float(raw) / 1000.0
-            except ValueError:
-                value = math.nan
-            if value > 0:  # inf included: "no timeout" (nan and <= 0 are not timeouts)
-                return max(0.001, value)
-            _errors.logger.warning(
-                "brokle_trace: ignoring %s=%r (not a positive number of milliseconds)", var, raw
-            )
-    return None
 
 
 def _ignore(span: SpanData, exc: Exception) -> None:
     """Spans already counted as unencodable by the first pass."""
-
-
-def _halves(raw: bytes) -> list[tuple[int, bytes]]:
-    """An encoded request split into two with half of its spans each (resources kept)."""
-    request = ExportTraceServiceRequest.FromString(raw)
-    where = [
-        (r, s, i)
-        for r, rs in enumerate(request.resource_spans)
-        for s, ss in enumerate(rs.scope_spans)
-        for i in range(len(ss.spans))
-    ]
-    middle = len(where) // 2
-    out = []
-    for part in (where[:middle], where[middle:]):
-        half = ExportTraceServiceRequest()
-        last: tuple[int, int] | None = None
-        scope: Any = None
-        resource: Any = None
-        last_r: int | None = None
-        for r, s, i in part:
-            source = request.resource_spans[r]
-            if r != last_r:
-                resource = half.resource_spans.add()
-                resource.resource.CopyFrom(source.resource)
-                resource.schema_url = source.schema_url
-                last_r = r
-            if (r, s) != last:
-                scope = resource.scope_spans.add()
-                scope.scope.CopyFrom(source.scope_spans[s].scope)
-                scope.schema_url = source.scope_spans[s].schema_url
-                last = (r, s)
-            scope.spans.add().CopyFrom(source.scope_spans[s].spans[i])
-        out.append((len(part), half.SerializeToString()))
-    return out
 
 
 class OTLPExporter:
@@ -253,7 +93,7 @@ class OTLPExporter:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        url, source, typed = _resolve(endpoint, env)
+        url, source, typed = resolve(endpoint, env)
         self.endpoint = check_endpoint(url, source, typed)
         merged: dict[str, str] = {}
         for var in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
@@ -264,7 +104,7 @@ class OTLPExporter:
         # A key read from a file made with `echo` ends with a newline: never part of a key.
         api_key = api_key.strip() if api_key else api_key
         if api_key:
-            if _CONTROL.search(api_key) or " " in api_key:
+            if CONTROL.search(api_key) or " " in api_key:
                 raise ValueError("api_key contains whitespace or a control character (not shown)")
             merged["Authorization"] = f"Bearer {api_key}"
         source = "compression"
@@ -278,7 +118,7 @@ class OTLPExporter:
             raise ValueError(f"{source}={compression!r}: OTLP compression is 'gzip' or 'none'")
         self.compression = compression
         self.gzip = compression == "gzip"
-        self.timeout = timeout if timeout is not None else (_env_timeout(env) or 10.0)
+        self.timeout = timeout if timeout is not None else (env_timeout(env) or 10.0)
         self.max_request_bytes = max_request_bytes
         wire = {"Content-Type": "application/x-protobuf", "User-Agent": "brokle-trace"}
         if compression == "gzip":
@@ -433,7 +273,7 @@ class OTLPExporter:
         # Later batches are cut smaller before they are compressed, too.
         self._cap = max(1024, min(self._cap, len(raw) // 2))
         self.counters["split_413"] += 1
-        return [(n, self._compress(half)) for n, half in _halves(raw)]
+        return [(n, self._compress(half)) for n, half in halves(raw)]
 
     def _requests(
         self, spans: Sequence[SpanData], drops: dict[str, int]
