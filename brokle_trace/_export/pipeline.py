@@ -34,8 +34,9 @@ from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
 from brokle_trace._export.retained import retained_bytes
 from brokle_trace._export.sizing import Sizing, sample_sizes
-from brokle_trace._model import EncodedLines, SpanData
+from brokle_trace._model import EncodedLines, SpanData, span_json
 from brokle_trace._runtime import errors as _errors
+from brokle_trace._runtime.text import clean_span
 from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, takes_lines
@@ -235,6 +236,8 @@ class Pipeline:
             try:
                 add(convert(span, settings, resource))
             except Exception as exc:
+                if self._converted_clean(span, lines, add):
+                    continue
                 with self._claim:
                     counted = not self._abandoned
                     if counted:
@@ -247,6 +250,16 @@ class Pipeline:
             if self._stopped:  # a shutdown that timed out meanwhile: keep refusing spans
                 self._sizing.stop()
         return records
+
+    def _converted_clean(self, record: Record, lines: bool, add: Any) -> bool:
+        """A span whose line could not be encoded (a lone surrogate in its name), through
+        ``SpanData`` with its text cleaned; False if even that fails."""
+        try:
+            span = clean_span(to_span_data(record, self._settings, self._resource))
+            add(span_json(span) if lines else span)
+        except Exception:
+            return False
+        return True
 
     def _export(self, batch: list[Record]) -> None:
         exporters = list(self.exporters)

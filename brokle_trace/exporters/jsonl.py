@@ -10,6 +10,7 @@ from pathlib import Path
 
 from brokle_trace._model import EncodedLines, SpanData, span_json
 from brokle_trace._runtime import errors as _errors
+from brokle_trace._runtime.text import clean_span
 from brokle_trace.typing import ExportResult
 
 __all__ = ["JsonlExporter"]
@@ -34,7 +35,13 @@ class JsonlExporter:
       shift up to ``<path>.<backups>``); ``max_bytes=0`` never rotates.
     * Failures: an unwritable path or a full disk fails the batch with a warning naming the
       path and the error; the spans not fully written are counted as ``export_failed`` and a
-      cut line is closed so every other line stays readable.
+      cut line is closed so every other line stays readable (if the disk is still full,
+      the next write that succeeds starts with the missing newline: a cut line is never
+      merged with the next one).
+    * The file the user sees: before each batch the file at ``path`` is compared with the
+      one open (inode and device); if another process deleted, moved or rotated it
+      (logrotate), the exporter opens ``path`` anew instead of writing into a file that is
+      gone or renamed.
 
     Example:
         >>> import tempfile, pathlib
@@ -53,10 +60,13 @@ class JsonlExporter:
         self.max_bytes = max_bytes
         self.backups = backups
         self._fd: int | None = None
+        #: The last write stopped inside a line and its newline could not be written.
+        self._cut = False
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}
         self._warnings = _errors.RateLimiter(_LOG_EVERY_S)
         self.rotations = 0
+        self.reopened = 0
 
     def open(self) -> None:
         """Open (or create) the file now instead of at the first batch; ``OSError`` if it
@@ -75,6 +85,25 @@ class JsonlExporter:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return self._fd
+
+    def _current(self, fd: int) -> int:
+        """``fd``, or a new descriptor if the file at ``path`` is no longer the one open."""
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return fd  # a FIFO, a terminal, /dev/full: nothing to rotate or delete
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            on_disk = None
+        if on_disk is not None and (on_disk.st_ino, on_disk.st_dev) == (
+            info.st_ino,
+            info.st_dev,
+        ):
+            return fd
+        self._close()
+        self.reopened += 1
+        self._cut = False  # a new file starts clean
+        return self._open()
 
     def _close(self) -> None:
         fd, self._fd = self._fd, None
@@ -111,8 +140,25 @@ class JsonlExporter:
     def export(self, spans: Sequence[SpanData]) -> ExportResult:
         """Append ``spans`` as lines; FAILURE (and a counted loss) if the write fails."""
         lines = EncodedLines()
+        unencodable = 0
         for span in spans:
-            lines.add(span_json(span))
+            try:
+                lines.add(span_json(span))
+            except Exception:
+                # A lone surrogate (a name from os.listdir): the span with its text cleaned;
+                # failing that, the span alone is dropped.
+                try:
+                    lines.add(span_json(clean_span(span)))
+                except Exception as exc:
+                    unencodable += 1
+                    self._log(
+                        "brokle_trace: span %r cannot be encoded (%s); dropped",
+                        span.name,
+                        type(exc).__name__,
+                    )
+        if unencodable:
+            with self._lock:
+                self._drops["serialize_error"] = self._drops.get("serialize_error", 0) + unencodable
         return self.export_lines(lines)
 
     @property
@@ -133,16 +179,23 @@ class JsonlExporter:
         data, ends = lines.data, lines.ends
         written = 0
         with self._lock:
+            prefix = 0
             try:
-                fd = self._open()
+                fd = self._current(self._open())
                 if self.max_bytes:
                     fd = self._maybe_rotate(fd, len(data))
+                if self._cut:
+                    # The last line written was cut and never closed: close it first.
+                    data, prefix = bytearray(b"\n") + data, 1
                 view = memoryview(data)
                 while written < len(data):
                     written += os.write(fd, view[written:])
+                    if written >= prefix:
+                        self._cut = False
             except OSError as exc:
-                lost = self._lost_lines(ends, written)
-                if written and lost:
+                lost = self._lost_lines(ends, written - prefix)
+                if written > prefix and (written - prefix) not in ends:
+                    self._cut = True
                     self._close_cut_line()
                 self._drops["export_failed"] = self._drops.get("export_failed", 0) + lost
                 self._log(
@@ -160,10 +213,11 @@ class JsonlExporter:
         return sum(1 for end in ends if end > written)
 
     def _close_cut_line(self) -> None:
-        # Best effort: end the half-written line so readers can skip just that one.
+        # End the half-written line so readers can skip just that one; if the disk is still
+        # full, the next successful write starts with this newline (``_cut`` stays set).
         try:
-            if self._fd is not None:
-                os.write(self._fd, b"\n")
+            if self._fd is not None and os.write(self._fd, b"\n") == 1:
+                self._cut = False
         except OSError:
             pass
 
@@ -183,7 +237,7 @@ class JsonlExporter:
             >>> JsonlExporter("traces.jsonl").stats()["rotations"]
             0
         """
-        return {"path": str(self.path), "rotations": self.rotations}
+        return {"path": str(self.path), "rotations": self.rotations, "reopened": self.reopened}
 
     def after_fork(self) -> JsonlExporter:
         """A forked child appends to the same file through its own descriptor."""
