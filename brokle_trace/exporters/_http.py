@@ -213,6 +213,8 @@ class HttpSender:
         self._conn: http.client.HTTPConnection | None = None
         self._used = False
         self._stop = threading.Event()
+        #: Why the latest attempt failed ("" after a success): read while a send retries.
+        self.last_failure = ""
 
     def _connection(self, deadline: float) -> http.client.HTTPConnection:
         timeout = wait_time(deadline - time.monotonic())
@@ -264,7 +266,8 @@ class HttpSender:
             try:
                 status, headers, data = self._attempt(body, deadline)
             except TimeoutError as exc:
-                return SendResult(False, None, attempts, reason=explain(exc))
+                self.last_failure = explain(exc)
+                return SendResult(False, None, attempts, reason=self.last_failure)
             except ssl.SSLCertVerificationError as exc:
                 return SendResult(False, None, attempts, reason=f"TLS: {exc.reason}")
             except (OSError, http.client.HTTPException) as exc:
@@ -278,6 +281,7 @@ class HttpSender:
                 status, headers, data = 0, {}, b""
             else:
                 if 200 <= status < 300:
+                    self.last_failure = ""
                     return SendResult(True, status, attempts, data)
                 reason = f"HTTP {status}"
                 if status not in RETRYABLE_STATUS:
@@ -287,6 +291,7 @@ class HttpSender:
                     delay = after
                 else:
                     delay = backoff_delay(retry, self._backoff_initial, self._backoff_max)
+            self.last_failure = reason
             if time.monotonic() + delay >= deadline:
                 return SendResult(
                     False, status or None, attempts, data, reason + "; no time left to retry"

@@ -155,8 +155,7 @@ class OTLPExporter:
         self._cap = max_request_bytes
         #: The smallest request body a backend refused as too large (413).
         self._refused = math.inf
-        #: Why the last failed request failed, with the endpoint ("connection refused (...)").
-        self.last_error = ""
+        self._last_error = ""
         self.counters = {
             "requests": 0,
             "attempts": 0,
@@ -167,6 +166,18 @@ class OTLPExporter:
             "split_413": 0,
             "encode_errors": 0,
         }
+
+    @property
+    def last_error(self) -> str:
+        """Why the last request failed, with the endpoint ("" if none did); while a request
+        is still retrying, why its latest attempt failed.
+
+        Example:
+            >>> OTLPExporter("http://localhost:4318").last_error
+            ''
+        """
+        reason = self._sender.last_failure or self._last_error
+        return f"{reason} ({redacted_url(self.endpoint)})" if reason else ""
 
     def __repr__(self) -> str:
         names = sorted(self._config["headers"])
@@ -236,7 +247,7 @@ class OTLPExporter:
             ok = False
             self.counters["failed_requests"] += 1
             self._lose("export_failed", count)
-            self.last_error = f"{result.reason} ({redacted_url(self.endpoint)})"
+            self._last_error = result.reason
             self._log(
                 f"status:{result.status}",
                 "brokle_trace: OTLP export of %d span(s) to %s failed: %s",
@@ -251,7 +262,7 @@ class OTLPExporter:
         if count <= 1:
             self.counters["too_large"] += 1
             self._lose("too_large", 1)
-            self.last_error = f"HTTP 413: a span over the backend's size limit ({len(body)} bytes)"
+            self._last_error = f"HTTP 413: a span over the backend's size limit ({len(body)} bytes)"
             self._log(
                 "too_large:413",
                 "brokle_trace: the OTLP backend refused one span as too large (413, %d bytes); "
