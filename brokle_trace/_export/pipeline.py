@@ -100,6 +100,8 @@ class Pipeline:
         self._shutdown_done = threading.Event()
         self._shutdown_ok = True
         self._in_flight = 0
+        #: Span ids open in the parent when this (forked) process began: never exported here.
+        self.inherited: set[int] = set()
         self._strict_error: BaseException | None = None
         self.counters = Counters()
         self._ledger = Ledger(self.counters)
@@ -198,6 +200,8 @@ class Pipeline:
                         markers.append(item)
                         break  # export what came before the marker, then release it
                     batch.append(item)  # type: ignore[arg-type]
+                if self.inherited:
+                    batch = self._without_inherited(batch)
                 self._in_flight = len(batch)
             if batch:
                 try:
@@ -217,6 +221,14 @@ class Pipeline:
         marker.expect(len(threaded))
         for lane in threaded:
             lane.mark(marker)
+
+    def _without_inherited(self, batch: list[Record]) -> list[Record]:
+        # A forked child returning through a span its parent opened: the parent exports it.
+        inherited = self.inherited
+        kept = [record for record in batch if record[2] not in inherited]
+        if len(kept) < len(batch):
+            inherited.difference_update(record[2] for record in batch)
+        return kept
 
     def _convert(self, batch: list[Record], lines: bool) -> list[SpanData] | EncodedLines:
         """The batch as SpanData, or as JSONL lines when every exporter takes those."""
@@ -390,16 +402,32 @@ class Pipeline:
         return ok
 
     def _summarise(self) -> None:
-        # The last word at exit: whatever the rate limit hid, say in one line what was lost.
+        # The last word (at exit, usually): whatever the rate limit hid, one line saying how
+        # many spans were delivered, how many lost and why, by exporter with its last error.
         stats = self.stats()
-        lost = {k: v for k, v in stats["dropped"].items() if v and k != "sampled_out"}
-        if lost:
-            _errors.logger.warning(
-                "brokle_trace: shutting down: %d span(s) exported, %d lost %s",
-                stats["exported"],
-                sum(lost.values()),
-                lost,
+        lost = _losses(stats["dropped"])
+        if not lost:
+            _errors.logger.info(
+                "brokle_trace: shutting down: %d span(s) delivered", stats["exported"]
             )
+            return
+        parts = []
+        for lane in list(self._lanes.values()):
+            own = _losses(lane.dropped)
+            if own:
+                live = getattr(lane.exporter, "last_error", "")
+                cause = live if isinstance(live, str) and live else lane.last_error
+                parts.append(
+                    f"{lane.name}: {sum(own.values())} lost ({_reasons(own)})"
+                    + (f", last error: {cause}" if cause else "")
+                )
+        _errors.logger.warning(
+            "brokle_trace: shutting down: %d span(s) delivered, %d lost (%s)%s",
+            stats["exported"],
+            sum(lost.values()),
+            _reasons(lost),
+            "; " + "; ".join(parts) if parts else "",
+        )
 
     def _shutdown_exporter(self, exporter: Exporter, deadline: float) -> None:
         # An exporter's shutdown may block (closing a socket to a dead host): bound it with a
@@ -447,3 +475,12 @@ class Pipeline:
             "queue_limit": max(0, self._cap[0]),
             "exporters": exporters,
         }
+
+
+def _losses(dropped: dict[str, int]) -> dict[str, int]:
+    # Sampled-out spans were never meant to be sent: not a loss.
+    return {k: v for k, v in dropped.items() if v and k != "sampled_out"}
+
+
+def _reasons(lost: dict[str, int]) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in lost.items())

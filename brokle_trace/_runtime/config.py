@@ -75,7 +75,8 @@ class Settings(BaseModel):
     max_queue_size: int = Field(default=100_000, ge=1)
     max_export_batch_size: int = Field(default=512, ge=1)
     schedule_delay: float = Field(default=0.2, gt=0, le=60)
-    shutdown_timeout: float = Field(default=2.0, ge=0)
+    #: Seconds the exit flush may take (None: 2 s, or with OTLP its timeout capped at 10 s).
+    shutdown_timeout: float | None = Field(default=None, ge=0)
     strict: bool = False
     # -- export (docs/reliability.md, docs/exporters.md) --
     #: The queue's memory bound, besides ``max_queue_size`` (encoded span bytes, estimated).

@@ -2,8 +2,12 @@
 
 ``configure`` validates through :mod:`config` first, so a bad option changes nothing; then
 the pipeline is swapped whole and the hot-path state pointed at it. Without ``configure``
-the first span builds the default pipeline from the environment, where a value that does
-not parse only warns (that happens inside a user's call and must not raise).
+the first span builds the default pipeline from the environment (:mod:`env`), where a
+value that does not parse only warns (that happens inside a user's call and must not raise).
+
+The end of the process (``atexit``, or a multiprocessing child finishing: :mod:`processes`)
+goes through ``finish_process``: spans still open are ended and exported (:mod:`exit`),
+then the pipeline is shut down within the exit timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from brokle_trace import capture
 from brokle_trace._export.convert import Resource
@@ -22,6 +26,8 @@ from brokle_trace._export.pipeline import DROP_REASONS, Pipeline
 from brokle_trace._runtime import config as _config
 from brokle_trace._runtime import env as _env
 from brokle_trace._runtime import errors as _errors
+from brokle_trace._runtime import exit as _exit
+from brokle_trace._runtime import processes as _processes
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
@@ -37,6 +43,8 @@ _atexit_registered = False
 #: ``_state.started`` when the pipeline was installed: stats() counts from there, like every
 #: other counter (a lock-free itertools.count cannot be reset in place).
 _started_base = 0
+#: Set while the process exits: spans the exit path ended, never enqueued twice.
+_claims: _exit.Claims | None = None
 
 
 def configure(**options: Any) -> None:
@@ -63,7 +71,7 @@ def configure(**options: Any) -> None:
 
 def _install(
     settings: _config.Settings, cap_settings: capture.CaptureSettings, exporters: list[Exporter]
-) -> None:
+) -> Pipeline:
     global _pipeline, _settings, _atexit_registered
     old = _pipeline
     _reset_counters()
@@ -99,7 +107,8 @@ def _install(
         atexit.register(_at_exit)
         _atexit_registered = True
     if old is not None:
-        old.shutdown(settings.shutdown_timeout)
+        old.shutdown(_exit.exit_timeout(settings.shutdown_timeout, old.exporters))
+    return pipeline
 
 
 def _reset_counters() -> None:
@@ -191,8 +200,39 @@ def shutdown(timeout: float = 5.0) -> bool:
 
 
 def _drop_after_shutdown(span: object) -> None:
+    claims = _claims
+    if claims is not None and claims.claimed(cast(Any, span)):
+        return  # ended and exported by the exit path already
     if _pipeline is not None:
         _pipeline.drop("shutdown", 1)
+
+
+def exit_timeout() -> float:
+    """How long an exit flush may take (``shutdown_timeout``, or by the exporters)."""
+    settings, pipeline = _settings, _pipeline
+    configured = settings.shutdown_timeout if settings is not None else None
+    return _exit.exit_timeout(configured, pipeline.exporters if pipeline is not None else [])
+
+
+def finish_process() -> bool:
+    """End the spans still open (marked), then shut down within the exit timeout.
+
+    What the interpreter runs at exit, and a multiprocessing child when it finishes.
+    """
+    global _claims
+    with _lock:
+        pipeline = _pipeline
+        if pipeline is None:
+            return True
+        if _claims is None:
+            _claims = _exit.Claims(pipeline.enqueue)
+            _state.enqueue = _claims.enqueue
+        claims = _claims
+    try:
+        claims.end_open(_exit.open_spans())
+    except Exception as exc:
+        _errors.internal_error("end open spans at exit", exc)
+    return shutdown(exit_timeout())
 
 
 def stats() -> dict[str, Any]:
@@ -222,21 +262,23 @@ def stats() -> dict[str, Any]:
 
 
 def _at_exit() -> None:
-    settings = _settings
-    timeout = settings.shutdown_timeout if settings is not None else 2.0
     with contextlib.suppress(Exception):  # interpreter teardown: nothing left to tell
-        shutdown(timeout)
+        finish_process()
 
 
 def _after_fork_in_child() -> None:
     # The parent's queue, worker thread and connections are not ours: start clean, with the
     # same settings, and never re-export what the parent had queued.
-    global _pipeline, _lock
+    global _pipeline, _lock, _claims
     _lock = threading.RLock()
+    _claims = None
     _errors.reset_after_fork()
     # The parent's snapshots (its queue, its worker's batch) are never freed here: their
     # pinned strings must not count against the child's budget, nor its lock stay taken.
     _state.capture_settings._compiled.pins.reset()
+    # Spans open at the fork are the parent's to end and export: the child never does.
+    _exit.inherited_before_ns = _span._time_ns()
+    inherited = _open_chain()
     old = _pipeline
     if old is None or _settings is None:
         return
@@ -251,11 +293,18 @@ def _after_fork_in_child() -> None:
         except Exception as exc:
             _errors.internal_error("exporter after_fork", exc)
     _pipeline = None
-    _install(_settings, _state.capture_settings, exporters)
+    _install(_settings, _state.capture_settings, exporters).inherited.update(inherited)
 
 
-if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+def _open_chain() -> set[int]:
+    """Ids of the spans open in the forking thread's context (the innermost and its
+    ancestors): a child returning through them would end them a second time."""
+    ids: set[int] = set()
+    span = _span.current_span()
+    while span is not None:
+        ids.add(span._span_id)
+        span = span._parent
+    return ids
 
 
 def _enqueue_unconfigured(span: Any) -> None:
@@ -275,8 +324,7 @@ def _count_sampled_out_unconfigured() -> None:
 
 
 def _flush_root() -> None:
-    settings = _settings
-    flush(settings.shutdown_timeout if settings is not None else 2.0)
+    flush(exit_timeout())
 
 
 _state.enqueue = _enqueue_unconfigured
@@ -284,3 +332,17 @@ _state.enqueue_record = _enqueue_record_unconfigured
 _state.count_sampled_out = _count_sampled_out_unconfigured
 _state.flush_root = _flush_root
 _state.flush = flush
+
+
+def _finish_child() -> None:
+    finish_process()
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    # Before a fork, multiprocessing (if imported by then) learns to flush its children.
+    os.register_at_fork(
+        before=_processes.watch_multiprocessing, after_in_child=_after_fork_in_child
+    )
+_processes.finish = _finish_child
+_processes.timeout = exit_timeout
+_processes.watch_multiprocessing()
