@@ -265,12 +265,15 @@ class HttpSender:
             attempts += 1
             try:
                 status, headers, data = self._attempt(body, deadline)
-            except TimeoutError as exc:
-                self.last_failure = explain(exc)
-                return SendResult(False, None, attempts, reason=self.last_failure)
-            except ssl.SSLCertVerificationError as exc:
-                return SendResult(False, None, attempts, reason=f"TLS: {exc.reason}")
             except (OSError, http.client.HTTPException) as exc:
+                if self._stop.is_set():
+                    # abort() closed the socket under us: that is not what went wrong.
+                    return SendResult(False, None, attempts, reason="shut down")
+                if isinstance(exc, TimeoutError):
+                    self.last_failure = explain(exc)
+                    return SendResult(False, None, attempts, reason=self.last_failure)
+                if isinstance(exc, ssl.SSLCertVerificationError):
+                    return SendResult(False, None, attempts, reason=f"TLS: {exc.reason}")
                 if reused:
                     # A keep-alive connection the server had already closed: the request
                     # never reached it, so try once more at once on a fresh connection.
