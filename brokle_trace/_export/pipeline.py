@@ -28,7 +28,14 @@ from brokle_trace import capture
 from brokle_trace._export.convert import Resource, to_span_data
 from brokle_trace._export.counters import DROP_REASONS, Counters
 from brokle_trace._export.enqueue import make_enqueue, make_enqueue_record
-from brokle_trace._export.lanes import SPAN_DATA_OVERHEAD, Batch, Lane, Ledger, Marker
+from brokle_trace._export.lanes import (
+    SPAN_DATA_FACTOR,
+    SPAN_DATA_OVERHEAD,
+    Batch,
+    Lane,
+    Ledger,
+    Marker,
+)
 from brokle_trace._export.lines import to_line
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
@@ -151,30 +158,40 @@ class Pipeline:
             _otel.suppress_instrumentation()
         except Exception as exc:  # pragma: no cover - depends on the OTel API version
             self._internal("suppress_instrumentation", exc)
-        pacing = self._pacing
         while True:
-            asleep = clock()
-            woke = self._wake.wait(self._delay)
-            self._wake.clear()
-            self._sizing.hold(self._ledger.held_spans, self._ledger.held_bytes)
-            late = pacing.late(woke, asleep)
-            # Cleared only when seen set: a flush() between the two lines must not be lost.
-            urgent = self._urgent
-            if urgent:
-                self._urgent = False
-            if urgent or self._stopping:
-                self._drain()
-            elif pacing.due(len(self._queue), late):
-                # Woken by a full batch: whole batches only, the rest waits for the next tick
-                # (chasing the producer makes batches of a few spans).
-                self._drain(full_only=woke)
-            else:
-                pacing.waited(len(self._queue))  # a burst: stay out of its way
-                continue
-            pacing.exported()
-            if self._stopping:
-                self._drain()
-                return
+            try:
+                if self._loop_once():
+                    return
+            except Exception as exc:  # never let a bug kill the worker: it is the only one
+                self._internal("export_worker", exc)
+                time.sleep(self._delay)
+
+    def _loop_once(self) -> bool:
+        """One wake-up of the worker; True when it is done (shutting down)."""
+        pacing = self._pacing
+        asleep = clock()
+        woke = self._wake.wait(self._delay)
+        self._wake.clear()
+        self._sizing.hold(self._ledger.held_spans, self._ledger.held_bytes)
+        late = pacing.late(woke, asleep)
+        # Cleared only when seen set: a flush() between the two lines must not be lost.
+        urgent = self._urgent
+        if urgent:
+            self._urgent = False
+        if urgent or self._stopping:
+            self._drain()
+        elif pacing.due(len(self._queue), late):
+            # Woken by a full batch: whole batches only, the rest waits for the next tick
+            # (chasing the producer makes batches of a few spans).
+            self._drain(full_only=woke)
+        else:
+            pacing.waited(len(self._queue))  # a burst: stay out of its way
+            return False
+        pacing.exported()
+        if self._stopping:
+            self._drain()
+            return True
+        return False
 
     def _drain(self, full_only: bool = False) -> None:
         queue = self._queue
@@ -188,7 +205,8 @@ class Pipeline:
                 # What a queued span keeps alive (the user's objects its snapshot refers
                 # to): measured on one record a batch, it bounds the queue with the rest.
                 self._sizing.learn_retained(retained_bytes(queue[0]))
-            limit = self._sizing.batch_n
+            # Never more than the queue may hold: what a batch keeps alive counts as queued.
+            limit = min(self._sizing.batch_n, max(1, self._cap[0]))
             # Popping and shutdown()'s final count take the same lock, so every span is
             # either in the queue or in flight when shutdown counts: none falls between.
             with self._claim:
@@ -203,6 +221,9 @@ class Pipeline:
                 if self.inherited:
                     batch = self._without_inherited(batch)
                 self._in_flight = len(batch)
+            # Taken out of the queue, still alive: they count against its bounds until
+            # converted (a batch of spans pinning user objects is as big as the queue).
+            self._sizing.working(len(batch))
             if batch:
                 try:
                     self._export(batch)
@@ -257,6 +278,7 @@ class Pipeline:
                 if counted:
                     self.drop("serialize_error", 1)
                 self._internal("convert_span", exc)
+        self._sizing.working(0)
         self._sizing.learn(sample_sizes(records))
         with self._claim:
             if self._stopped:  # a shutdown that timed out meanwhile: keep refusing spans
@@ -285,7 +307,7 @@ class Pipeline:
         if type(records) is EncodedLines:
             size = len(records.data)
         else:
-            size = int(n * (self._sizing.avg_bytes + SPAN_DATA_OVERHEAD))
+            size = int(n * (SPAN_DATA_FACTOR * self._sizing.avg_bytes + SPAN_DATA_OVERHEAD))
         handed = Batch(n, lanes)
         # From here the batch is the ledger's to count (shutdown counts what it holds).
         if not self._settle() or not self._ledger.open(handed):

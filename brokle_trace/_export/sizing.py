@@ -47,9 +47,11 @@ class Sizing:
         self.avg_retained = float(_INITIAL_SPAN_BYTES + _SPAN_OVERHEAD)
         self._retained_measured = False
         self._stopped = False
-        # What the exporters' lanes still hold: the queue gets what is left of the bounds.
+        # What the exporters' lanes hold, and the batch the worker took from the queue and
+        # has not converted yet: the queue gets what is left of the bounds.
         self._held_spans = 0
         self._held_bytes = 0
+        self._working = 0
         #: The count limit the hot path reads: one list cell, rewritten by the worker.
         self.cap = [self.count_limit()]
         #: The queue length at which the hot path wakes the worker: half the count limit.
@@ -57,10 +59,10 @@ class Sizing:
         self.batch_n = self.batch_limit()
 
     def count_limit(self) -> int:
-        room = self.max_queue_bytes - self._held_bytes
         per_span = max(self.avg_bytes + _SPAN_OVERHEAD, self.avg_retained)
+        room = self.max_queue_bytes - self._held_bytes - self._working * per_span
         by_bytes = int(room // per_span)
-        return max(1, min(self.max_queue - self._held_spans, by_bytes))
+        return max(1, min(self.max_queue - self._held_spans - self._working, by_bytes))
 
     def _half(self) -> int:
         return max(1, self.cap[0] // 2)
@@ -85,6 +87,11 @@ class Sizing:
             self.avg_retained += 0.2 * (size - self.avg_retained)
         else:
             self.avg_retained, self._retained_measured = float(size), True
+        self._update()
+
+    def working(self, spans: int) -> None:
+        """The worker took ``spans`` records out of the queue (0: it converted them)."""
+        self._working = spans
         self._update()
 
     def hold(self, spans: int, nbytes: int) -> None:
