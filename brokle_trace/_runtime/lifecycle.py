@@ -238,6 +238,23 @@ def finish_process() -> bool:
 def stats() -> dict[str, Any]:
     """Counters for this process: started, exported, dropped by reason, failures, queue depth.
 
+    ``started`` spans end up ``exported`` or in ``dropped`` (after a flush, ``started ==
+    exported + sum(dropped)``), by reason:
+
+    * ``queue_full``: the queue was at its count or byte bound when the span ended;
+    * ``too_large``: the span alone is over the OTLP request cap, or refused by a 413;
+    * ``export_failed``: an exporter failed, raised, timed out, rejected it, or the disk
+      was full;
+    * ``shutdown``: it ended after ``shutdown()``, or still waited at the shutdown deadline;
+    * ``serialize_error``: it could not be converted or encoded, even with its text cleaned;
+    * ``sampled_out``: its trace was not kept by ``sample_rate``;
+    * ``exporter_unavailable``: it was meant for an exporter whose settings were broken.
+
+    A span counts as exported when every exporter delivered it. ``exporters`` has each
+    exporter's own ``exported``, ``dropped`` (``queue_full`` there: its share of the queue
+    was full), ``queued`` and ``last_error``, for which the same sum holds. ``configure()``
+    starts every counter afresh.
+
     Example:
         >>> import brokle_trace
         >>> sorted(brokle_trace.stats())[:3]
