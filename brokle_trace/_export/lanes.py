@@ -25,6 +25,7 @@ from brokle_trace import capture
 from brokle_trace._export.counters import DROP_REASONS, Counters
 from brokle_trace._export.runner import Outcome, Runner
 from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
+from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.timeouts import remaining
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
 
@@ -349,7 +350,7 @@ class Lane:
         if outcome.error is not None:
             error = outcome.error
             # The message may quote a secret (a header, a URL with credentials): redacted.
-            detail = capture.redact_text(str(error)[:300], capture.CaptureSettings())
+            detail = capture.redact_text(str(error)[:300], _state.capture_settings)
             self.last_error = (
                 f"{type(error).__name__}: {detail}" if detail else type(error).__name__
             )
