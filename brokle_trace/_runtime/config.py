@@ -227,7 +227,7 @@ def shown(field: str, value: object) -> str:
     if field in SECRET_FIELDS:
         return f"<{len(str(value))} characters, not shown>"
     if isinstance(value, str):
-        text = capture.redact_text(value, capture.CaptureSettings(), field="config")
+        text = capture.redact_text(value, _PLAIN, field="config")
         return repr(text if len(text) <= 80 else text[:77] + "...")
     return repr(value)
 
