@@ -107,7 +107,8 @@ def _install(
         atexit.register(_at_exit)
         _atexit_registered = True
     if old is not None:
-        old.shutdown(_exit.exit_timeout(settings.shutdown_timeout, old.exporters))
+        # Not the exit timeout: a re-configure must not wait 10 s for a dead collector.
+        old.shutdown(_in_call_timeout(settings))
     return pipeline
 
 
@@ -341,7 +342,16 @@ def _count_sampled_out_unconfigured() -> None:
 
 
 def _flush_root() -> None:
-    flush(exit_timeout())
+    # Inside the user's call (a serverless handler whose own timeout may be 3 s): the short
+    # bound, not the exit timeout.
+    flush(_in_call_timeout(_settings))
+
+
+def _in_call_timeout(settings: _config.Settings | None) -> float:
+    """``shutdown_timeout`` if set, else 2 s: for waits inside the user's own calls."""
+    if settings is None or settings.shutdown_timeout is None:
+        return _exit.LOCAL_EXIT_S
+    return settings.shutdown_timeout
 
 
 _state.enqueue = _enqueue_unconfigured
