@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from brokle_trace import capture
+from brokle_trace._export import report as _report
 from brokle_trace._export.convert import Resource, to_span_data
 from brokle_trace._export.counters import DROP_REASONS, Counters
 from brokle_trace._export.enqueue import make_enqueue, make_enqueue_record
@@ -40,6 +41,7 @@ from brokle_trace._export.lines import to_line
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
 from brokle_trace._export.retained import retained_bytes
+from brokle_trace._export.runner import shutdown_exporter
 from brokle_trace._export.sizing import Sizing, sample_sizes
 from brokle_trace._model import EncodedLines, SpanData, span_json
 from brokle_trace._runtime import errors as _errors
@@ -411,7 +413,7 @@ class Pipeline:
         for lane in lanes:
             lane.stop()
         for exporter in self.exporters:
-            self._shutdown_exporter(exporter, deadline)
+            shutdown_exporter(exporter, deadline, self._internal)
         # A caller that passed the length check just before the limit dropped to -1 may have
         # appended since: count those too.
         late = sum(1 for item in list(self._queue) if type(item) is tuple)
@@ -424,71 +426,19 @@ class Pipeline:
         return ok
 
     def _summarise(self) -> None:
-        # The last word (at exit, usually): whatever the rate limit hid, one line saying how
-        # many spans were delivered, how many lost and why, by exporter with its last error.
-        stats = self.stats()
-        lost = _losses(stats["dropped"])
-        if not lost:
-            _errors.logger.info(
-                "brokle_trace: shutting down: %d span(s) delivered", stats["exported"]
-            )
-            return
-        parts = []
-        for lane in list(self._lanes.values()):
-            own = _losses(lane.dropped)
-            if own:
-                live = getattr(lane.exporter, "last_error", "")
-                cause = live if isinstance(live, str) and live else lane.last_error
-                parts.append(
-                    f"{lane.name}: {sum(own.values())} lost ({_reasons(own)})"
-                    + (f", last error: {cause}" if cause else "")
-                )
-        _errors.logger.warning(
-            "brokle_trace: shutting down: %d span(s) delivered, %d lost (%s)%s",
-            stats["exported"],
-            sum(lost.values()),
-            _reasons(lost),
-            "; " + "; ".join(parts) if parts else "",
-        )
-
-    def _shutdown_exporter(self, exporter: Exporter, deadline: float) -> None:
-        # An exporter's shutdown may block (closing a socket to a dead host): bound it with a
-        # helper thread so exit never hangs; at interpreter exit call it directly.
-        def call() -> None:
-            try:
-                exporter.shutdown()
-            except Exception as exc:
-                self._internal(f"exporter {type(exporter).__name__} shutdown", exc)
-
-        thread = threading.Thread(target=call, name="brokle-trace-shutdown", daemon=True)
-        try:
-            thread.start()
-        except RuntimeError:
-            call()
-            return
-        thread.join(max(0.05, remaining(deadline)))
+        # The last word (at exit, usually): whatever the rate limit hid, in one line.
+        _report.summarise(self.stats(), list(self._lanes.values()))
 
     def stats(self) -> dict[str, Any]:
-        """Counters: exported, failures, dropped by reason, queue depth, per-exporter details.
-
-        Each exporter's ``exported`` and ``dropped`` cover every span too: its own losses
-        plus those that happened before any exporter saw the span (a full queue, sampling,
-        a conversion error, shutdown), so ``started == exported + sum(dropped)`` per exporter.
-        """
+        """Counters: exported, failures, dropped by reason, queue depth, per-exporter details
+        (``report.exporter_stats``)."""
         depth = self.queue_depth
         totals = self.counters.snapshot()
-        before = {
-            reason: count - self._ledger.from_lanes.get(reason, 0)
-            for reason, count in totals["dropped"].items()  # type: ignore[attr-defined]
-        }
-        exporters = {}
-        for i, lane in enumerate(list(self._lanes.values())):
-            own = lane.stats()
-            dropped = dict(before)
-            for reason, count in own["dropped"].items():  # type: ignore[attr-defined]
-                dropped[reason] = dropped.get(reason, 0) + count
-            own["dropped"] = dropped
-            exporters[f"{lane.name}#{i}"] = own
+        exporters = _report.exporter_stats(
+            list(self._lanes.values()),
+            totals["dropped"],  # type: ignore[arg-type]
+            self._ledger.from_lanes,
+        )
         return {
             **totals,
             "queue_depth": depth,
@@ -497,12 +447,3 @@ class Pipeline:
             "queue_limit": max(0, self._cap[0]),
             "exporters": exporters,
         }
-
-
-def _losses(dropped: dict[str, int]) -> dict[str, int]:
-    # Sampled-out spans were never meant to be sent: not a loss.
-    return {k: v for k, v in dropped.items() if v and k != "sampled_out"}
-
-
-def _reasons(lost: dict[str, int]) -> str:
-    return ", ".join(f"{reason}: {count}" for reason, count in lost.items())

@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
-from brokle_trace._runtime.timeouts import wait_time
+from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
 
-__all__ = ["Outcome", "Runner"]
+__all__ = ["Outcome", "Runner", "shutdown_exporter"]
 
 
 class _Job:
@@ -182,3 +182,27 @@ class Runner:
             except Exception:  # stats must never fail the caller
                 pass
         return out
+
+
+def shutdown_exporter(
+    exporter: Exporter, deadline: float, report: Callable[[str, BaseException], None]
+) -> None:
+    """``exporter.shutdown()``, given up on at ``deadline`` (monotonic); errors ``report``-ed.
+
+    An exporter's shutdown may block (closing a socket to a dead host): a helper thread
+    bounds it so exit never hangs; at interpreter exit (no new threads) it is called here.
+    """
+
+    def call() -> None:
+        try:
+            exporter.shutdown()
+        except Exception as exc:
+            report(f"exporter {type(exporter).__name__} shutdown", exc)
+
+    thread = threading.Thread(target=call, name="brokle-trace-shutdown", daemon=True)
+    try:
+        thread.start()
+    except RuntimeError:
+        call()
+        return
+    thread.join(max(0.05, remaining(deadline)))
