@@ -9,13 +9,19 @@ Rules that keep it total and non-blocking:
 * dispatch on ``type(obj)`` (a ``Mock(spec=dict)`` lies through ``__class__``), and look
   features up on the *class*, never on the instance (a ``Mock`` has every attribute);
 * copy builtin containers through their C methods (``dict.copy(d)``, ``list.__iter__``),
-  which neither run user code nor can observe a half-done concurrent mutation;
-* never iterate, ``len()`` or ``str()`` an unknown object; ``repr`` only when its class
-  defines one, guarded, and the result cut like any string.
+  which neither run user code nor can observe a half-done concurrent mutation; summarise
+  views, arrays and the ``collections`` wrappers the same way (their type's repr is O(n));
+* never iterate, ``len()`` or ``str()`` an unknown object; ``repr`` (and an exception's own
+  ``__str__``) only when its class defines one, only on the export worker (the caller's
+  thread gets a ``Deferred``), never for an object holding an iterator or a stream (the repr
+  could consume it), guarded against anything it raises (``BaseException`` included), and
+  the result cut like any string.
 """
 
 from __future__ import annotations
 
+import array
+import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -31,6 +37,22 @@ from itertools import islice
 from pathlib import PurePath
 from typing import Any
 
+from brokle_trace.capture._containers import (
+    copy_dict,
+    fields_handler,
+    h_array,
+    h_chainmap,
+    h_deque,
+    h_dict_sub,
+    h_list_sub,
+    h_mappingproxy,
+    h_set,
+    h_tuple_sub,
+    h_view,
+    h_wrapped_data,
+    namedtuple_handler,
+    type_label,
+)
 from brokle_trace.capture._counters import report
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
 from brokle_trace.capture._redact import marker
@@ -45,13 +67,8 @@ _HANDLERS_MAX = 2048
 _BIG_INT_BITS = 14_000  # ~4300 decimal digits: CPython's int->str limit, and plenty
 
 
-def type_name(cls: Any) -> str:
-    """``cls.__qualname__`` when it is a sane string, else a generic name."""
-    try:
-        name = cls.__qualname__
-    except Exception:
-        return "object"
-    return name[:100] if isinstance(name, str) else "object"
+#: ``cls.__qualname__`` when it is a sane string, else a generic name.
+type_name = type_label
 
 
 def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
@@ -65,7 +82,7 @@ def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
             return f"<int: {obj.bit_length()} bits>"  # type: ignore[attr-defined]
         return obj
     if t is dict:
-        return _copy_dict(obj, ctx)  # type: ignore[arg-type]
+        return copy_dict(obj, ctx)  # type: ignore[arg-type]
     if t is list or t is tuple:
         seq: list[Any] = obj  # type: ignore[assignment]
         if len(seq) <= ctx.c.max_items:
@@ -108,7 +125,7 @@ def _custom(obj: object, t: type, ctx: Ctx) -> object:
             continue
         try:
             result = ser(obj, context)
-        except Exception as exc:
+        except BaseException as exc:  # user code: whatever it raises stays here
             report("serializer_errors", exc, f"serializer for {type_name(t)} raised")
             return f"<{type_name(t)}: serializer raised {type(exc).__name__}>"
         if result is not NotImplemented:
@@ -116,81 +133,6 @@ def _custom(obj: object, t: type, ctx: Ctx) -> object:
             # serializers again at this level, so returning ``obj`` itself cannot loop.
             return expand(result, ctx, serialize=False)
     return NotImplemented
-
-
-# -- containers -----------------------------------------------------------------------------
-def _copy_dict(d: dict[Any, Any], ctx: Ctx) -> dict[Any, Any]:
-    n = dict.__len__(d)
-    m = ctx.c.max_items
-    if n <= m:
-        return dict.copy(d)
-    out = CutDict(islice(dict.items(d), m))
-    out.total = n
-    return out
-
-
-def _copy_seq(obj: object, n: int, it: Any, ctx: Ctx) -> list[Any]:
-    m = ctx.c.max_items
-    if n <= m:
-        return list(it)
-    out = CutList(islice(it, m))
-    out.total = n
-    return out
-
-
-def _h_dict_sub(obj: Any, ctx: Ctx) -> object:
-    return _copy_dict(obj, ctx)
-
-
-def _h_list_sub(obj: Any, ctx: Ctx) -> object:
-    return _copy_seq(obj, list.__len__(obj), list.__iter__(obj), ctx)
-
-
-def _h_tuple_sub(obj: Any, ctx: Ctx) -> object:
-    return _copy_seq(obj, tuple.__len__(obj), tuple.__iter__(obj), ctx)
-
-
-def _h_deque(obj: Any, ctx: Ctx) -> object:
-    return _copy_seq(obj, deque.__len__(obj), deque.__iter__(obj), ctx)
-
-
-def _h_set(obj: Any, ctx: Ctx) -> object:
-    base: Any = frozenset if isinstance(obj, frozenset) else set
-    items = _copy_seq(obj, base.__len__(obj), base.__iter__(obj), ctx)
-    # Sets have no order; sort what we kept when that is cheap and total, for stable output.
-    if items and (all(type(x) is str for x in items) or all(type(x) is int for x in items)):
-        items.sort()
-    return items
-
-
-def _namedtuple_handler(fields: tuple[str, ...]) -> Handler:
-    def handle(obj: Any, ctx: Ctx) -> object:
-        pairs = zip(fields, tuple.__iter__(obj), strict=False)  # a subclass may add fields
-        if len(fields) <= ctx.c.max_items:
-            return dict(pairs)
-        out = CutDict(islice(pairs, ctx.c.max_items))
-        out.total = len(fields)
-        return out
-
-    return handle
-
-
-def _fields_handler(names: tuple[str, ...]) -> Handler:
-    """Dataclasses and attrs classes: read the declared fields, nothing else."""
-
-    def handle(obj: Any, ctx: Ctx) -> object:
-        m = ctx.c.max_items
-        out: dict[str, Any] = {} if len(names) <= m else CutDict()
-        for name in names[:m]:
-            try:
-                out[name] = object.__getattribute__(obj, name)
-            except AttributeError:  # init=False field never set
-                continue
-        if isinstance(out, CutDict):
-            out.total = len(names)
-        return out
-
-    return handle
 
 
 def _h_instance_dict(obj: Any, ctx: Ctx) -> object:
@@ -201,7 +143,7 @@ def _h_instance_dict(obj: Any, ctx: Ctx) -> object:
         d = None
     if type(d) is not dict:
         return f"<{type_name(type(obj))}>"
-    return _copy_dict(d, ctx)
+    return copy_dict(d, ctx)
 
 
 def _h_plain_object(obj: Any, ctx: Ctx) -> object:
@@ -243,16 +185,23 @@ def _h_exception(obj: Any, ctx: Ctx) -> object:
     if t.__str__ is BaseException.__str__:  # its own __str__ would be user code: use args
         args = BaseException.args.__get__(obj, t)  # type: ignore[attr-defined]
         message = "" if not args else args[0] if len(args) == 1 else list(args)
+    elif not ctx.worker:
+        return Deferred(obj)  # str() is read on the export worker
     else:
         message = _guarded(obj, str, "str")
     return {"type": type_name(t), "message": message}
 
 
 def _guarded(obj: Any, fn: Callable[[Any], object], what: str) -> str:
-    """``repr``/``str`` of an object whose class defines it: guarded, result cut later."""
+    """``repr``/``str`` of an object whose class defines it: guarded, result cut later.
+
+    Anything it raises is caught, ``BaseException`` included: a cancellation (gevent, trio)
+    raised inside a user's ``__repr__`` must not escape into the user's code or end the
+    export worker.
+    """
     try:
         text = type(obj).__repr__(obj) if fn is repr else fn(obj)  # type: ignore[call-arg]
-    except Exception as exc:
+    except BaseException as exc:
         report("repr_errors", exc, f"{what}() of {type_name(type(obj))} raised")
         return f"<{type_name(type(obj))}: {what}() raised {type(exc).__name__}>"
     if type(text) is not str:
@@ -260,7 +209,47 @@ def _guarded(obj: Any, fn: Callable[[Any], object], what: str) -> str:
     return text
 
 
+#: Attribute values that make an object's repr dangerous: reading it may consume them.
+_STREAMS = (types.GeneratorType, types.AsyncGeneratorType, types.CoroutineType, io.IOBase)
+_STREAM_SCAN = 32
+
+
+def _stream_held(obj: Any) -> bool:
+    """Whether ``obj`` keeps an iterator or stream in its ``__dict__`` or slots."""
+    values: list[Any] = []
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+        if type(d) is dict:
+            values.extend(islice(dict.values(d), _STREAM_SCAN))
+    except BaseException:
+        pass
+    try:
+        for cls in type(obj).__mro__:
+            for name in (
+                cls.__dict__.get("__slots__", ())
+                if isinstance(cls.__dict__.get("__slots__", ()), tuple)
+                else ()
+            ):
+                descriptor = cls.__dict__.get(name)
+                if isinstance(descriptor, types.MemberDescriptorType):
+                    try:
+                        values.append(descriptor.__get__(obj, cls))
+                    except AttributeError:  # an unset slot
+                        continue
+    except BaseException:
+        pass
+    for value in values[: 2 * _STREAM_SCAN]:
+        vt = type(value)
+        if isinstance(value, _STREAMS) or any(hasattr(vt, a) for a in ("__next__", "__anext__")):
+            return True
+    return False
+
+
 def _h_repr(obj: Any, ctx: Ctx) -> object:
+    if not ctx.worker:
+        return Deferred(obj)  # the user's repr runs on the export worker, never here
+    if _stream_held(obj):
+        return f"<{type_name(type(obj))}: holds an iterator or stream, not read>"
     return expand(_guarded(obj, repr, "repr"), ctx)
 
 
@@ -276,6 +265,13 @@ def _convert(fn: Callable[[Any], object]) -> Handler:
         return expand(fn(obj), ctx)
 
     return handle
+
+
+def _h_str_sub(obj: Any, ctx: Ctx) -> object:
+    n = str.__len__(obj)
+    if n <= ctx.cut:
+        return str.__str__(obj)
+    return Cut(str.__getitem__(obj, slice(0, ctx.cut)), n, ctx.limit)  # no O(n) copy
 
 
 def _h_float(obj: Any, ctx: Ctx) -> object:
@@ -368,10 +364,17 @@ _LEAF_CONVERTERS: tuple[tuple[type, Callable[[Any], object]], ...] = (
 _STREAM_TYPES = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType, io.IOBase)
 
 
+_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
+#: Lazy query objects whose repr runs a database query: never read, on any thread.
+_LAZY_QUERIES = frozenset(
+    {("django.db.models.query", "QuerySet"), ("django.db.models.query", "RawQuerySet")}
+)
+
+
 def _classify(t: type) -> Handler:
     try:
         return _classify_unguarded(t)
-    except Exception:
+    except BaseException:
         # A metaclass that raises on attribute lookup: don't touch its instances at all.
         return _placeholder(f"<{type_name(t)}>")
 
@@ -383,7 +386,7 @@ def _classify_unguarded(t: type) -> Handler:
     if optional is not None:
         return optional
     if issubclass(t, str):
-        return _convert(str.__str__)
+        return _h_str_sub
     if issubclass(t, int):
         return _h_int
     if issubclass(t, float):
@@ -396,18 +399,30 @@ def _classify_unguarded(t: type) -> Handler:
         if issubclass(t, cls):
             return _convert(fn)
     if issubclass(t, dict):
-        return _h_dict_sub
+        return h_dict_sub
     if issubclass(t, tuple):
         fields = t.__dict__.get("_fields")
         if isinstance(fields, tuple) and all(type(f) is str for f in fields):
-            return _namedtuple_handler(fields)
-        return _h_tuple_sub
+            return namedtuple_handler(fields)
+        return h_tuple_sub
     if issubclass(t, list):
-        return _h_list_sub
+        return h_list_sub
     if issubclass(t, (set, frozenset)):
-        return _h_set
+        return h_set
     if issubclass(t, deque):
-        return _h_deque
+        return h_deque
+    if issubclass(t, _VIEWS):
+        return h_view
+    if issubclass(t, array.array):
+        return h_array
+    if issubclass(t, collections.ChainMap):
+        return h_chainmap
+    if issubclass(t, (collections.UserDict, collections.UserList, collections.UserString)):
+        return h_wrapped_data
+    if t is types.MappingProxyType:
+        return h_mappingproxy
+    if any((getattr(c, "__module__", ""), c.__name__) in _LAZY_QUERIES for c in t.__mro__):
+        return _placeholder(f"<{type_name(t)}: not evaluated>")
     if issubclass(t, BaseException):
         return _h_exception
     if issubclass(t, _STREAM_TYPES) or any(
@@ -422,10 +437,10 @@ def _classify_unguarded(t: type) -> Handler:
     if issubclass(t, types.ModuleType):
         return lambda o, ctx: f"<module {o.__name__}>"
     if dataclasses.is_dataclass(t):
-        return _fields_handler(tuple(f.name for f in dataclasses.fields(t)))
+        return fields_handler(tuple(f.name for f in dataclasses.fields(t)))
     attrs_fields = getattr(t, "__attrs_attrs__", None)
     if isinstance(attrs_fields, tuple):
-        return _fields_handler(tuple(a.name for a in attrs_fields))
+        return fields_handler(tuple(a.name for a in attrs_fields))
     if t.__repr__ is object.__repr__:
         return _h_plain_object
     return _h_repr
