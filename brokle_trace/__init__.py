@@ -23,6 +23,7 @@ from brokle_trace._trace.manual import (
     get_current_trace_id,
     start_span,
     trace_context,
+    tracing_disabled,
     update_current_span,
     update_current_trace,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "summarize",
     "trace_context",
     "tracer_provider",
+    "tracing_disabled",
     "update_current_llm",
     "update_current_span",
     "update_current_trace",

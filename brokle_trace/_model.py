@@ -22,7 +22,18 @@ __all__ = [
 #: Bumped only on an incompatible change of the JSONL line format.
 FORMAT_VERSION = 1
 
-SpanType = Literal["span", "llm", "retrieval", "tool", "embedding", "agent", "chain"]
+SpanType = Literal[
+    "span",
+    "llm",
+    "retrieval",
+    "tool",
+    "embedding",
+    "agent",
+    "chain",
+    "reranker",
+    "guardrail",
+    "evaluator",
+]
 Status = Literal["ok", "error"]
 Level = Literal["debug", "default", "warning", "error"]
 

@@ -54,6 +54,7 @@ __all__ = [
     "GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK",
     "GEN_AI_RETRIEVAL_QUERY_TEXT",
     "GEN_AI_TOOL_CALL_ID",
+    "GEN_AI_TOOL_DESCRIPTION",
     "GEN_AI_TOOL_NAME",
     "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS",
     "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS",
@@ -64,6 +65,9 @@ __all__ = [
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_BY_TYPE",
     "SPAN_KIND_BY_TYPE",
+    "TOOL_DESCRIPTION",
+    "TOOL_NAME",
+    "TOOL_PARAMETERS",
     "TYPE_BY_GEN_AI_OPERATION",
     "TYPE_BY_OPENINFERENCE_KIND",
     "TYPE_BY_TRACELOOP_KIND",
@@ -103,6 +107,11 @@ GEN_AI_EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
 GEN_AI_RETRIEVAL_QUERY_TEXT = "gen_ai.retrieval.query.text"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
+#: OpenInference's tool names: the parameters' JSON schema (a JSON string), name, description.
+TOOL_PARAMETERS = "tool.parameters"
+TOOL_NAME = "tool.name"
+TOOL_DESCRIPTION = "tool.description"
 ERROR_TYPE = "error.type"
 HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
 #: Our own names (no GenAI equivalent): usage totals, cost, stream facts, roll-ups.
@@ -136,6 +145,9 @@ SPAN_KIND_BY_TYPE = {
     "tool": "TOOL",
     "embedding": "EMBEDDING",
     "agent": "AGENT",
+    "reranker": "RERANKER",
+    "guardrail": "GUARDRAIL",
+    "evaluator": "EVALUATOR",
 }
 
 #: Our span type -> GenAI ``gen_ai.operation.name`` (types with no GenAI operation omitted).
@@ -414,6 +426,11 @@ def to_otel_attributes(
     provider = own.get(GEN_AI_PROVIDER_NAME)
     if provider:
         out[LLM_PROVIDER] = str(provider)
+    if span.type == "tool":
+        for genai, openinference in ((GEN_AI_TOOL_NAME, TOOL_NAME),
+                                     (GEN_AI_TOOL_DESCRIPTION, TOOL_DESCRIPTION)):
+            if isinstance(own.get(genai), str):
+                out[openinference] = own[genai]
     tokens_in = own.get(GEN_AI_USAGE_INPUT_TOKENS)
     tokens_out = own.get(GEN_AI_USAGE_OUTPUT_TOKENS)
     if isinstance(tokens_in, int):

@@ -1,13 +1,22 @@
 """Generators and async generators: the span covers the whole iteration.
 
-The span's context is attached only around each step (never held across a ``yield``), so
-an early ``break``, consumption from another task and interleaved consumers all give the
-right tree. ``send``/``throw``/``close`` (and their async twins) reach the user's generator
-unchanged; the span ends on exhaustion, close, an exception, or garbage collection.
+Two ways in. A decorated generator function gets a generated generator (``codegen._GEN`` /
+``_AGEN``) that drives the user's one step by step through a :class:`Run`. A plain function
+that *returns* a generator (or an object holding one, like a streaming HTTP response) gets a
+:class:`TracedGenerator` / :class:`TracedAsyncGenerator` back: a proxy forwarding
+``send``/``throw``/``close`` (``asend``/``athrow``/``aclose``) and the ``gi_*``/``ag_*``
+attributes to the generator it returned, which may already be started.
+
+Either way the span's context is attached only around each step (never held across a
+``yield``), so an early ``break``, consumption from another task and interleaved consumers all
+give the right tree; and the span ends on exhaustion, close, an exception, or garbage
+collection, started or not (nothing is lost silently).
 """
 
 from __future__ import annotations
 
+import collections.abc
+import types
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
@@ -20,13 +29,22 @@ from brokle_trace._runtime.state import UNSET
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.span import Span, end, fail
+from brokle_trace.capture._process import apply, processed
 
 __all__ = [
-    "continue_async_generator",
-    "continue_generator",
-    "make_async_generator",
-    "make_generator",
+    "NOOP",
+    "Run",
+    "TracedAsyncGenerator",
+    "TracedGenerator",
+    "begin_async_run",
+    "begin_run",
+    "stream_inside",
 ]
+
+_set = CURRENT.set
+_reset = CURRENT.reset
+_GeneratorType = types.GeneratorType
+_AsyncGeneratorType = types.AsyncGeneratorType
 
 
 def _swap(ctx: Any) -> Any:
@@ -41,23 +59,54 @@ def _swap(ctx: Any) -> Any:
     return current
 
 
-class _Items:
-    """The bounded record of what a generator yielded."""
+class Run:
+    """One traced iteration: the span, the bounded record of what was yielded, the end.
 
-    __slots__ = ("count", "items", "limit")
+    Around each step the span is current, and so is the OpenTelemetry context the
+    generator's own steps run in (``inside``): an OTel span it opens across a yield stays
+    inside it, one the consumer opens between items (``outside``) stays out.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("count", "inside", "items", "outside", "span")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
         self.count = 0
         self.items: list[object] = []
-        self.limit = _state.capture_settings.max_items
+        self.inside: Any = span._otel_ctx
+        self.outside: Any = None
 
-    def add(self, span: Span, item: object) -> None:
+    def enter(self) -> Any:
+        """Make the span current for one step of the generator; returns the token."""
+        token = _set(self.span)
+        # _swap(inside), inlined: a read and a compare per step when nothing moved.
+        outside = self.outside = _otel.otel_ctx_get()
+        if outside is not self.inside:
+            _swap(self.inside)
+        return token
+
+    def item(self, token: Any, item: object) -> None:
+        """The step yielded ``item``: detach, then record it (bounded, never raises)."""
+        inside = self.inside = _otel.otel_ctx_get()
+        if inside is not self.outside:
+            _swap(self.outside)
+        try:
+            _reset(token)
+        except ValueError:
+            reset_context(token)
         self.count += 1
+        span = self.span
         try:
             facts = span._facts
             if facts.item_hook is not None:
                 facts.item_hook(span, item)
-            if len(self.items) < self.limit:
+            if not _state.outputs_on[facts.capture_outputs]:
+                return
+            if facts.process_chunk is not None:
+                item = apply(facts.process_chunk, item, "process_chunk")
+            if facts.reduce is not None:
+                self.items.append(item)  # reduced when the stream ends, so all are kept
+            elif len(self.items) < _state.capture_settings.max_items:
                 self.items.append(
                     capture.snapshot(
                         item,
@@ -69,147 +118,250 @@ class _Items:
         except Exception as exc:
             _errors.internal_error("generator_item", exc)
 
-
-def _end_generator(span: Span, items: _Items, exc: BaseException | None, closed: bool) -> None:
-    try:
-        hook = span._facts.stream_end_hook
-        if hook is not None:
-            hook(span)
-        span.update(attributes={"brokle.generator.items": items.count})
-        if closed:
-            span.update(attributes={"brokle.generator.closed": True})
-        if _state.outputs_on[span._facts.capture_outputs] and span._output is UNSET:
-            span._output = items.items  # each item was snapshotted as it was yielded
-        if exc is None:
-            end(span)
-        else:
-            fail(span, exc)
-    except Exception as internal:
-        _errors.internal_error("generator_end", internal)
-
-
-def make_generator(
-    setup: Callable[
-        [tuple[Any, ...], dict[str, Any]], tuple[Generator[Any, Any, Any], Span | None]
-    ],
-) -> Callable[..., Generator[Any, Any, Any]]:
-    def traced_generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        gen, span = setup(args, kwargs)
-        if span is None:
-            return (yield from gen)
-        items = _Items()
-        method: Callable[[Any], Any] = gen.send
-        arg: Any = None
-        # The OpenTelemetry context the generator's own steps run in: an OTel span it opens
-        # across a yield stays inside it, and one the caller opens between items stays out.
-        inside = span._otel_ctx
-        otel_get = _otel.otel_ctx_get  # final: the span's start installed the interop
-        while True:
-            token = CURRENT.set(span)
-            # _swap(inside), inlined: a read and a compare per step when nothing moved.
-            outside = otel_get()
-            if outside is not inside:
-                _swap(inside)
-            try:
-                item = method(arg)
-            except StopIteration as stop:
-                _swap(outside)
-                reset_context(token)
-                _end_generator(span, items, None, False)
-                return stop.value
-            except BaseException as exc:
-                _swap(outside)
-                reset_context(token)
-                _end_generator(span, items, exc, False)
-                raise
-            inside = otel_get()
-            if inside is not outside:
-                _swap(outside)
+    def finish(self, token: Any, exc: BaseException | None, closed: bool) -> None:
+        """Detach (if attached) and end the span: exhausted, closed or failed."""
+        if token is not None:
+            _swap(self.outside)
             reset_context(token)
-            items.add(span, item)
-            try:
-                arg = yield item
-                method = gen.send
-            except GeneratorExit:
-                token = CURRENT.set(span)
-                outside = _swap(inside)
-                try:
-                    gen.close()
-                except BaseException as exc:
-                    _swap(outside)
-                    reset_context(token)
-                    _end_generator(span, items, exc, True)
-                    raise
-                _swap(outside)
-                reset_context(token)
-                _end_generator(span, items, None, True)
-                raise
-            except BaseException as exc:
-                method, arg = gen.throw, exc
-
-    return traced_generator
-
-
-def make_async_generator(
-    setup: Callable[
-        [tuple[Any, ...], dict[str, Any]], tuple[AsyncGenerator[Any, Any], Span | None]
-    ],
-) -> Callable[..., AsyncGenerator[Any, Any]]:
-    async def traced_async_generator(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        agen, span = setup(args, kwargs)
-        items = _Items()
-        method: Callable[[Any], Any] = agen.asend
-        arg: Any = None
-        inside = span._otel_ctx if span is not None else None  # see make_generator
-        while True:
-            token = CURRENT.set(span) if span is not None else None
-            outside = _swap(inside) if span is not None else None
-            try:
-                item = await method(arg)
-            except StopAsyncIteration:
-                if span is not None:
-                    _swap(outside)
-                    reset_context(token)
-                    _end_generator(span, items, None, False)
-                return
-            except BaseException as exc:
-                if span is not None:
-                    _swap(outside)
-                    reset_context(token)
-                    _end_generator(span, items, exc, False)
-                raise
-            if span is not None:
-                inside = _swap(outside)
-                reset_context(token)
-                items.add(span, item)
-            try:
-                arg = yield item
-                method = agen.asend
-            except GeneratorExit:
-                token = CURRENT.set(span) if span is not None else None
-                outside = _swap(inside) if span is not None else None
-                try:
-                    await agen.aclose()
-                except BaseException as exc:
-                    if span is not None:
-                        _swap(outside)
-                        reset_context(token)
-                        _end_generator(span, items, exc, True)
-                    raise
-                if span is not None:
-                    _swap(outside)
-                    reset_context(token)
-                    _end_generator(span, items, None, True)
-                raise
-            except BaseException as exc:
-                method, arg = agen.athrow, exc
-
-    return traced_async_generator
+        span = self.span
+        try:
+            facts = span._facts
+            hook = facts.stream_end_hook
+            if hook is not None:
+                hook(span)
+            span.update(attributes={"brokle.generator.items": self.count})
+            if closed:
+                span.update(attributes={"brokle.generator.closed": True})
+            if _state.outputs_on[facts.capture_outputs] and span._output is UNSET:
+                if facts.reduce is not None:
+                    span.update(output=apply(facts.reduce, self.items, "reduce"))
+                else:
+                    span._output = self.items  # each item was snapshotted as it was yielded
+                    if facts.process_output is not None:
+                        span._output = processed(span._output, facts.process_output)
+            self.items = []
+            if exc is None:
+                end(span)
+            else:
+                fail(span, exc)
+        except Exception as internal:
+            _errors.internal_error("generator_end", internal)
 
 
-def _given(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Span]:
-    return args[0], args[1]
+class _NoRun:
+    """The run of an iteration that is not traced: every step does nothing."""
+
+    __slots__ = ()
+
+    def enter(self) -> None:
+        return None
+
+    def item(self, token: Any, item: object) -> None:
+        return None
+
+    def finish(self, token: Any, exc: BaseException | None, closed: bool) -> None:
+        return None
 
 
-continue_generator = make_generator(_given)
-continue_async_generator = make_async_generator(_given)
+NOOP = _NoRun()
+
+
+def begin_run(span: Span | None) -> Run | None:
+    """The run of a generator whose span just started (None: not traced, plain delegation)."""
+    return Run(span) if span is not None else None
+
+
+def begin_async_run(span: Span | None) -> Run | _NoRun:
+    """The run of an async generator whose span just started (``NOOP`` when not traced)."""
+    return Run(span) if span is not None else NOOP
+
+
+# -- what a plain function returning a generator gets back -----------------------------------
+
+
+class TracedGenerator(collections.abc.Generator):  # type: ignore[type-arg]
+    """The generator a decorated function returned, with its span open until it ends.
+
+    ``send``, ``throw``, ``close``, ``next`` and ``yield from`` reach the returned generator
+    exactly (started or not); ``gi_frame``, ``gi_running``, ``gi_code``... are its own.
+    Only its identity differs: ``isinstance(x, collections.abc.Generator)`` holds,
+    ``inspect.isgenerator(x)`` does not.
+    """
+
+    __slots__ = ("_bt_gen", "_bt_run")
+
+    def __init__(self, gen: Generator[Any, Any, Any], run: Run) -> None:
+        self._bt_gen = gen
+        self._bt_run: Run | None = run
+
+    def __iter__(self) -> TracedGenerator:
+        return self
+
+    def __next__(self) -> Any:
+        return self._step(self._bt_gen.send, None)
+
+    def send(self, value: Any) -> Any:
+        return self._step(self._bt_gen.send, value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._step(self._bt_gen.throw, *args)
+
+    def _step(self, method: Callable[..., Any], *args: Any) -> Any:
+        run = self._bt_run
+        if run is None:  # ended: plain forwarding
+            return method(*args)
+        token = run.enter()
+        try:
+            item = method(*args)
+        except BaseException as exc:
+            self._bt_run = None
+            run.finish(token, None if type(exc) is StopIteration else exc, False)
+            raise
+        run.item(token, item)
+        return item
+
+    def close(self) -> None:
+        run, self._bt_run = self._bt_run, None
+        if run is None:
+            return self._bt_gen.close()
+        token = run.enter()
+        try:
+            self._bt_gen.close()
+        except BaseException as exc:
+            run.finish(token, exc, True)
+            raise
+        run.finish(token, None, True)
+        return None
+
+    def __del__(self) -> None:
+        run = getattr(self, "_bt_run", None)
+        self._bt_run = None
+        if run is not None:
+            # Collected before the end (never iterated, or abandoned): the span ends now; the
+            # generator closes itself when it is freed, as it would undecorated.
+            run.finish(None, None, True)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_bt_"):  # not set yet: never recurse
+            raise AttributeError(name)
+        return getattr(self._bt_gen, name)
+
+    def __repr__(self) -> str:
+        return repr(self._bt_gen)
+
+
+class TracedAsyncGenerator(collections.abc.AsyncGenerator):  # type: ignore[type-arg]
+    """:class:`TracedGenerator` for an async generator (``asend``/``athrow``/``aclose``)."""
+
+    __slots__ = ("_bt_gen", "_bt_run")
+
+    def __init__(self, agen: AsyncGenerator[Any, Any], run: Run) -> None:
+        self._bt_gen = agen
+        self._bt_run: Run | None = run
+
+    def __aiter__(self) -> TracedAsyncGenerator:
+        return self
+
+    def __anext__(self) -> Any:
+        return self._step(self._bt_gen.asend, None)
+
+    def asend(self, value: Any) -> Any:
+        return self._step(self._bt_gen.asend, value)
+
+    def athrow(self, *args: Any) -> Any:
+        return self._step(self._bt_gen.athrow, *args)
+
+    async def _step(self, method: Callable[..., Any], *args: Any) -> Any:
+        run = self._bt_run
+        if run is None:
+            return await method(*args)
+        token = run.enter()
+        try:
+            item = await method(*args)
+        except BaseException as exc:
+            self._bt_run = None
+            run.finish(token, None if type(exc) is StopAsyncIteration else exc, False)
+            raise
+        run.item(token, item)
+        return item
+
+    async def aclose(self) -> None:
+        run, self._bt_run = self._bt_run, None
+        if run is None:
+            return await self._bt_gen.aclose()
+        token = run.enter()
+        try:
+            await self._bt_gen.aclose()
+        except BaseException as exc:
+            run.finish(token, exc, True)
+            raise
+        run.finish(token, None, True)
+        return None
+
+    def __del__(self) -> None:
+        run = getattr(self, "_bt_run", None)
+        self._bt_run = None
+        if run is not None:
+            run.finish(None, None, True)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_bt_"):  # not set yet: never recurse
+            raise AttributeError(name)
+        return getattr(self._bt_gen, name)
+
+    def __repr__(self) -> str:
+        return repr(self._bt_gen)
+
+
+def traced(result: Any, span: Span) -> Any:
+    """What a plain function that returned the generator ``result`` hands its caller."""
+    if type(result) is _GeneratorType:
+        return TracedGenerator(result, Run(span))
+    return TracedAsyncGenerator(result, Run(span))
+
+
+_STREAMS = frozenset({_GeneratorType, _AsyncGeneratorType})
+_NOT_RESULTS = (type, types.ModuleType)  # a class's or module's namespace: not fields
+_fields_of = object.__getattribute__
+#: Returned types looked at for a stream, by how many of their instances held none (a type
+#: that held one once is always looked at: ``_HOLDER``). After ``GIVE_UP`` instances without
+#: one, a type is not looked at again: reading ``__dict__`` costs ~0.3 us a call (it builds
+#: the dict of an object whose attributes live inline), too much for every call returning a
+#: data object, and a type whose instances hold a stream usually always does (a streaming
+#: response, an SDK's stream).
+misses: dict[type, int] = {}
+GIVE_UP = 16
+_HOLDER = -(1 << 62)
+_MISSES_MAX = 4096
+
+
+def stream_inside(result: object) -> str | None:
+    """The attribute of ``result`` holding its only generator (a streaming response's body
+    iterator), or None. Reads the instance ``__dict__`` only; never calls user code."""
+    kind = type(result)
+    try:
+        fields = _fields_of(result, "__dict__")
+        if type(fields) is not dict or _STREAMS.isdisjoint(map(type, fields.values())):
+            keys: list[Any] = []
+        elif isinstance(result, _NOT_RESULTS):
+            return None
+        else:
+            keys = [key for key, value in fields.items() if type(value) in _STREAMS]
+    except BaseException:  # no __dict__, a hostile descriptor, a concurrent change
+        keys = []
+    if len(misses) >= _MISSES_MAX:
+        misses.clear()  # e.g. a class made per call: stay bounded
+    if not keys:
+        misses[kind] = misses.get(kind, 0) + 1
+        return None
+    misses[kind] = _HOLDER
+    # Two streams: which one ends the span is anyone's guess.
+    return keys[0] if len(keys) == 1 and type(keys[0]) is str else None
+
+
+def keep_open(result: Any, key: str, span: Span) -> Any:
+    """Swap ``result.<key>``'s generator for a traced proxy: the span ends with the stream."""
+    fields = object.__getattribute__(result, "__dict__")
+    fields[key] = traced(fields[key], span)
+    span.update(attributes={"brokle.stream.attribute": key})
+    return result

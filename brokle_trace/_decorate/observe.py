@@ -10,15 +10,24 @@ replace its result; our own failures are caught and counted (``_errors.internal_
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import functools
 import inspect
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from typing_extensions import Unpack
 
-from brokle_trace._decorate.codegen import exact_wrapper, generic_wrapper
-from brokle_trace._decorate.generators import make_async_generator, make_generator
+from brokle_trace._decorate.codegen import (
+    Shape,
+    code_parameters,
+    exact_wrapper,
+    generic_wrapper,
+)
+from brokle_trace._decorate.codegen import binder as make_binder
+from brokle_trace._decorate.generators import NOOP, begin_async_run, begin_run
 from brokle_trace._decorate.options import (
     LLMOptions,
     ObserveOptions,
@@ -26,11 +35,17 @@ from brokle_trace._decorate.options import (
     check,
     to_facts_options,
 )
-from brokle_trace._decorate.steps import fail_call, finish_call, start_call
+from brokle_trace._decorate.steps import (
+    fail_call,
+    finish_call,
+    output_processor,
+    start_call,
+    start_with_extras,
+)
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace.context import CURRENT
 from brokle_trace._trace.facts import KINDS, SpanFacts
-from brokle_trace._trace.span import Span
+from brokle_trace.capture._counters import report
 
 __all__ = ["observe", "observe_llm", "observe_retrieval"]
 
@@ -40,49 +55,110 @@ R = TypeVar("R")
 
 # -- decoration-time analysis ---------------------------------------------------------------------
 
+_P = inspect.Parameter
+
+
+def _signature_params(fn: Callable[..., Any]) -> list[inspect.Parameter] | None:
+    """The parameters users see (``inspect.signature``): what inputs are named after."""
+    try:
+        return list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_binding(a: list[inspect.Parameter], b: list[inspect.Parameter] | None) -> bool:
+    """Whether two parameter lists bind every call the same way (names, kinds, defaults)."""
+    return (
+        b is not None
+        and len(a) == len(b)
+        and all(
+            x.name == y.name and x.kind is y.kind and x.default is y.default
+            for x, y in zip(a, b, strict=True)
+        )
+    )
+
+
+def _default_name(fn: Any, type: str) -> str:
+    name = getattr(fn, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(fn, functools.partial):
+        return _default_name(fn.func, type)
+    # A callable object: its class says what it is.
+    cls_name = getattr(builtins.type(fn), "__name__", None)
+    return cls_name if isinstance(cls_name, str) and cls_name else type
+
 
 def _facts_for(
     fn: Callable[..., Any],
     *,
-    name: str | None,
+    name: str | Callable[..., str] | None,
     type: str,
     skip_first: bool | None,
     ignore_args: Sequence[str] | None,
     attributes: Mapping[str, Any] | None,
+    code_params: list[inspect.Parameter] | None,
     **options: Any,
 ) -> SpanFacts:
     if type not in KINDS:
         raise ValueError(f"type must be one of {sorted(KINDS)}, got {type!r}")
-    try:
-        sig = inspect.signature(fn)
-        params = list(sig.parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    positional = [
-        p.name
-        for p in params
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    varargs = next((p.name for p in params if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+    params = _signature_params(fn)
+    known = params or []
+    positional = [p.name for p in known if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+    varargs = next((p.name for p in known if p.kind is _P.VAR_POSITIONAL), None)
+    if params is None:
+        varargs = "args"  # no signature to read: positional arguments are recorded as "args"
+    if ignore_args and params is not None and not any(p.kind is _P.VAR_KEYWORD for p in params):
+        unknown = [a for a in ignore_args if a not in {p.name for p in params}]
+        if unknown:
+            raise ValueError(
+                f"ignore_args names {unknown[0]!r}, which is not a parameter of "
+                f"{getattr(fn, '__qualname__', fn)!r} (its parameters: "
+                f"{', '.join(p.name for p in params) or 'none'})"
+            )
     if skip_first is None:
         skip_first = bool(positional) and positional[0] in ("self", "cls")
     if skip_first and positional:
         positional = positional[1:]
-    if "result_hook" not in options:
-        from brokle_trace.llm import hooks_for
+    from brokle_trace.llm import hooks_for, static_attributes_for
 
+    if "result_hook" not in options:
         options.update(hooks_for(type, fn))
-    fn_name = getattr(fn, "__name__", None)
+    static = static_attributes_for(type, fn)
+    if static:
+        attributes = {**static, **(attributes or {})}
+    if options.get("process_output") is not None:
+        options["result_hook"] = output_processor(options.get("result_hook"))
+    name_fn = name if callable(name) else None
+    # The wrapper passes what its own parameters received; when those are not the
+    # signature's (no code to copy, a hand-set __signature__, a functools.wraps wrapper),
+    # a binder names the inputs as the signature does, defaults included.
+    binder = None
+    if params is not None and not _same_binding(params, code_params):
+        binder = make_binder(params)
     return SpanFacts(
-        name or (fn_name if isinstance(fn_name, str) else None) or type,
+        name if isinstance(name, str) else _default_name(fn, type),
         type,
         param_names=tuple(positional),
         skip_first=skip_first,
         varargs=varargs,
         ignore=frozenset(ignore_args or ()),
         attributes=attributes,
+        name_fn=name_fn,
+        binder=binder,
         **options,
     )
+
+
+def _shape(fn: Callable[..., Any]) -> Shape:
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if inspect.isasyncgenfunction(fn):
+        return "agen"
+    if code is not None and code.co_flags & inspect.CO_ITERABLE_COROUTINE:
+        return "coro-gen"  # @types.coroutine: awaited, not iterated
+    if inspect.isgeneratorfunction(fn):
+        return "gen"
+    return "async" if _is_async(fn) else "sync"
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
@@ -99,60 +175,97 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(type(fn).__call__)
 
 
-def _wrap(fn: Callable[..., Any], facts: SpanFacts) -> Callable[..., Any]:
-    """Choose the wrapper shape for ``fn``'s kind; all shapes share the steps above."""
-    if inspect.isasyncgenfunction(fn):
+def _switch(predicate: Callable[[], object]) -> Callable[[], bool]:
+    """``enabled=`` as a function: asked before every call; one that raises means "off"."""
 
-        def setup_async_gen(
-            args: tuple[Any, ...], kwargs: dict[str, Any]
-        ) -> tuple[AsyncGenerator[Any, Any], Span | None]:
-            agen = fn(*args, **kwargs)
-            return agen, (start_call(facts, args, kwargs) if _state.enabled else None)
+    def enabled() -> bool:
+        try:
+            return bool(predicate())
+        except BaseException as exc:  # user code: whatever it raises, this call is not traced
+            report("callback_errors", exc, "enabled raised")
+            return False
 
-        wrapper: Callable[..., Any] = make_async_generator(setup_async_gen)
-    elif inspect.isgeneratorfunction(fn):
+    return enabled
 
-        def setup_gen(
-            args: tuple[Any, ...], kwargs: dict[str, Any]
-        ) -> tuple[Generator[Any, Any, Any], Span | None]:
-            gen = fn(*args, **kwargs)
-            return gen, (start_call(facts, args, kwargs) if _state.enabled else None)
 
-        wrapper = make_generator(setup_gen)
-    else:
-        is_async = _is_async(fn)
-        namespace = {
-            "_bt_state": _state,
-            "_bt_start": start_call,
-            "_bt_set": CURRENT.set,
-            "_bt_fail": fail_call,
-            "_bt_finish": finish_call,
-            "_bt_facts": facts,
-        }
-        # fn's own parameter list where it can be copied exactly, else *args, **kwargs:
-        # one template either way (codegen.py).
-        wrapper = exact_wrapper(fn, is_async, namespace) or generic_wrapper(fn, is_async, namespace)
-    # A __name__ or __qualname__ that is not a str cannot be set on a function: keep ours.
-    assigned = [
-        attr
-        for attr in functools.WRAPPER_ASSIGNMENTS
-        if attr not in ("__name__", "__qualname__") or isinstance(getattr(fn, attr, ""), str)
-    ]
-    functools.update_wrapper(wrapper, fn, assigned=assigned)
+def _wrap(
+    fn: Callable[..., Any],
+    facts: SpanFacts,
+    code_params: list[inspect.Parameter] | None,
+    enabled: object,
+) -> Callable[..., Any]:
+    """Generate the wrapper for ``fn``'s shape; every shape shares the steps in steps.py."""
+    shape = _shape(fn)
+    namespace = {
+        "_bt_state": _state,
+        "_bt_start": start_with_extras if facts.extras else start_call,
+        "_bt_set": CURRENT.set,
+        "_bt_fail": fail_call,
+        "_bt_finish": finish_call,
+        "_bt_facts": facts,
+        "_bt_begin": begin_run if shape == "gen" else begin_async_run,
+        "_bt_NOOP": NOOP,
+    }
+    if callable(enabled):
+        namespace["_bt_enabled"] = _switch(enabled)
+    # fn's own parameter list where it can be copied exactly, else *args, **kwargs:
+    # one template per shape either way (codegen.py).
+    wrapper = exact_wrapper(fn, shape, namespace, code_params) or generic_wrapper(
+        fn, shape, namespace
+    )
+    functools.update_wrapper(wrapper, fn)
     wrapper.__brokle_facts__ = facts  # type: ignore[attr-defined]
     return wrapper
 
 
+def _cm_helper_codes() -> frozenset[Any]:
+    @contextlib.contextmanager
+    def probe() -> Any:
+        yield
+
+    @contextlib.asynccontextmanager
+    async def async_probe() -> Any:
+        yield
+
+    return frozenset({probe.__code__, async_probe.__code__})
+
+
+#: The code of the functions ``@contextmanager`` / ``@asynccontextmanager`` return.
+_CM_HELPERS = _cm_helper_codes()
+
+
+def _warn_if_context_manager(fn: Any) -> None:
+    if getattr(fn, "__code__", None) in _CM_HELPERS:
+        name = getattr(fn, "__qualname__", fn)
+        warnings.warn(
+            f"@observe is above @contextmanager on {name}: the span would end as soon as "
+            "the context manager is created, before the with-block runs. Put @observe "
+            "below @contextmanager (applied to the generator first) so the span covers "
+            "the with-block.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
-    # No OpenTelemetry interop is installed here (decoration happens at import): the first
-    # span or configure() installs it (see _otel._fallback_get).
+    from brokle_trace._trace import otel as _otel
+
+    enabled = options.pop("enabled", True)
+    if enabled is False:
+        return fn  # switched off for good: the function itself, at no cost
+    _otel.install()  # decoration time, not import time, and never per call
     if isinstance(fn, (classmethod, staticmethod)):
         inner = fn.__func__
         first = bool(isinstance(fn, classmethod))
-        return type(fn)(_wrap(inner, _facts_for(inner, skip_first=first, **options)))
+        code_params = code_parameters(inner)
+        facts = _facts_for(inner, skip_first=first, code_params=code_params, **options)
+        return type(fn)(_wrap(inner, facts, code_params, enabled))
     if not callable(fn):
         raise TypeError(f"@observe needs a function, got {type(fn).__name__}")
-    return _wrap(fn, _facts_for(fn, skip_first=skip_first, **options))
+    _warn_if_context_manager(fn)
+    code_params = code_parameters(fn)
+    facts = _facts_for(fn, skip_first=skip_first, code_params=code_params, **options)
+    return _wrap(fn, facts, code_params, enabled)
 
 
 @overload
@@ -242,6 +355,10 @@ def observe_llm(func: Callable[P, R] | None = None, /, **options: Unpack[LLMOpti
     provider = span_options.pop("provider", None)
     capture_content = span_options.pop("capture_content", None)
     reducer = span_options.pop("reducer", None)
+    if "reduce" in span_options:
+        if reducer is not None:
+            raise TypeError("observe_llm() takes reduce= or reducer= (the same option), not both")
+        reducer = span_options.pop("reduce")
     attributes = dict(span_options.pop("attributes", None) or {})
     attributes.update(semconv.llm_static_attributes(model=model, provider=provider))
     if capture_content is not None:

@@ -11,17 +11,20 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from brokle_trace._decorate import generators as _generators
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
 from brokle_trace._trace import span as _span_module
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.facts import SpanFacts
-from brokle_trace._trace.inputs import inputs_dict
+from brokle_trace._trace.inputs import inputs_dict, name_inputs
 from brokle_trace._trace.span import Span, begin, fail
+from brokle_trace.capture._counters import report
+from brokle_trace.capture._process import processed
 from brokle_trace.capture._snapshot import snapshot_inputs, snapshot_value
 
-__all__ = ["fail_call", "finish_call", "start_call"]
+__all__ = ["fail_call", "finish_call", "output_processor", "start_call", "start_with_extras"]
 
 _current_reset = CURRENT.reset
 _snapshot = snapshot_value
@@ -33,6 +36,10 @@ _SMALL = 32
 RAW_ARGS = _state.RAW_ARGS
 _GeneratorType = types.GeneratorType
 _AsyncGeneratorType = types.AsyncGeneratorType
+#: Results that are neither a generator nor an object that may hold one: one set lookup.
+_PLAIN = frozenset({str, int, float, bool, type(None), list, dict, tuple, bytes, set})
+_stream_misses = _generators.misses
+_GIVE_UP = _generators.GIVE_UP
 
 
 # -- per-call steps shared by every wrapper -------------------------------------------------------
@@ -47,6 +54,8 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     """
     try:
         span = begin(facts)
+        if span is None:  # tracing is off here (tracing_disabled(), OTel suppression)
+            return None
         facts = span._facts  # a sampled-out trace swaps in facts that capture nothing
         if _state.inputs_on[facts.capture_inputs]:
             cut = _state.capture_cut
@@ -89,6 +98,64 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         return None
 
 
+def start_with_extras(
+    facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any] | None
+) -> Span | None:
+    """``start_call`` for functions with per-call options: a name computed from the
+    arguments, a fixed level, ``process_inputs``, or inputs named through a binder (the
+    wrapper's parameters are not the signature's). Chosen at decoration time, so the
+    common wrapper never pays for it."""
+    if facts.binder is not None:
+        args, kwargs = _bound(facts.binder, args, kwargs)
+    span = start_call(facts, args, kwargs)  # type: ignore[arg-type]
+    if span is None:
+        return None
+    try:
+        facts = span._facts
+        if facts.name_fn is not None:
+            name = _call_name(facts, args, kwargs)
+            if name is not None:
+                span._name = name
+                span._updated = True
+        if facts.level is not None:
+            span._level = facts.level
+            span._updated = True
+        if facts.process_input is not None and span._input is not UNSET:
+            inp = span._input
+            if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
+                inp = inputs_dict(facts, inp[1], inp[2])
+            span._input = processed(inp, facts.process_input)
+    except Exception as exc:
+        _errors.internal_error("span_start", exc)
+    return span
+
+
+def _bound(
+    binder: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None
+) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    """The arguments as the signature names them, or as they came if the call does not fit
+    it (the function itself decides whether that call is an error)."""
+    try:
+        bound: tuple[tuple[Any, ...], dict[str, Any] | None] = binder(*args, **(kwargs or {}))
+    except TypeError:
+        return args, kwargs
+    return bound
+
+
+def _call_name(
+    facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any] | None
+) -> str | None:
+    """``name=`` given as a function: called with the arguments by name (defaults included,
+    ``self`` left out); None (the default name) if it raised or returned a non-string."""
+    named = name_inputs(facts.param_names, facts.skip_first, facts.varargs, (), args, kwargs)
+    try:
+        name = facts.name_fn(**named)  # type: ignore[misc]
+    except BaseException as exc:  # user code: its failure keeps the default name
+        report("callback_errors", exc, "name raised")
+        return None
+    return name if type(name) is str else None
+
+
 def finish_call(span: Span, token: Any, result: Any) -> Any:
     """Detach, record the output and end the span; returns what the caller gets.
 
@@ -101,13 +168,15 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
         except ValueError:
             reset_context(token)
         kind = type(result)
-        if kind is _GeneratorType or kind is _AsyncGeneratorType:
-            # A plain function returned a generator: the span stays open over its iteration.
-            from brokle_trace._decorate import generators as _generators
-
-            if kind is _GeneratorType:
-                return _generators.continue_generator(result, span)
-            return _generators.continue_async_generator(result, span)
+        if kind not in _PLAIN:
+            if kind is _GeneratorType or kind is _AsyncGeneratorType:
+                # A plain function returned a generator: the span stays open over its
+                # iteration, and ends even if it is never iterated.
+                return _generators.traced(result, span)
+            if _stream_misses.get(kind, 0) < _GIVE_UP:
+                key = _generators.stream_inside(result)
+                if key is not None:  # a streaming response: the span ends with its body
+                    return _generators.keep_open(result, key, span)
         facts = span._facts
         if facts.result_hook is not None:
             facts.result_hook(span, result)
@@ -131,6 +200,9 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
                 )
         span._end_ns = _span_module._time_ns()
         _state.enqueue(span)
+        # release(span), inlined: a context copied during the call must not keep these.
+        span._input = span._output = UNSET
+        span._parent = None
         if facts.flush_on_end and span._parent_id == 0:
             _state.flush_root()
     except Exception as exc:
@@ -146,3 +218,23 @@ def fail_call(span: Span, token: Any, exc: BaseException) -> None:
             _state.flush_root()
     except Exception as internal:
         _errors.internal_error("span_end", internal)
+
+
+def output_processor(hook: Any) -> Any:
+    """A result hook that runs ``hook`` (if any), then marks the captured output for
+    ``process`` (``process_outputs``): the output is shaped on the worker."""
+
+    def process_output(span: Span, result: Any) -> None:
+        if hook is not None:
+            hook(span, result)
+        facts = span._facts
+        if not _state.outputs_on[facts.capture_outputs] or facts.process_output is None:
+            return
+        out = span._output
+        if out is UNSET:
+            out = _snapshot(
+                result, _state.capture_settings, facts.max_output_length, facts.serializer
+            )
+        span._output = processed(out, facts.process_output)
+
+    return process_output

@@ -188,6 +188,12 @@ def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
         if name is not None:
             fields["name"] = capture.redact_text(name, settings, field="name")
         fields["level"] = updated.get("_level", fields["level"])
+        # An explicit status wins; else level="error" set by hand marks the span failed.
+        explicit_status = updated.get("_status")
+        if explicit_status is not None:
+            fields["status"] = explicit_status
+        elif updated.get("_level") == "error":
+            fields["status"] = "error"
         explicit_message = updated.get("_status_message")
         if explicit_message is not None:
             fields["status_message"] = capture.redact_text(explicit_message, settings)

@@ -74,7 +74,7 @@ def seal(span: Span) -> Record:
 def updated_fields(span: Span) -> dict[str, Any]:
     # The rarely used slots update() may have set: only these are read, only when set.
     fields: dict[str, Any] = {}
-    for slot in ("_name", "_level", "_status_message", "_metadata", "_attributes"):
+    for slot in ("_name", "_level", "_status", "_status_message", "_metadata", "_attributes"):
         value = getattr(span, slot, None)
         if value is not None:
             fields[slot] = value

@@ -35,9 +35,14 @@ TRACE_METADATA = 3
 
 
 class TraceAttrs:
-    """Trace-level attributes inherited by every span below where they were set."""
+    """Trace-level attributes inherited by every span below where they were set.
 
-    __slots__ = ("metadata", "sealed", "session_id", "tags", "user_id")
+    ``name`` is the trace's name (exported on its root span); ``scope`` is the innermost
+    ``trace_context`` block they were set under, so ``update_current_trace`` can reach it
+    from a span inside.
+    """
+
+    __slots__ = ("metadata", "name", "scope", "sealed", "session_id", "tags", "user_id")
 
     def __init__(
         self,
@@ -45,11 +50,16 @@ class TraceAttrs:
         session_id: str | None,
         tags: tuple[str, ...],
         metadata: Mapping[str, Any] | None,
+        *,
+        name: str | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.user_id = user_id
         self.session_id = session_id
         self.tags = tags
         self.metadata = metadata
+        self.name = name
+        self.scope = scope
         #: The plain-tuple form sealed spans carry (see _span.seal); built on first use.
         self.sealed: tuple[Any, ...] | None = None
 
@@ -66,6 +76,7 @@ class TraceAttrs:
         session_id: str | None = None,
         tags: tuple[str, ...] | list[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
     ) -> TraceAttrs:
         """A copy with the given values set (tags are added, metadata keys merged)."""
         new_tags = self.tags
@@ -79,6 +90,14 @@ class TraceAttrs:
             session_id if session_id is not None else self.session_id,
             new_tags,
             new_meta,
+            name=name if name is not None else self.name,
+            scope=self.scope,
+        )
+
+    def within(self, scope: Scope) -> TraceAttrs:
+        """The same values, set under ``scope``."""
+        return TraceAttrs(
+            self.user_id, self.session_id, self.tags, self.metadata, name=self.name, scope=scope
         )
 
 
@@ -86,16 +105,29 @@ EMPTY_ATTRS = TraceAttrs(None, None, (), None)
 
 
 class Scope:
-    """A ``trace_context(...)`` block: trace attributes without a span of its own."""
+    """A ``trace_context(...)`` block: trace attributes without a span of its own.
 
-    __slots__ = ("_otel_ctx", "_trace_attrs", "span")
+    ``off``: tracing is switched off inside (``trace_context(enabled=False)``,
+    ``tracing_disabled()``). ``outer``: the block around this one, if any.
+    """
 
-    def __init__(self, span: Span | None, attrs: TraceAttrs, otel_ctx: object) -> None:
+    __slots__ = ("_otel_ctx", "_trace_attrs", "off", "outer", "span")
+
+    def __init__(
+        self,
+        span: Span | None,
+        attrs: TraceAttrs,
+        otel_ctx: object,
+        off: bool = False,
+        outer: Scope | None = None,
+    ) -> None:
         self.span = span
         self._trace_attrs = attrs
         # The OpenTelemetry context current when the scope opened: if it is still current,
         # no OTel span started since, so our span is the innermost one.
         self._otel_ctx = otel_ctx
+        self.off = off
+        self.outer = outer
 
 
 CURRENT: contextvars.ContextVar[Span | Scope | None] = contextvars.ContextVar(

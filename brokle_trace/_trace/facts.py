@@ -13,7 +13,18 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "VIEW_ATTRIBUTES", "ExportView", "SpanFacts", "SpanKind"]
 
 #: The span types a decorator or ``start_span`` accepts.
-SpanKind = Literal["span", "llm", "retrieval", "tool", "embedding", "agent", "chain"]
+SpanKind = Literal[
+    "span",
+    "llm",
+    "retrieval",
+    "tool",
+    "embedding",
+    "agent",
+    "chain",
+    "reranker",
+    "guardrail",
+    "evaluator",
+]
 KINDS: frozenset[str] = frozenset(get_args(SpanKind))
 
 #: What the export worker needs of a function's facts, as a tuple of atoms shared by every
@@ -32,18 +43,28 @@ class SpanFacts:
     __slots__ = (
         "_unsampled",
         "attributes",
+        "binder",
         "capture_inputs",
         "capture_outputs",
         "export_view",
+        "extras",
         "flush_on_end",
+        "handled",
         "ignore",
         "item_hook",
+        "level",
         "max_input_length",
         "max_output_length",
         "metadata",
         "name",
+        "name_fn",
+        "new_trace",
         "param_names",
         "plain_args",
+        "process_chunk",
+        "process_input",
+        "process_output",
+        "reduce",
         "result_hook",
         "sampled_out",
         "serializer",
@@ -52,6 +73,7 @@ class SpanFacts:
         "stream_end_hook",
         "tags",
         "trace_attrs",
+        "trace_name",
         "type",
         "user_id",
         "varargs",
@@ -81,6 +103,16 @@ class SpanFacts:
         result_hook: Callable[[Span, Any], None] | None = None,
         item_hook: Callable[[Span, Any], None] | None = None,
         stream_end_hook: Callable[[Span], None] | None = None,
+        process_input: Callable[[Any], Any] | None = None,
+        process_output: Callable[[Any], Any] | None = None,
+        process_chunk: Callable[[Any], Any] | None = None,
+        reduce: Callable[[list[Any]], Any] | None = None,
+        handled: tuple[type[BaseException], ...] = (),
+        name_fn: Callable[..., Any] | None = None,
+        level: str | None = None,
+        new_trace: bool = False,
+        trace_name: str | None = None,
+        binder: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.type = type
@@ -122,9 +154,26 @@ class SpanFacts:
         self.result_hook = result_hook
         self.item_hook = item_hook
         self.stream_end_hook = stream_end_hook
+        # The user's shaping of what is recorded (capture/_process.py), and of the status.
+        self.process_input = process_input
+        self.process_output = process_output
+        self.process_chunk = process_chunk
+        self.reduce = reduce
+        #: Exceptions recorded on the span without marking it failed (``exceptions_to_handle``).
+        self.handled = handled
+        self.name_fn = name_fn
+        self.level = level
+        self.new_trace = new_trace
+        self.trace_name = trace_name
+        #: Names the inputs when the wrapper's parameters are not the signature's (codegen).
+        self.binder = binder
+        #: Per-call work beyond the common steps: the wrapper calls ``start_with_extras``.
+        self.extras = bool(binder or name_fn or level or process_input)
         # Trace attributes given on the decorator are inherited by the subtree; only build
-        # a merged TraceAttrs per call when there are any.
-        self.trace_attrs = bool(self.tags or user_id or session_id or self.metadata)
+        # a merged TraceAttrs per call when there are any (or a new trace to start).
+        self.trace_attrs = bool(
+            self.tags or user_id or session_id or self.metadata or new_trace or trace_name
+        )
         # Head sampling: spans of a dropped trace swap in a twin of these facts that captures
         # nothing and runs no hooks; the export queue skips and counts them.
         self.sampled_out = False
@@ -137,6 +186,8 @@ class SpanFacts:
             twin = copy.copy(self)
             twin.capture_inputs = twin.capture_outputs = False
             twin.result_hook = twin.item_hook = twin.stream_end_hook = None
+            twin.process_input = twin.process_output = twin.process_chunk = twin.reduce = None
+            twin.name_fn = None
             twin.flush_on_end = False
             twin.sampled_out = True
             twin._unsampled = twin

@@ -6,9 +6,9 @@ block without a span; the ``*_current_*`` functions reach the innermost span fro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
@@ -16,13 +16,16 @@ from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, reset_context
 from brokle_trace._trace.facts import KINDS, SpanFacts, SpanKind
-from brokle_trace._trace.span import Span
+from brokle_trace._trace.span import TRACE_NAME, Span, set_attrs
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "get_current_span",
     "get_current_trace_id",
     "start_span",
     "trace_context",
+    "tracing_disabled",
     "update_current_span",
     "update_current_trace",
 ]
@@ -52,6 +55,7 @@ class start_span:
         tags: Sequence[str] | None = None,
         user_id: str | None = None,
         session_id: str | None = None,
+        new_trace: bool = False,
     ) -> None:
         if type not in KINDS:
             raise ValueError(f"type must be one of {sorted(KINDS)}, got {type!r}")
@@ -63,15 +67,20 @@ class start_span:
             tags=tags,
             user_id=user_id,
             session_id=session_id,
+            new_trace=new_trace,
         )
         self._inputs = input
         self._span: Span | None = None
         self._token: Any = None
 
     def __enter__(self) -> Span:
+        if not _state.enabled:
+            return _NOOP_SPAN  # configure(enabled=False): nothing records
         _otel.install()
         try:
             span = _span.begin(self._facts)
+            if span is None:  # tracing_disabled() or OTel suppression here
+                return _NOOP_SPAN
             if self._inputs is not _state.UNSET:
                 span.update(input=self._inputs)
         except Exception as exc:
@@ -112,9 +121,21 @@ class start_span:
         self.__exit__(exc_type, exc, tb)
 
 
+class _NoopSpan(Span):
+    """What ``start_span`` hands out when nothing records: every update goes nowhere."""
+
+    __slots__ = ()
+
+    def update(self, **fields: Any) -> None:
+        return None
+
+    def record_exception(self, exc: BaseException, *, status: str = "error") -> None:
+        return None
+
+
 def _noop_span() -> Span:
-    # Handed out when starting a span failed internally: updates go nowhere.
-    span = Span()
+    # Handed out when tracing is off or starting a span failed internally.
+    span = _NoopSpan()
     span._facts = SpanFacts("noop")
     span._trace_id = span._span_id = span._parent_id = 0
     span._start_ns = span._end_ns = 0
@@ -131,6 +152,10 @@ _NOOP_SPAN = _noop_span()
 class trace_context:
     """Set trace attributes for a block: every span started inside inherits them.
 
+    ``name`` names the trace (on its root span); ``enabled=False`` switches tracing off
+    inside the block (``enabled=True`` switches it back on in a nested block). Usable as a
+    decorator too: every call of the function runs inside its own block.
+
     Example:
         >>> from brokle_trace import observe, trace_context
         >>> @observe
@@ -139,9 +164,22 @@ class trace_context:
         >>> with trace_context(user_id="u-1", session_id="s-9", tags=["beta"]):
         ...     handle("hello")
         'hello'
+        >>> @trace_context(session_id="s-10")
+        ... def request(q: str) -> str:
+        ...     return handle(q)
+        >>> request("again")
+        'again'
     """
 
-    __slots__ = ("_metadata", "_session_id", "_tags", "_token", "_user_id")
+    __slots__ = (
+        "_enabled",
+        "_metadata",
+        "_name",
+        "_session_id",
+        "_tags",
+        "_token",
+        "_user_id",
+    )
 
     def __init__(
         self,
@@ -150,20 +188,42 @@ class trace_context:
         session_id: str | None = None,
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        enabled: bool | None = None,
     ) -> None:
+        if isinstance(tags, str) or (
+            tags is not None and not all(isinstance(t, str) for t in tags)
+        ):
+            raise TypeError(f"trace_context(tags=...) must be a list of strings, got {tags!r:.60}")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise TypeError(f"trace_context(metadata=...) must be a mapping, got {metadata!r:.60}")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise TypeError(
+                f"trace_context(enabled=...) must be True, False or None, got {enabled!r:.60}"
+            )
         self._user_id = user_id
         self._session_id = session_id
         self._tags = tuple(tags) if tags else None
         self._metadata = dict(metadata) if metadata else None
+        self._name = name
+        self._enabled = enabled
         self._token: Any = None
 
-    def __enter__(self) -> None:
+    def scope(self) -> Scope:
+        """The block's scope under the current context (not attached)."""
         _otel.install()
         cur = CURRENT.get()
-        span = cur.span if isinstance(cur, Scope) else cur
+        outer = cur if isinstance(cur, Scope) else None
+        span = outer.span if outer is not None else cast("Span | None", cur)
         base = cur._trace_attrs if cur is not None else EMPTY_ATTRS
-        attrs = base.merged(self._user_id, self._session_id, self._tags, self._metadata)
-        self._token = CURRENT.set(Scope(span, attrs, _otel.otel_ctx_get()))
+        attrs = base.merged(self._user_id, self._session_id, self._tags, self._metadata, self._name)
+        off = (outer is not None and outer.off) if self._enabled is None else not self._enabled
+        scope = Scope(span, attrs, _otel.otel_ctx_get(), off, base.scope)
+        scope._trace_attrs = attrs.within(scope)
+        return scope
+
+    def __enter__(self) -> None:
+        self._token = CURRENT.set(self.scope())
 
     def __exit__(self, *exc_info: object) -> None:
         if self._token is not None:
@@ -175,6 +235,30 @@ class trace_context:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.__exit__()
+
+    def __call__(self, fn: F) -> F:
+        """Decorate ``fn``: each call (each step, for a generator) runs inside the block."""
+        from brokle_trace._trace.scoped import scoped
+
+        return scoped(fn, self.scope)
+
+
+def tracing_disabled() -> trace_context:
+    """A block (or decorator) inside which nothing is traced: ``trace_context(enabled=False)``.
+
+    Decorated calls inside run as plain calls and ``start_span`` records nothing; a nested
+    ``trace_context(enabled=True)`` switches tracing back on.
+
+    Example:
+        >>> from brokle_trace import observe, tracing_disabled
+        >>> @observe
+        ... def health() -> str:
+        ...     return "ok"
+        >>> with tracing_disabled():
+        ...     health()
+        'ok'
+    """
+    return trace_context(enabled=False)
 
 
 def get_current_span() -> Span | None:
@@ -217,12 +301,21 @@ def update_current_span(**fields: Any) -> None:
     """
     span = _span.current_span()
     if span is None:
-        _errors.internal_error("update_current_span", RuntimeError("called outside of any span"))
+        if not _tracing_off():
+            _errors.internal_error(
+                "update_current_span", RuntimeError("called outside of any span")
+            )
         return
     try:
         span.update(**fields)
     except TypeError as exc:  # an unknown keyword: a programming error worth a warning
         _errors.internal_error("update_current_span", exc)
+
+
+def _tracing_off() -> bool:
+    """Whether nothing is traced here (disabled, or inside ``tracing_disabled()``)."""
+    cur = CURRENT.get()
+    return not _state.enabled or (isinstance(cur, Scope) and cur.off)
 
 
 def update_current_trace(
@@ -231,17 +324,25 @@ def update_current_trace(
     session_id: str | None = None,
     tags: Sequence[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    name: str | None = None,
 ) -> None:
-    """Set trace attributes on the current span, its open ancestors and every later child.
+    """Set trace attributes on the current span, its open ancestors and every later span of
+    the trace: those started later under an open ancestor, and those started later in the
+    ``trace_context`` blocks around it (the innermost one, and every one opened inside the
+    trace). ``name`` names the trace (on its root span).
 
     Spans that already ended keep what they had.
 
     Example:
-        >>> from brokle_trace import observe, update_current_trace
+        >>> from brokle_trace import observe, trace_context, update_current_trace
         >>> @observe
-        ... def handler(user: str) -> None:
-        ...     update_current_trace(user_id=user, tags=["vip"])
-        >>> handler("u-42")
+        ... def authenticate(user: str) -> None:
+        ...     update_current_trace(user_id=user, tags=["vip"], name="checkout")
+        >>> @observe
+        ... def pay() -> None: ...
+        >>> with trace_context(session_id="s-1"):
+        ...     authenticate("u-42")
+        ...     pay()  # recorded with user_id="u-42" too
     """
     try:
         cur = CURRENT.get()
@@ -250,17 +351,28 @@ def update_current_trace(
                 "update_current_trace", RuntimeError("called outside of any span or trace_context")
             )
             return
+        if _tracing_off():
+            return
         tag_tuple = tuple(tags) if tags else None
-        node: Span | None
-        if isinstance(cur, Scope):
-            node = cur.span
-            cur._trace_attrs = cur._trace_attrs.merged(user_id, session_id, tag_tuple, metadata)
-        else:
-            node = cur
+        values = (user_id, session_id, tag_tuple, metadata, name)
+        node: Span | None = cur.span if isinstance(cur, Scope) else cur
+        top: Span | None = None
         while node is not None:
-            node._trace_attrs = node._trace_attrs.merged(user_id, session_id, tag_tuple, metadata)
+            node._trace_attrs = node._trace_attrs.merged(*values)
+            top = node
             node = node._parent
             if node is not None and not node.is_recording:
+                top = None  # the root ended already: it keeps the name it had
                 break
+        if name is not None and top is not None and top._parent is None:
+            set_attrs(top, {TRACE_NAME: name})
+        # The blocks around: the innermost, and outwards those opened inside a span (so
+        # inside this trace); a block opened outside any span is the request's: the last.
+        scope = cur if isinstance(cur, Scope) else cur._trace_attrs.scope
+        while scope is not None:
+            scope._trace_attrs = scope._trace_attrs.merged(*values)
+            if scope.span is None:
+                break
+            scope = scope.outer
     except Exception as exc:
         _errors.internal_error("update_current_trace", exc)

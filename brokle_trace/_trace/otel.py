@@ -35,6 +35,7 @@ __all__ = [
     "otel_ctx_get",
     "remote_parent",
     "suppress_instrumentation",
+    "suppressed",
 ]
 
 _install_lock = threading.Lock()
@@ -154,3 +155,13 @@ def suppress_instrumentation() -> object:
     ctx = otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True)
     ctx = otel_context.set_value("suppress_http_instrumentation", True, ctx)
     return otel_context.attach(ctx)
+
+
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+
+
+def suppressed(octx: object) -> bool:
+    """Whether ``octx`` carries OpenTelemetry's suppress-instrumentation key (set by
+    ``opentelemetry.instrumentation.utils.suppress_instrumentation()``, and by our own export
+    worker): nothing is traced under it, by OTel instrumentations or by us."""
+    return isinstance(octx, Context) and bool(octx.get(_SUPPRESS_KEY))

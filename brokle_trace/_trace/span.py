@@ -77,6 +77,7 @@ class Span:
         "_parent_id",
         "_span_id",
         "_start_ns",
+        "_status",
         "_status_message",
         "_trace_attrs",
         "_trace_id",
@@ -95,6 +96,7 @@ class Span:
     #: (exception type, its TracebackException or None, SystemExit's code)
     _error: tuple[type[BaseException], Any, Any] | None
     _status_message: str
+    _status: str
     _level: str
     _metadata: dict[str, Any]
     _attributes: dict[str, Any]
@@ -154,6 +156,7 @@ class Span:
         metadata: Mapping[str, Any] | None = None,
         attributes: Mapping[str, Any] | None = None,
         level: str | None = None,
+        status: str | None = None,
         status_message: str | None = None,
         input: Any = _state.UNSET,
         model: str | None = None,
@@ -164,9 +167,11 @@ class Span:
         """Set fields of this span; metadata and attributes are merged into what is there.
 
         ``output``/``input`` replace what the decorator captures (they go through the same
-        capture limits and redaction). ``model``, ``usage`` (a dict or usage object),
-        ``cost_usd`` and ``completion_start_time`` (datetime or ns) are for LLM spans.
-        Never raises: bad values are logged and counted.
+        capture limits, redaction and ``process_outputs``/``process_inputs``). ``status`` is
+        ``"ok"`` or ``"error"``; ``level="error"`` also sets the status to error unless a
+        status is given. ``model``, ``usage`` (a dict or usage object), ``cost_usd`` and
+        ``completion_start_time`` (datetime or ns) are for LLM spans. A span that has ended
+        ignores updates. Never raises: bad values are logged and counted.
 
         Example:
             >>> from brokle_trace import observe, get_current_span
@@ -175,6 +180,8 @@ class Span:
             ...     get_current_span().update(output="42", level="warning")
         """
         try:
+            if hasattr(self, "_end_ns"):
+                raise RuntimeError(f"span {self.name!r} has ended: update ignored")
             self._updated = True
             if name is not None:
                 self._name = str(name)
@@ -192,6 +199,10 @@ class Span:
                 if level not in _LEVELS:
                     raise ValueError(f"level must be one of {sorted(_LEVELS)}, got {level!r}")
                 self._level = level
+            if status is not None:
+                if status not in _STATUSES:
+                    raise ValueError(f"status must be 'ok' or 'error', got {status!r}")
+                self._status = status
             if status_message is not None:
                 self._status_message = str(status_message)
             if output is not _state.UNSET:
@@ -215,6 +226,46 @@ class Span:
                 )
         except Exception as exc:
             _errors.internal_error("update_span", exc)
+
+    def set_status(self, status: str, message: str | None = None) -> None:
+        """Mark the span ``"ok"`` or ``"error"`` without raising, with an optional message.
+
+        Example:
+            >>> from brokle_trace import get_current_span, observe
+            >>> @observe
+            ... def lookup(key: str) -> None:
+            ...     get_current_span().set_status("error", "not in the cache")
+            >>> lookup("k")
+        """
+        self.update(status=status, status_message=message)
+
+    def record_exception(self, exc: BaseException, *, status: str = "error") -> None:
+        """Record ``exc`` as this span's error (type, message, stack) without raising it.
+
+        The span's status becomes ``status`` ("error" unless told otherwise). The exception is
+        summarised now, as when one is raised through the span; the last one recorded wins.
+
+        Example:
+            >>> from brokle_trace import get_current_span, observe
+            >>> @observe
+            ... def fetch() -> str:
+            ...     try:
+            ...         raise TimeoutError("upstream slow")
+            ...     except TimeoutError as exc:
+            ...         get_current_span().record_exception(exc)
+            ...         return "cached"
+            >>> fetch()
+            'cached'
+        """
+        try:
+            if not isinstance(exc, BaseException):
+                raise TypeError(f"record_exception needs an exception, got {type(exc).__name__}")
+            if hasattr(self, "_end_ns"):
+                raise RuntimeError(f"span {self.name!r} has ended: exception not recorded")
+            self._error = summarize(exc)
+            self.update(status=status)
+        except Exception as internal:
+            _errors.internal_error("record_exception", internal)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one flat attribute (exported as an OpenTelemetry attribute)."""
@@ -240,27 +291,44 @@ class Span:
 
 
 _LEVELS = frozenset({"debug", "default", "warning", "error"})
+_STATUSES = frozenset({"ok", "error"})
 
 
 def _capture(value: object, facts: SpanFacts, *, output: bool) -> object:
     from brokle_trace import capture
+    from brokle_trace.capture._process import processed
 
     limit = facts.max_output_length if output else facts.max_input_length
-    return capture.snapshot(
+    snap = capture.snapshot(
         value, _state.capture_settings, max_string_length=limit, serializer=facts.serializer
     )
+    return processed(snap, facts.process_output if output else facts.process_input)
 
 
-def begin(facts: SpanFacts) -> Span:
-    """Create and return a started span under the current context (not yet attached)."""
-    span = Span()
-    span._facts = facts
+def begin(facts: SpanFacts) -> Span | None:
+    """Create and return a started span under the current context (not yet attached).
+
+    None when tracing is switched off here: inside ``tracing_disabled()`` /
+    ``trace_context(enabled=False)``, or under OpenTelemetry's suppress-instrumentation key.
+    Those checks sit on the branches the common calls never take (a root with an empty OTel
+    context, a child of our own innermost span).
+    """
     cur = _current_get()
     octx = _otel.otel_ctx_get()
+    span = Span()
+    span._facts = facts
+    span._error = None
+    span._updated = False
+    span._input = span._output = UNSET
     if cur is None:
         attrs = EMPTY_ATTRS
         # An empty OTel context (the usual case) is falsy: no OTel parent to look for.
-        remote = _otel.remote_parent(octx) if octx else None
+        if octx:
+            if _otel.suppressed(octx):
+                return None
+            remote = _otel.remote_parent(octx)
+        else:
+            remote = None
         if remote is None:
             span._parent = None
             span._trace_id = _ids.new_trace_id()
@@ -276,10 +344,12 @@ def begin(facts: SpanFacts) -> Span:
             span._trace_id = cur._trace_id
             span._parent_id = cur._span_id
             span._parent = cur
-        else:
-            _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
+        elif not _parent_from_scope(span, cur, octx):  # type: ignore[arg-type]
+            return None
     else:
         # An OTel context was attached after ours: its span (if any) is the innermost.
+        if _otel.suppressed(octx):
+            return None
         attrs = cur._trace_attrs
         remote = _otel.remote_parent(octx)
         if remote is not None:
@@ -287,21 +357,59 @@ def begin(facts: SpanFacts) -> Span:
             span._trace_id, span._parent_id = remote
         elif type(cur) is Span:
             span._trace_id, span._parent_id, span._parent = cur._trace_id, cur._span_id, cur
-        else:
-            _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
+        elif not _parent_from_scope(span, cur, octx):  # type: ignore[arg-type]
+            return None
     if facts.trace_attrs:
-        attrs = attrs.merged(facts.user_id, facts.session_id, facts.tags, facts.metadata)
+        attrs = _decorated_trace(span, facts, attrs)
     span._trace_attrs = attrs
     span._otel_ctx = octx
-    span._error = None
-    span._updated = False
-    span._input = span._output = UNSET
     span._span_id = _ids.new_span_id()
     if _sample_bound is not None:
         _sample(span, facts)
     _count_started()
     span._start_ns = _time_ns()
     return span
+
+
+#: Attributes of a span that started a new trace from inside another (``new_trace=True``):
+#: where it was started from.
+LINK_TRACE_ID = "brokle.link.trace_id"
+LINK_SPAN_ID = "brokle.link.span_id"
+#: The trace's name, on its root span (``update_current_trace(name=)``, ``trace_name=``).
+TRACE_NAME = "brokle.trace.name"
+
+
+def _decorated_trace(span: Span, facts: SpanFacts, attrs: TraceAttrs) -> TraceAttrs:
+    """What a decorator's trace options do to a starting span: a new trace, its name, the
+    trace attributes its subtree inherits."""
+    if facts.new_trace and span._parent_id:
+        # A new root, linked to the span it was started under; the link is an attribute
+        # pair (the JSONL record has no links; OTLP readers see it as attributes too).
+        set_attrs(
+            span,
+            {
+                LINK_TRACE_ID: f"{span._trace_id:032x}",
+                LINK_SPAN_ID: f"{span._parent_id:016x}",
+            },
+        )
+        span._trace_id = _ids.new_trace_id()
+        span._parent_id = 0
+        span._parent = None
+    name = facts.trace_name
+    if name is not None and span._parent is None:
+        set_attrs(span, {TRACE_NAME: name})
+    if facts.tags or facts.user_id or facts.session_id or facts.metadata or name:
+        attrs = attrs.merged(facts.user_id, facts.session_id, facts.tags, facts.metadata, name)
+    return attrs
+
+
+def set_attrs(span: Span, attributes: Mapping[str, Any]) -> None:
+    """Merge ``attributes`` into the span's own (no capture, no checks: our own values)."""
+    at = getattr(span, "_attributes", None)
+    if at is None:
+        span._attributes = at = {}
+    at.update(attributes)
+    span._updated = True
 
 
 #: Head sampling. None keeps every trace at the cost of one global load per span. Otherwise a
@@ -328,12 +436,15 @@ def _sample(span: Span, facts: SpanFacts) -> None:
         span._facts = facts.unsampled()
 
 
-def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
+def _parent_from_scope(span: Span, scope: Scope, octx: object) -> bool:
+    """Parent ``span`` as the scope says; False if tracing is off in the scope."""
+    if scope.off:
+        return False
     parent = scope.span
     span._parent = parent
     if parent is not None:
         span._trace_id, span._parent_id = parent._trace_id, parent._span_id
-        return
+        return True
     remote = _otel.remote_parent(octx)
     if remote is not None:
         span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
@@ -341,12 +452,29 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
     else:
         span._trace_id = _ids.new_trace_id()
         span._parent_id = 0
+    name = scope._trace_attrs.name
+    if name is not None:  # a root of a named trace_context block
+        set_attrs(span, {TRACE_NAME: name})
+    return True
 
 
 def end(span: Span) -> None:
     """End ``span`` successfully and hand it to the export queue."""
     span._end_ns = _time_ns()
     _state.enqueue(span)
+    release(span)
+
+
+def release(span: Span) -> None:
+    """Drop what an ended span no longer needs (its record holds it now).
+
+    A context copied during the call (a ``loop.call_later`` timer, a keep-alive task) keeps
+    the span as its current one for as long as it lives; what a span started there needs
+    of it is its ids, trace attributes and facts, not its input, output or parents.
+    """
+    span._input = span._output = UNSET
+    span._parent = None
+    span._error = None
 
 
 def fail(span: Span, exc: BaseException) -> None:
@@ -354,26 +482,46 @@ def fail(span: Span, exc: BaseException) -> None:
 
     The exception is summarised now (type, message, frames without locals) rather than
     kept: a queued traceback would pin every local variable of every frame until export.
+    An exception the decorator expects (``exceptions_to_handle``) is recorded the same way,
+    but the span is not marked failed.
     """
     span._end_ns = _time_ns()
+    span._error = summarize(exc)
+    handled = span._facts.handled
+    if handled and isinstance(exc, handled):
+        span._updated = True
+        if getattr(span, "_status", None) is None:
+            span._status = "ok"
+        if getattr(span, "_level", None) is None:
+            span._level = "default"
+    _state.enqueue(span)
+    release(span)
+
+
+def summarize(exc: BaseException) -> tuple[type[BaseException], Any, Any]:
+    """(type, TracebackException or None, SystemExit's code): what the worker formats."""
     etype = type(exc)
     if etype is GeneratorExit:
-        span._error = (etype, None, None)  # an early close(): nothing to format
-    else:
-        try:
-            summary: Any = traceback.TracebackException(
-                etype, exc, exc.__traceback__, lookup_lines=False, compact=True
-            )
-        except Exception:  # a hostile __str__ or a broken chain: keep the type only
-            summary = None
-        span._error = (etype, summary, getattr(exc, "code", None))
-    _state.enqueue(span)
+        return (etype, None, None)  # an early close(): nothing to format
+    try:
+        summary: Any = traceback.TracebackException(
+            etype, exc, exc.__traceback__, lookup_lines=False, compact=True
+        )
+    except BaseException:  # a hostile __str__ (even a BaseException) or a broken chain
+        summary = None
+    try:
+        code = getattr(exc, "code", None) if etype is SystemExit else None
+    except BaseException:
+        code = None
+    return (etype, summary, code)
 
 
 # -- module-level span API -------------------------------------------------------------------
 
 
 def current_span() -> Span | None:
-    """The innermost live span of this context, or None."""
+    """The innermost live span of this context, or None (also where tracing is off)."""
     cur = CURRENT.get()
-    return cur.span if isinstance(cur, Scope) else cur
+    if isinstance(cur, Scope):
+        return None if cur.off else cur.span
+    return cur

@@ -25,6 +25,7 @@ COUNTER_NAMES: tuple[str, ...] = (
     "serializer_errors",
     "repr_errors",
     "capture_errors",
+    "callback_errors",
 )
 
 _lock = threading.Lock()

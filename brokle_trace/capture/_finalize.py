@@ -19,7 +19,7 @@ from brokle_trace.capture._fast import INT_MAX as _INT_MAX
 from brokle_trace.capture._fast import INT_MIN as _INT_MIN
 from brokle_trace.capture._fast import NOT_LEAF, fast, leaf
 from brokle_trace.capture._fast import clean as _clean
-from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Snapshot
+from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Processed, Snapshot
 from brokle_trace.capture._redact import CACHE_TEXT_MAX, SHORT, marker
 from brokle_trace.capture._rows import MIN_ROWS, rows
 from brokle_trace.capture._serializers import expand
@@ -315,6 +315,10 @@ def finalize_value(
 ) -> JSONValue:
     """``finalize`` and ``redact_value``: walk, mask, fit. Never raises (unless strict)."""
     c = settings._compiled
+    if type(value) is Processed:  # shaped by the user's process_inputs / process_outputs
+        from brokle_trace.capture._process import finalize_processed
+
+        return finalize_processed(value, settings, max_string_length, field, span_name)
     if type(value) is str and max_string_length is None and c.mask is None:
         # The commonest value of all, already redacted once: a text seen before (a prompt,
         # a template, a repeated answer). One cache lookup, no call chain.

@@ -8,7 +8,7 @@ if TYPE_CHECKING:  # _settings builds a Ctx at import of a settings object
     from brokle_trace.capture._pins import Pin
     from brokle_trace.capture._settings import Compiled
 
-__all__ = ["Ctx", "Cut", "CutDict", "CutList", "Deferred", "Snapshot"]
+__all__ = ["Ctx", "Cut", "CutDict", "CutList", "Deferred", "Processed", "Snapshot"]
 
 
 class Cut:
@@ -52,6 +52,20 @@ class Deferred:
 
     def __init__(self, obj: object) -> None:
         self.obj = obj
+
+
+class Processed:
+    """A captured value the user's ``process_inputs``/``process_outputs`` shapes, on the worker.
+
+    ``value`` is the snapshot; ``fn`` receives it finalised (bounded, redacted JSON) and its
+    result is finalised again, so what it returns is held to the same limits and rules.
+    """
+
+    __slots__ = ("fn", "value")
+
+    def __init__(self, value: object, fn: Any) -> None:
+        self.value = value
+        self.fn = fn
 
 
 class Snapshot:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from brokle_trace._trace import span as _span_module
 from brokle_trace.llm._cost import Cost, compute_cost, unpriced_models
-from brokle_trace.llm._hooks import hooks_for
+from brokle_trace.llm._hooks import hooks_for, static_attributes_for
 from brokle_trace.llm._prices import ModelPrice
 from brokle_trace.llm._record import apply_llm_update
 from brokle_trace.llm._source import prices_as_of
@@ -48,6 +48,7 @@ __all__ = [
     "find_usage",
     "hooks_for",
     "prices_as_of",
+    "static_attributes_for",
     "summarize",
     "unpriced_models",
     "update_current_llm",
@@ -81,15 +82,18 @@ def __getattr__(name: str) -> Any:
 def update_current_llm(
     *,
     model: str | None = None,
+    provider: str | None = None,
     usage: Any = None,
     cost_usd: Any = None,
     completion_start_time: Any = None,
     **request: Any,
 ) -> None:
-    """Set LLM facts on the current span by hand: model, usage, cost, first-token time.
+    """Set LLM facts on the current span by hand: model, provider, usage, cost, first-token
+    time.
 
     Extra keyword arguments are request parameters (``temperature=``, ``max_tokens=``,
-    ``top_p=``, ``stop=``, ...) recorded as ``gen_ai.request.*``. Never raises.
+    ``top_p=``, ``stop=``, ...) recorded as ``gen_ai.request.*``; one that is not a known
+    request parameter is logged (never silently dropped). Never raises.
 
     Example:
         >>> from brokle_trace import observe_llm, update_current_llm
@@ -101,19 +105,28 @@ def update_current_llm(
         >>> answer("meaning of life?")
         '42'
     """
+    from brokle_trace import semconv
     from brokle_trace._runtime import errors as _errors
     from brokle_trace._trace import span as _span
-    from brokle_trace.llm._params import request_attributes
+    from brokle_trace.llm._params import known_request_names, request_attributes
 
     span = _span.current_span()
     if span is None:
         _errors.internal_error("update_current_llm", RuntimeError("called outside of any span"))
         return
     try:
+        if provider is not None:
+            span.update(attributes={semconv.GEN_AI_PROVIDER_NAME: str(provider)})
         if request:
             attrs = request_attributes(request)
             if attrs:
                 span.update(attributes=attrs)
+            unknown = sorted(set(request) - known_request_names())
+            if unknown:
+                _errors.internal_error(
+                    "update_current_llm",
+                    TypeError(f"update_current_llm() got unknown fields {unknown}: ignored"),
+                )
         span.update(
             model=model,
             usage=usage,

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from brokle_trace import semconv
 from brokle_trace.llm._usage import read
-from brokle_trace.llm._wrap import Operation, WrapOptions, wrap_client
+from brokle_trace.llm._wrap import Operation, WrapOptions, check_wrap_arguments, wrap_client
 
 __all__ = ["wrap_anthropic"]
 
@@ -88,6 +88,7 @@ def wrap_anthropic(
         >>> wrap_anthropic(FakeClient(), session_id="s-1").max_retries
         2
     """
+    check_wrap_arguments("wrap_anthropic", client, tags, metadata)
     options = WrapOptions(
         capture_content=capture_content,
         capture_metadata=capture_metadata,

@@ -21,7 +21,7 @@ from brokle_trace.llm._usage import extract_usage, read, usage_object
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
 
-__all__ = ["hooks_for"]
+__all__ = ["hooks_for", "static_attributes_for"]
 
 _PLAIN = (str, bytes, int, float, bool, list, tuple)
 _QUERY_KEYS = ("query", "q", "question", "search_query", "query_text", "text", "prompt", "input")
@@ -121,6 +121,10 @@ def retrieval_result(span: Span, result: Any) -> None:
             query = next((v for v in inp.values() if isinstance(v, str)), None)
         if query is not None:
             span.set_attribute(semconv.GEN_AI_RETRIEVAL_QUERY_TEXT, query[:1000])
+        top_k = inp.get("top_k")
+        if isinstance(top_k, int) and not isinstance(top_k, bool):
+            # The call's own top_k: what was really asked for (the decorator's is a default).
+            span.set_attribute(semconv.GEN_AI_REQUEST_TOP_K, top_k)
     found = documents_of(result)
     if found is None:
         return
@@ -140,6 +144,16 @@ def tool_result(span: Span, result: Any) -> None:
                 attrs[semconv.GEN_AI_TOOL_CALL_ID] = value
                 break
     span.update(attributes=attrs)
+
+
+def static_attributes_for(span_type: str, fn: Any) -> dict[str, Any]:
+    """Attributes of ``fn``'s spans known at decoration time (a tool's description and
+    parameter schema); empty for other types."""
+    if span_type == "tool":
+        from brokle_trace.llm._tools import tool_attributes
+
+        return tool_attributes(fn)
+    return {}
 
 
 def hooks_for(span_type: str, fn: Any, reducer: Reducer | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from brokle_trace import semconv
 from brokle_trace.llm._hooks import summarize_vectors
 from brokle_trace.llm._usage import read
-from brokle_trace.llm._wrap import Operation, WrapOptions, wrap_client
+from brokle_trace.llm._wrap import Operation, WrapOptions, check_wrap_arguments, wrap_client
 
 __all__ = ["wrap_openai"]
 
@@ -179,6 +179,7 @@ def wrap_openai(
         >>> client.api_key
         'sk-...'
     """
+    check_wrap_arguments("wrap_openai", client, tags, metadata)
     options = WrapOptions(
         capture_content=capture_content,
         capture_metadata=capture_metadata,

@@ -7,7 +7,7 @@ from typing import Any
 
 from brokle_trace import semconv
 
-__all__ = ["request_attributes"]
+__all__ = ["known_request_names", "request_attributes"]
 
 # Argument names used by the OpenAI and Anthropic SDKs (and most hand-written wrappers).
 _NUMERIC: dict[str, str] = {
@@ -52,3 +52,16 @@ def request_attributes(args: Mapping[str, Any], *, with_model: bool = True) -> d
     if stream is True:
         attrs[semconv.GEN_AI_REQUEST_STREAM] = True
     return attrs
+
+
+def known_request_names() -> frozenset[str]:
+    """The argument names :func:`request_attributes` records (``model`` included).
+
+    Example:
+        >>> "temperature" in known_request_names()
+        True
+    """
+    return _KNOWN
+
+
+_KNOWN = frozenset({"model", "stream", *_NUMERIC, *_STOP})

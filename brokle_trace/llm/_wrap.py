@@ -114,6 +114,8 @@ class _Call:
         try:
             _otel.install()
             span = begin(self.tracer.facts_for(self.op))
+            if span is None:  # tracing_disabled() or OTel suppression here: a plain call
+                return
             model = kwargs.get("model")
             if isinstance(model, str):
                 span.update(name=f"{self.op.operation} {model}")
@@ -434,6 +436,21 @@ def _rewrapping(method: Any, tracer: _Tracer) -> Any:
         return _Proxy(method(*args, **kwargs), tracer.tree, tracer)
 
     return rewrap
+
+
+def check_wrap_arguments(who: str, client: Any, tags: Any, metadata: Any) -> None:
+    """A clear ``TypeError`` naming the argument for a client or option that cannot work."""
+    if client is None or isinstance(client, (str, bytes, int, float)):
+        raise TypeError(f"{who}() needs a client instance, got {client!r:.60}")
+    if isinstance(client, type):
+        raise TypeError(
+            f"{who}() needs a client instance, got the class {client.__name__}: "
+            f"call it first, e.g. {who}({client.__name__}())"
+        )
+    if isinstance(tags, str) or (tags is not None and not all(isinstance(t, str) for t in tags)):
+        raise TypeError(f"{who}(tags=...) must be a list of strings, got {tags!r:.60}")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"{who}(metadata=...) must be a mapping, got {metadata!r:.60}")
 
 
 def wrap_client(client: Any, tree: Tree, options: WrapOptions) -> Any:

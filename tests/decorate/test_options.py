@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from brokle_trace import observe, observe_llm, observe_retrieval
@@ -74,3 +76,94 @@ def test_llm_and_retrieval_options_reach_the_span() -> None:
     assert llm.attributes["gen_ai.request.model"] == "gpt-4o-mini"
     assert retrieval.type == "retrieval" and retrieval.tags == ["r"]
     assert retrieval.attributes["gen_ai.request.top_k"] == 2
+
+
+# -- values are checked when decorating, naming the option ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decorator", "options", "error", "says"),
+    [
+        (observe, {"tags": "prod"}, TypeError, "tags"),
+        (observe, {"tags": ["ok", 3]}, TypeError, "tags"),
+        (observe, {"ignore_args": "document"}, TypeError, "ignore_args"),
+        (observe, {"metadata": "x"}, TypeError, "metadata"),
+        (observe, {"attributes": ["a"]}, TypeError, "attributes"),
+        (observe, {"user_id": 42}, TypeError, "user_id"),
+        (observe, {"capture_inputs": "yes"}, TypeError, "capture_inputs"),
+        (observe, {"max_input_length": 0}, ValueError, "max_input_length"),
+        (observe, {"max_output_length": "10"}, TypeError, "max_output_length"),
+        (observe, {"serializer": "json"}, TypeError, "serializer"),
+        (observe, {"flush": "yes"}, TypeError, "flush"),
+        (observe, {"type": "tools"}, ValueError, "type"),
+        (observe, {"level": "fatal"}, ValueError, "level"),
+        (observe, {"enabled": "no"}, TypeError, "enabled"),
+        (observe, {"exceptions_to_handle": "NotFound"}, TypeError, "exceptions_to_handle"),
+        (observe, {"process_inputs": {}}, TypeError, "process_inputs"),
+        (observe_llm, {"model": 4}, TypeError, "model"),
+        (observe_retrieval, {"top_k": -1}, ValueError, "top_k"),
+        (observe_retrieval, {"top_k": True}, TypeError, "top_k"),
+    ],
+)
+def test_a_bad_value_is_a_clear_error_when_decorating(
+    decorator: object, options: dict[str, object], error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error) as info:
+        decorator(**options)  # type: ignore[operator]
+    assert f"({says}=" in str(info.value)
+
+
+def test_ignore_args_must_name_parameters_of_the_function() -> None:
+    decorate = observe(ignore_args=["documnet"])
+    with pytest.raises(ValueError, match=r"'documnet'.*parameters: query, document"):
+
+        @decorate
+        def search(query: str, document: str) -> str:
+            return query
+
+    @observe(ignore_args=["api_key"])  # may arrive through **kwargs: accepted
+    def passthrough(**kwargs: str) -> None:
+        pass
+
+    with capture_spans() as spans:
+        passthrough(api_key="k", q="x")
+    assert spans[0].input == {"q": "x"}
+
+
+def test_ignore_args_drops_the_argument() -> None:
+    @observe(ignore_args=["document"])
+    def summarize(document: str, style: str = "short") -> str:
+        return style
+
+    with capture_spans() as spans:
+        summarize("private contract text")
+    assert spans[0].input == {"style": "short"}
+
+
+def test_wrap_openai_of_none_is_a_type_error() -> None:
+    from brokle_trace import wrap_anthropic, wrap_openai
+
+    with pytest.raises(TypeError, match="wrap_openai"):
+        wrap_openai(None)  # type: ignore[type-var]
+    with pytest.raises(TypeError, match="wrap_anthropic"):
+        wrap_anthropic(None)  # type: ignore[type-var]
+
+
+def test_observe_above_contextmanager_warns_and_explains_the_order() -> None:
+    import contextlib
+
+    with pytest.warns(UserWarning, match="below @contextmanager"):
+
+        @observe
+        @contextlib.contextmanager
+        def wrong_order() -> Any:
+            yield
+
+    @contextlib.contextmanager
+    @observe
+    def right_order() -> Any:
+        yield "inside"
+
+    with capture_spans() as spans, right_order() as value:
+        assert value == "inside"
+    assert [s.name for s in spans] == ["right_order"]

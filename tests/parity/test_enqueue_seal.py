@@ -45,10 +45,13 @@ def test_the_queued_record_is_seals(sample_rate: float) -> None:
     brokle_trace.configure(exporter="none", schedule_delay=60, sample_rate=sample_rate, strict=True)
     pipeline = _lifecycle.current_pipeline()
     spans: list[Any] = []
+    sealed: list[Any] = []
     real = _state.enqueue
 
     def spy(span: Any) -> None:
+        # Sealed as it is handed over: an ended span lets go of its input and output.
         spans.append(span)
+        sealed.append(seal(span))
         real(span)
 
     _state.enqueue = spy
@@ -60,4 +63,5 @@ def test_the_queued_record_is_seals(sample_rate: float) -> None:
     kept = [span for span in spans if not span._facts.sampled_out]
     assert len(spans) == 5
     assert len(queued) == len(kept) >= (5 if sample_rate == 1.0 else 1)
-    assert queued == [seal(span) for span in kept]
+    kept_records = [r for r, s in zip(sealed, spans, strict=True) if not s._facts.sampled_out]
+    assert queued == kept_records
