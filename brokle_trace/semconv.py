@@ -178,13 +178,13 @@ BROKLE_REMOTE_PARENT = "brokle.remote_parent"
 TYPE_BY_OPENINFERENCE_KIND = {
     "LLM": "llm",
     "RETRIEVER": "retrieval",
-    "RERANKER": "retrieval",
+    "RERANKER": "reranker",
     "TOOL": "tool",
     "EMBEDDING": "embedding",
     "AGENT": "agent",
     "CHAIN": "chain",
-    "GUARDRAIL": "chain",
-    "EVALUATOR": "chain",
+    "GUARDRAIL": "guardrail",
+    "EVALUATOR": "evaluator",
 }
 #: ``gen_ai.operation.name`` -> our span type (checked second).
 TYPE_BY_GEN_AI_OPERATION = {

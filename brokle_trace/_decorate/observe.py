@@ -213,7 +213,13 @@ def _wrap(
     wrapper = exact_wrapper(fn, shape, namespace, code_params) or generic_wrapper(
         fn, shape, namespace
     )
-    functools.update_wrapper(wrapper, fn)
+    # A __name__ or __qualname__ that is not a str cannot be set on a function: keep ours.
+    assigned = [
+        attr
+        for attr in functools.WRAPPER_ASSIGNMENTS
+        if attr not in ("__name__", "__qualname__") or isinstance(getattr(fn, attr, ""), str)
+    ]
+    functools.update_wrapper(wrapper, fn, assigned=assigned)
     wrapper.__brokle_facts__ = facts  # type: ignore[attr-defined]
     return wrapper
 
@@ -248,12 +254,11 @@ def _warn_if_context_manager(fn: Any) -> None:
 
 
 def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
-    from brokle_trace._trace import otel as _otel
-
+    # No OpenTelemetry interop is installed here (decoration happens at import): the first
+    # span or configure() installs it (see _otel._fallback_get).
     enabled = options.pop("enabled", True)
     if enabled is False:
         return fn  # switched off for good: the function itself, at no cost
-    _otel.install()  # decoration time, not import time, and never per call
     if isinstance(fn, (classmethod, staticmethod)):
         inner = fn.__func__
         first = bool(isinstance(fn, classmethod))

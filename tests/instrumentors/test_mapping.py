@@ -24,8 +24,9 @@ from tests.capture.strategies import NO7, secrets
     ("attributes", "expected"),
     [
         ({"openinference.span.kind": "LLM", "gen_ai.operation.name": "embeddings"}, "llm"),
-        ({"openinference.span.kind": "RERANKER"}, "retrieval"),
-        ({"openinference.span.kind": "GUARDRAIL"}, "chain"),
+        ({"openinference.span.kind": "RERANKER"}, "reranker"),
+        ({"openinference.span.kind": "GUARDRAIL"}, "guardrail"),
+        ({"openinference.span.kind": "EVALUATOR"}, "evaluator"),
         ({"openinference.span.kind": "UNKNOWN", "gen_ai.operation.name": "chat"}, "llm"),
         ({"gen_ai.operation.name": "generate_content"}, "llm"),
         ({"gen_ai.operation.name": "execute_tool"}, "tool"),
