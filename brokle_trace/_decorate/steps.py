@@ -19,7 +19,7 @@ from brokle_trace._trace import span as _span_module
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.inputs import inputs_dict, name_inputs
-from brokle_trace._trace.span import Span, begin, fail
+from brokle_trace._trace.span import Span, TracingOff, begin, fail
 from brokle_trace.capture._counters import report
 from brokle_trace.capture._process import processed
 from brokle_trace.capture._snapshot import snapshot_inputs, snapshot_value
@@ -54,8 +54,6 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     """
     try:
         span = begin(facts)
-        if span is None:  # tracing is off here (tracing_disabled(), OTel suppression)
-            return None
         facts = span._facts  # a sampled-out trace swaps in facts that capture nothing
         if _state.inputs_on[facts.capture_inputs]:
             cut = _state.capture_cut
@@ -93,6 +91,8 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
                 facts.serializer,
             )
         return span
+    except TracingOff:  # tracing is off here (tracing_disabled(), OTel suppression)
+        return None
     except Exception as exc:
         _errors.internal_error("span_start", exc)
         return None

@@ -79,10 +79,10 @@ class start_span:
         _otel.install()
         try:
             span = _span.begin(self._facts)
-            if span is None:  # tracing_disabled() or OTel suppression here
-                return _NOOP_SPAN
             if self._inputs is not _state.UNSET:
                 span.update(input=self._inputs)
+        except _span.TracingOff:  # tracing_disabled() or OTel suppression here
+            return _NOOP_SPAN
         except Exception as exc:
             _errors.internal_error("span_start", exc)
             return _NOOP_SPAN

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
 
-__all__ = ["Span", "begin", "end", "fail"]
+__all__ = ["OFF", "Span", "TracingOff", "begin", "end", "fail"]
 
 
 def _no_llm_update(span: Span, **fields: Any) -> None:  # pragma: no cover - replaced at import
@@ -305,13 +305,15 @@ def _capture(value: object, facts: SpanFacts, *, output: bool) -> object:
     return processed(snap, facts.process_output if output else facts.process_input)
 
 
-def begin(facts: SpanFacts) -> Span | None:
+def begin(facts: SpanFacts) -> Span:
     """Create and return a started span under the current context (not yet attached).
 
-    None when tracing is switched off here: inside ``tracing_disabled()`` /
-    ``trace_context(enabled=False)``, or under OpenTelemetry's suppress-instrumentation key.
-    Those checks sit on the branches the common calls never take (a root with an empty OTel
-    context, a child of our own innermost span).
+    Raises :data:`OFF` (a :class:`TracingOff`) when tracing is switched off here: inside
+    ``tracing_disabled()`` / ``trace_context(enabled=False)``, or under OpenTelemetry's
+    suppress-instrumentation key. Those checks sit on the branches the common calls never
+    take (a root with an empty OTel context, a child of our own innermost span), and an
+    exception costs the callers' ``try`` nothing when it is not raised: the common call
+    pays for none of it.
     """
     cur = _current_get()
     octx = _otel.otel_ctx_get()
@@ -322,21 +324,22 @@ def begin(facts: SpanFacts) -> Span | None:
     span._input = span._output = UNSET
     if cur is None:
         attrs = EMPTY_ATTRS
-        # An empty OTel context (the usual case) is falsy: no OTel parent to look for.
-        if octx:
-            if _otel.suppressed(octx):
-                return None
-            remote = _otel.remote_parent(octx)
-        else:
-            remote = None
-        if remote is None:
+        if not octx:  # an empty OTel context (the usual case): a new trace
             span._parent = None
             span._trace_id = _ids.new_trace_id()
             span._parent_id = 0
         else:
-            # A third-party span of ours (tracer_provider()) is a parent like our own.
-            span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
-            span._trace_id, span._parent_id = remote
+            if _otel.suppressed(octx):
+                raise OFF
+            remote = _otel.remote_parent(octx)
+            if remote is None:
+                span._parent = None
+                span._trace_id = _ids.new_trace_id()
+                span._parent_id = 0
+            else:
+                # A third-party span of ours (tracer_provider()) is a parent like our own.
+                span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
+                span._trace_id, span._parent_id = remote
     elif cur._otel_ctx is octx:
         # Our span or scope is the innermost one: the common case for a child.
         attrs = cur._trace_attrs
@@ -344,12 +347,12 @@ def begin(facts: SpanFacts) -> Span | None:
             span._trace_id = cur._trace_id
             span._parent_id = cur._span_id
             span._parent = cur
-        elif not _parent_from_scope(span, cur, octx):  # type: ignore[arg-type]
-            return None
+        else:
+            _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     else:
         # An OTel context was attached after ours: its span (if any) is the innermost.
         if _otel.suppressed(octx):
-            return None
+            raise OFF
         attrs = cur._trace_attrs
         remote = _otel.remote_parent(octx)
         if remote is not None:
@@ -357,8 +360,8 @@ def begin(facts: SpanFacts) -> Span | None:
             span._trace_id, span._parent_id = remote
         elif type(cur) is Span:
             span._trace_id, span._parent_id, span._parent = cur._trace_id, cur._span_id, cur
-        elif not _parent_from_scope(span, cur, octx):  # type: ignore[arg-type]
-            return None
+        else:
+            _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     if facts.trace_attrs:
         attrs = _decorated_trace(span, facts, attrs)
     span._trace_attrs = attrs
@@ -369,6 +372,14 @@ def begin(facts: SpanFacts) -> Span | None:
     _count_started()
     span._start_ns = _time_ns()
     return span
+
+
+class TracingOff(Exception):
+    """Raised by :func:`begin` where tracing is switched off: the call runs untraced."""
+
+
+#: The one instance raised (nothing to format: it never reaches a user).
+OFF = TracingOff()
 
 
 #: Attributes of a span that started a new trace from inside another (``new_trace=True``):
@@ -436,15 +447,15 @@ def _sample(span: Span, facts: SpanFacts) -> None:
         span._facts = facts.unsampled()
 
 
-def _parent_from_scope(span: Span, scope: Scope, octx: object) -> bool:
-    """Parent ``span`` as the scope says; False if tracing is off in the scope."""
+def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
+    """Parent ``span`` as the scope says (raises ``OFF`` if tracing is off in the scope)."""
     if scope.off:
-        return False
+        raise OFF
     parent = scope.span
     span._parent = parent
     if parent is not None:
         span._trace_id, span._parent_id = parent._trace_id, parent._span_id
-        return True
+        return
     remote = _otel.remote_parent(octx)
     if remote is not None:
         span._parent = _otel.live_parent(*remote) if _otel.live_spans else None
@@ -455,7 +466,6 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> bool:
     name = scope._trace_attrs.name
     if name is not None:  # a root of a named trace_context block
         set_attrs(span, {TRACE_NAME: name})
-    return True
 
 
 def end(span: Span) -> None:

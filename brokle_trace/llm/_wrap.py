@@ -28,7 +28,7 @@ from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT
 from brokle_trace._trace.context import reset_context as _reset
 from brokle_trace._trace.facts import SpanFacts
-from brokle_trace._trace.span import Span, begin, end, fail
+from brokle_trace._trace.span import Span, TracingOff, begin, end, fail
 from brokle_trace.llm._errors import error_attributes
 from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import attrs_of, record
@@ -114,8 +114,6 @@ class _Call:
         try:
             _otel.install()
             span = begin(self.tracer.facts_for(self.op))
-            if span is None:  # tracing_disabled() or OTel suppression here: a plain call
-                return
             model = kwargs.get("model")
             if isinstance(model, str):
                 span.update(name=f"{self.op.operation} {model}")
@@ -130,6 +128,8 @@ class _Call:
                 span._input = capture.snapshot(self.op.content_of(kwargs), _state.capture_settings)
             self.span = span
             self.token = CURRENT.set(span)
+        except TracingOff:  # tracing_disabled() or OTel suppression here: a plain call
+            self.span = None
         except Exception as exc:
             _errors.internal_error("llm_wrapper_start", exc)
             self.span = None
