@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
 
-__all__ = ["OFF", "Span", "TracingOff", "begin", "end", "fail"]
+__all__ = ["Span", "TracingOff", "begin", "end", "fail"]
 
 
 def _no_llm_update(span: Span, **fields: Any) -> None:  # pragma: no cover - replaced at import
@@ -308,7 +308,7 @@ def _capture(value: object, facts: SpanFacts, *, output: bool) -> object:
 def begin(facts: SpanFacts) -> Span:
     """Create and return a started span under the current context (not yet attached).
 
-    Raises :data:`OFF` (a :class:`TracingOff`) when tracing is switched off here: inside
+    Raises :class:`TracingOff` when tracing is switched off here: inside
     ``tracing_disabled()`` / ``trace_context(enabled=False)``, or under OpenTelemetry's
     suppress-instrumentation key. Those checks sit on the branches the common calls never
     take (a root with an empty OTel context, a child of our own innermost span), and an
@@ -330,7 +330,7 @@ def begin(facts: SpanFacts) -> Span:
             span._parent_id = 0
         else:
             if _otel.suppressed(octx):
-                raise OFF
+                raise TracingOff
             remote = _otel.remote_parent(octx)
             if remote is None:
                 span._parent = None
@@ -352,7 +352,7 @@ def begin(facts: SpanFacts) -> Span:
     else:
         # An OTel context was attached after ours: its span (if any) is the innermost.
         if _otel.suppressed(octx):
-            raise OFF
+            raise TracingOff
         attrs = cur._trace_attrs
         remote = _otel.remote_parent(octx)
         if remote is not None:
@@ -375,11 +375,11 @@ def begin(facts: SpanFacts) -> Span:
 
 
 class TracingOff(Exception):
-    """Raised by :func:`begin` where tracing is switched off: the call runs untraced."""
+    """Raised by :func:`begin` where tracing is switched off: the call runs untraced.
 
-
-#: The one instance raised (nothing to format: it never reaches a user).
-OFF = TracingOff()
+    A fresh instance each time (a shared one would keep the last raise's traceback, and
+    with it the frames and arguments of that call, alive).
+    """
 
 
 #: Attributes of a span that started a new trace from inside another (``new_trace=True``):
@@ -448,9 +448,9 @@ def _sample(span: Span, facts: SpanFacts) -> None:
 
 
 def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
-    """Parent ``span`` as the scope says (raises ``OFF`` if tracing is off in the scope)."""
+    """Parent ``span`` as the scope says (raises ``TracingOff`` if tracing is off there)."""
     if scope.off:
-        raise OFF
+        raise TracingOff
     parent = scope.span
     span._parent = parent
     if parent is not None:
