@@ -68,3 +68,39 @@ with trace_context(user_id="u1", session_id="s1", tags=["t"]):
     pass
 brokle_trace.configure(exporter="none")
 ok: bool = brokle_trace.flush(1.0)
+
+
+# Issue 16: the options users reach for, typed.
+@observe(
+    name=lambda q, **_: f"search:{q}",
+    enabled=lambda: True,
+    process_inputs=lambda inputs: inputs,
+    process_outputs=lambda output: output,
+    exceptions_to_handle=(KeyError, LookupError),
+    level="warning",
+    new_trace=True,
+    trace_name="nightly",
+)
+def shaped(q: str) -> str:
+    return q
+
+
+@observe(type="reranker", process_chunk=str.upper, reduce="".join)
+def chunks() -> Iterator[str]:
+    yield "a"
+
+
+@trace_context(session_id="s", name="request", enabled=False)
+def scoped(q: str) -> str:
+    return q
+
+
+assert_type(shaped("q"), str)
+assert_type(scoped("q"), str)
+observe(level="fatal")  # type: ignore[call-overload]
+observe(enabled="no")  # type: ignore[call-overload]
+with brokle_trace.tracing_disabled(), start_span("job", new_trace=True) as job:
+    job.set_status("error", "failed")
+    job.record_exception(ValueError("x"))
+brokle_trace.update_current_trace(name="checkout")
+brokle_trace.update_current_llm(provider="mistral")
