@@ -57,7 +57,7 @@ def counters() -> dict[str, int]:
     Example:
         >>> from brokle_trace.capture import counters
         >>> sorted(counters())[:2]
-        ['capture_errors', 'mask_errors']
+        ['callback_errors', 'capture_errors']
     """
     with _lock:
         return dict(_counts)
