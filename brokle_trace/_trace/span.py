@@ -14,7 +14,6 @@ find: a failed slot read costs more than the rest of a span.
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +24,30 @@ from brokle_trace._trace import ids as _ids
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
 from brokle_trace._trace.facts import SpanFacts
+from brokle_trace._trace.starting import (
+    LINK_SPAN_ID,
+    LINK_TRACE_ID,
+    TRACE_NAME,
+    TracingOff,
+    decorated_trace,
+    set_attrs,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.context.context import Context
 
 
-__all__ = ["Span", "TracingOff", "begin", "end", "fail"]
+__all__ = [
+    "LINK_SPAN_ID",
+    "LINK_TRACE_ID",
+    "TRACE_NAME",
+    "Span",
+    "TracingOff",
+    "begin",
+    "end",
+    "fail",
+    "set_attrs",
+]
 
 
 def _no_llm_update(span: Span, **fields: Any) -> None:  # pragma: no cover - replaced at import
@@ -363,7 +380,7 @@ def begin(facts: SpanFacts) -> Span:
         else:
             _parent_from_scope(span, cur, octx)  # type: ignore[arg-type]
     if facts.trace_attrs:
-        attrs = _decorated_trace(span, facts, attrs)
+        attrs = decorated_trace(span, facts, attrs)
     span._trace_attrs = attrs
     span._otel_ctx = octx
     span._span_id = _ids.new_span_id()
@@ -372,55 +389,6 @@ def begin(facts: SpanFacts) -> Span:
     _count_started()
     span._start_ns = _time_ns()
     return span
-
-
-class TracingOff(Exception):
-    """Raised by :func:`begin` where tracing is switched off: the call runs untraced.
-
-    A fresh instance each time (a shared one would keep the last raise's traceback, and
-    with it the frames and arguments of that call, alive).
-    """
-
-
-#: Attributes of a span that started a new trace from inside another (``new_trace=True``):
-#: where it was started from.
-LINK_TRACE_ID = "brokle.link.trace_id"
-LINK_SPAN_ID = "brokle.link.span_id"
-#: The trace's name, on its root span (``update_current_trace(name=)``, ``trace_name=``).
-TRACE_NAME = "brokle.trace.name"
-
-
-def _decorated_trace(span: Span, facts: SpanFacts, attrs: TraceAttrs) -> TraceAttrs:
-    """What a decorator's trace options do to a starting span: a new trace, its name, the
-    trace attributes its subtree inherits."""
-    if facts.new_trace and span._parent_id:
-        # A new root, linked to the span it was started under; the link is an attribute
-        # pair (the JSONL record has no links; OTLP readers see it as attributes too).
-        set_attrs(
-            span,
-            {
-                LINK_TRACE_ID: f"{span._trace_id:032x}",
-                LINK_SPAN_ID: f"{span._parent_id:016x}",
-            },
-        )
-        span._trace_id = _ids.new_trace_id()
-        span._parent_id = 0
-        span._parent = None
-    name = facts.trace_name
-    if name is not None and span._parent is None:
-        set_attrs(span, {TRACE_NAME: name})
-    if facts.tags or facts.user_id or facts.session_id or facts.metadata or name:
-        attrs = attrs.merged(facts.user_id, facts.session_id, facts.tags, facts.metadata, name)
-    return attrs
-
-
-def set_attrs(span: Span, attributes: Mapping[str, Any]) -> None:
-    """Merge ``attributes`` into the span's own (no capture, no checks: our own values)."""
-    at = getattr(span, "_attributes", None)
-    if at is None:
-        span._attributes = at = {}
-    at.update(attributes)
-    span._updated = True
 
 
 #: Head sampling. None keeps every trace at the cost of one global load per span. Otherwise a
@@ -468,70 +436,13 @@ def _parent_from_scope(span: Span, scope: Scope, octx: object) -> None:
         set_attrs(span, {TRACE_NAME: name})
 
 
-def end(span: Span) -> None:
-    """End ``span`` successfully and hand it to the export queue."""
-    span._end_ns = _time_ns()
-    _state.enqueue(span)
-    release(span)
-
-
-def release(span: Span) -> None:
-    """Drop what an ended span no longer needs (its record holds it now).
-
-    A context copied during the call (a ``loop.call_later`` timer, a keep-alive task) keeps
-    the span as its current one for as long as it lives; what a span started there needs
-    of it is its ids, trace attributes and facts, not its input, output or parents.
-    """
-    span._input = span._output = UNSET
-    span._parent = None
-    span._error = None
-
-
-def fail(span: Span, exc: BaseException) -> None:
-    """End ``span`` because ``exc`` was raised through it.
-
-    The exception is summarised now (type, message, frames without locals) rather than
-    kept: a queued traceback would pin every local variable of every frame until export.
-    An exception the decorator expects (``exceptions_to_handle``) is recorded the same way,
-    but the span is not marked failed.
-    """
-    span._end_ns = _time_ns()
-    span._error = summarize(exc)
-    handled = span._facts.handled
-    if handled and isinstance(exc, handled):
-        span._updated = True
-        if getattr(span, "_status", None) is None:
-            span._status = "ok"
-        if getattr(span, "_level", None) is None:
-            span._level = "default"
-    _state.enqueue(span)
-    release(span)
-
-
-def summarize(exc: BaseException) -> tuple[type[BaseException], Any, Any]:
-    """(type, TracebackException or None, SystemExit's code): what the worker formats."""
-    etype = type(exc)
-    if etype is GeneratorExit:
-        return (etype, None, None)  # an early close(): nothing to format
-    try:
-        summary: Any = traceback.TracebackException(
-            etype, exc, exc.__traceback__, lookup_lines=False, compact=True
-        )
-    except BaseException:  # a hostile __str__ (even a BaseException) or a broken chain
-        summary = None
-    try:
-        code = getattr(exc, "code", None) if etype is SystemExit else None
-    except BaseException:
-        code = None
-    return (etype, summary, code)
-
-
-# -- module-level span API -------------------------------------------------------------------
-
-
 def current_span() -> Span | None:
     """The innermost live span of this context, or None (also where tracing is off)."""
     cur = CURRENT.get()
     if isinstance(cur, Scope):
         return None if cur.off else cur.span
     return cur
+
+
+# Ending a span lives in ``ending`` (imported last: it reads this module's clock at call time).
+from brokle_trace._trace.ending import end, fail, summarize  # noqa: E402
