@@ -427,8 +427,10 @@ def to_otel_attributes(
     if provider:
         out[LLM_PROVIDER] = str(provider)
     if span.type == "tool":
-        for genai, openinference in ((GEN_AI_TOOL_NAME, TOOL_NAME),
-                                     (GEN_AI_TOOL_DESCRIPTION, TOOL_DESCRIPTION)):
+        for genai, openinference in (
+            (GEN_AI_TOOL_NAME, TOOL_NAME),
+            (GEN_AI_TOOL_DESCRIPTION, TOOL_DESCRIPTION),
+        ):
             if isinstance(own.get(genai), str):
                 out[openinference] = own[genai]
     tokens_in = own.get(GEN_AI_USAGE_INPUT_TOKENS)
