@@ -99,4 +99,5 @@ def test_every_wrapper_names_inputs_like_the_signature_does() -> None:
             del reference["rest"]  # empty *args are not recorded (nothing was passed)
         assert [s.input for s in spans] == [reference, reference]
 
-    run(prop, min_share=0.2)
+    # About one random call in five binds; the comparison of those is what counts.
+    run(prop, min_share=0.1)
