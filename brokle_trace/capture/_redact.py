@@ -16,7 +16,15 @@ from brokle_trace.capture._checks import CHECKS, Check
 from brokle_trace.capture._rules import KeyRule, ShapeRule, TokenRule, ValueRule
 from brokle_trace.capture._scan import Scanner
 
-__all__ = ["CACHE_TEXT_MAX", "SHORT", "Redactor", "ascii_lower", "marker", "normalize_key"]
+__all__ = [
+    "CACHE_TEXT_MAX",
+    "SHORT",
+    "Redactor",
+    "ascii_lower",
+    "literal_prefix",
+    "marker",
+    "normalize_key",
+]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _KEY_SEPARATORS = re.compile(r"[\s.\-]+")
@@ -55,6 +63,83 @@ class _Pattern:
     rx: re.Pattern[str]
     secret_groups: tuple[int, ...]
     needs: str
+    #: The literal every match starts with ("secret" for ``secret(?:s|_key)?...``): looked
+    #: for with ``in`` (CPython's fast substring search) before the regex scans. The
+    #: regex engine's own prefix scan walks the text a character at a time: on 3 KB of JSON
+    #: it cost 8-60 us per pattern where ``in`` costs well under 1 us.
+    anchor: str
+
+
+def literal_prefix(rx: re.Pattern[str]) -> str:
+    """Literal text every match of ``rx`` begins with ("" when there is none found).
+
+    A quick reading of the pattern's source (parsing it again with the regex parser cost
+    ~60 ms at import): it stops at the first group, class, escape sequence other than an
+    escaped punctuation mark, or anchor; a quantified character ends it (``+`` keeps one);
+    an alternative at the top level, case-insensitive or verbose matching give "". It may
+    stop early, never late: the result is always a prefix of what the parser would say
+    (``tests/parity/test_redact_anchor.py``).
+
+    Example:
+        >>> literal_prefix(re.compile(r"secret(?:s|_key)?=")), literal_prefix(re.compile("a|b"))
+        ('secret', '')
+    """
+    if rx.flags & (re.IGNORECASE | re.VERBOSE):
+        return ""
+    src = rx.pattern
+    if _alternates_at_top(src):
+        return ""
+    out: list[str] = []
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\":
+            lit = src[i + 1 : i + 2]
+            if not lit or lit.isalnum() or lit == "_":  # \d, \b, \1, \A ...: not literal
+                break
+            step = 2
+        elif c in _META:
+            break
+        else:
+            lit, step = c, 1
+        after = src[i + step : i + step + 1]
+        if after and after in "?*{+":
+            if after == "+":
+                out.append(lit)
+            break
+        out.append(lit)
+        i += step
+    return "".join(out)
+
+
+_META = frozenset(".^$*+?{}[]|()")
+
+
+def _alternates_at_top(src: str) -> bool:
+    """Whether ``src`` has a ``|`` outside every group and class."""
+    depth = 0
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i += 1
+            if src[i : i + 1] == "^":
+                i += 1
+            if src[i : i + 1] == "]":  # a ']' first is a member
+                i += 1
+            while i < n and src[i] != "]":
+                i += 2 if src[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 @dataclass(frozen=True)
@@ -76,7 +161,7 @@ def _compile(rule: ValueRule) -> _Rule:
         # because \x1f is Unicode whitespace (found by the differential property test).
         rx = re.compile(source, re.ASCII if rule.lower else 0)
         groups = tuple(sorted(i for n, i in rx.groupindex.items() if n.startswith("s")))
-        patterns.append(_Pattern(rx, groups, need))
+        patterns.append(_Pattern(rx, groups, need, literal_prefix(rx)))
     return _Rule(
         rule.name,
         tuple(patterns),
@@ -192,6 +277,8 @@ class Redactor:
                 check = rule.check
                 for pattern in rule.patterns:
                     if pattern.needs and not all(c in target for c in pattern.needs):
+                        continue
+                    if pattern.anchor and pattern.anchor not in target:
                         continue
                     for m in pattern.rx.finditer(target):
                         start, end = m.span()

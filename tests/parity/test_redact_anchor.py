@@ -1,0 +1,196 @@
+"""Value rules skip their regex when the pattern's literal prefix is not in the text: the
+spans found are exactly those the regexes find without that check."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brokle_trace.capture import CaptureSettings
+from brokle_trace.capture._redact import Redactor, literal_prefix
+from brokle_trace.capture._rules import BUILTIN_VALUE_RULES
+from tests.capture.strategies import secrets
+from tests.parity.fired import Fired, run
+
+
+def _without_anchors(redactor: Redactor) -> Redactor:
+    """The reference: the same redactor with every pattern's anchor check switched off."""
+    groups = tuple(
+        (
+            gate,
+            tuple(
+                dataclasses.replace(
+                    rule,
+                    patterns=tuple(dataclasses.replace(p, anchor="") for p in rule.patterns),
+                )
+                for rule in rules
+            ),
+        )
+        for gate, rules in redactor._groups
+    )
+    reference = object.__new__(Redactor)
+    reference.__dict__.update(redactor.__dict__)
+    reference._groups = groups
+    return reference
+
+
+ANCHORS = sorted(
+    {literal_prefix(re.compile(p)) for rule in BUILTIN_VALUE_RULES for p in rule.patterns} - {""}
+)
+# Pieces real payloads are made of: every anchor, in both cases, next to the separators and
+# quotes assignments use, the rules' own examples, secrets, JSON punctuation and prose.
+PIECES = st.one_of(
+    st.sampled_from(ANCHORS),
+    st.sampled_from(ANCHORS).map(str.upper),
+    st.sampled_from([r.example for r in BUILTIN_VALUE_RULES]),
+    secrets().map(lambda pair: pair[0]),
+    st.sampled_from(
+        ['"', "'", ":", "=", ": ", " = ", "\\", "\t", "\n", "{", "}", "_", "-", "&", "?", "://"]
+    ),
+    st.sampled_from(["the", "user", "asked", "about", "api", "access", "keys", "Bearer "]),
+    st.text(max_size=12),
+)
+
+
+def test_anchor_check_finds_what_the_regexes_find() -> None:
+    redactor = CaptureSettings()._compiled.redactor
+    reference = _without_anchors(redactor)
+    anchored = [p for _, rules in redactor._groups for r in rules for p in r.patterns if p.anchor]
+
+    @settings(max_examples=400, deadline=None)
+    @given(pieces=st.lists(PIECES, max_size=14))
+    def prop(fired: Fired, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        lowered = " " + text.lower()
+        # The shortcut fired when some anchored pattern was skipped for its anchor alone.
+        fired.example(any(p.anchor not in text and p.anchor not in lowered for p in anchored))
+        assert redactor.spans(text) == reference.spans(text)
+
+    run(prop, min_share=0.3)
+
+
+def test_every_builtin_assignment_rule_has_an_anchor() -> None:
+    # The point of the check: the stems of secret_param (pass, secret, token, ...) are found
+    # with a substring search; losing them to a parser change would silently cost ~25 us per
+    # 3 KB of JSON again.
+    rule = next(r for r in CaptureSettings()._compiled.redactor.rules if r.name == "secret_param")
+    assert [p.anchor for p in rule.patterns][:4] == ["pass", "pwd", "secret", "token"]
+
+
+def _parsed_prefix(pattern: str, flags: int = 0) -> str:
+    """The reference: the literal prefix read from the regex parser's own parse tree."""
+    try:
+        from re import _constants as constants  # type: ignore[attr-defined]
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_constants as constants
+        import sre_parse as parser
+    if flags & (re.IGNORECASE | re.VERBOSE):
+        return ""
+    out = []
+    for op, arg in parser.parse(pattern, flags):
+        if op is not constants.LITERAL:
+            break
+        out.append(chr(arg))
+    return "".join(out)
+
+
+def test_builtin_anchors_are_what_the_parser_reads() -> None:
+    for rule in BUILTIN_VALUE_RULES:
+        for pattern in rule.patterns:
+            assert literal_prefix(re.compile(pattern)) == _parsed_prefix(pattern), pattern
+
+
+# Regex sources from the pieces the rules are written with.
+REGEX_PIECES = st.sampled_from(
+    [
+        "a",
+        "b",
+        "key",
+        "-",
+        "_",
+        ":",
+        "/",
+        "~",
+        " ",
+        "\\.",
+        "\\-",
+        "\\/",
+        "\\|",
+        "\\d",
+        "\\b",
+        "\\w",
+        "?",
+        "*",
+        "+",
+        "{2}",
+        "{1,3}",
+        "|",
+        "(",
+        ")",
+        "(?:",
+        "(?P<s>",
+        "(?<=a)",
+        "(?!b)",
+        "[ab]",
+        "[^a]",
+        "[]a]",
+        "[|]",
+        "[\\]|]",
+        ".",
+        "^",
+        "$",
+        "(?i)",
+        "(?i:",
+        "=",
+        '"',
+        "'",
+    ]
+)
+
+
+def test_literal_prefix_never_claims_more_than_the_parser() -> None:
+    @settings(max_examples=600, deadline=None)
+    @given(pieces=st.lists(REGEX_PIECES, max_size=10))
+    def prop(fired: Fired, pieces: list[str]) -> None:
+        source = "".join(pieces)
+        try:
+            rx = re.compile(source)
+        except re.error:
+            return
+        ours = literal_prefix(rx)
+        fired.example(bool(ours))
+        assert _parsed_prefix(source, rx.flags).startswith(ours), source
+        # What it claims is true of every match: each starts with it.
+        for text in ("", ours, ours + "ab", "a" + ours, "keyab-:/"):
+            m = rx.search(text)
+            if m is not None and ours:
+                assert text.startswith(ours, m.start()), (source, text)
+
+    run(prop, min_share=0.2)
+
+
+def test_literal_prefix_stops_where_the_match_may_vary() -> None:
+    cases = {
+        r"secret(?:s|_key)?=": "secret",
+        r"secrets?=": "secret",  # the optional s is not part of every match
+        r"ab+c": "ab",  # one b at least
+        r"a|b": "",
+        r"ab(?:c|d)|x": "",
+        r"(?:ab|ac)x": "",  # the parser finds "a"; stopping early is safe
+        r"-u(?<![a-z])": "-u",
+        r"(?<=x)abc": "",
+        r"[ab]cd": "",
+        r"\.com/": ".com/",
+        r"\d+x": "",
+        r"-----BEGIN": "-----BEGIN",
+        r"ab{2}c": "a",
+        r"a[|]b": "a",
+    }
+    for pattern, prefix in cases.items():
+        assert literal_prefix(re.compile(pattern)) == prefix, pattern
+    assert literal_prefix(re.compile("secret", re.IGNORECASE)) == ""
+    assert literal_prefix(re.compile("(?i)secret")) == ""
