@@ -188,3 +188,61 @@ def test_a_fork_while_the_worker_prices_leaves_the_child_free_to_price() -> None
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_a_remembered_price_is_what_genai_prices_computes() -> None:
+    """The worker remembers a price per (rates, model, counts) and builds genai-prices'
+    ``Usage`` only on a miss: a hit must be exactly the library's own calculation."""
+    import datetime as dt
+
+    from genai_prices import Usage as LibUsage
+    from genai_prices import calc_price
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from brokle_trace.llm import _source
+    from brokle_trace.llm._usage import Usage
+
+    counts = st.one_of(st.none(), st.integers(0, 2_000_000))
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        model=st.sampled_from(["gpt-4o-mini", "gpt-4o-mini-2024-07-18", "claude-3-5-sonnet"]),
+        inp=counts,
+        out=counts,
+        cached=counts,
+        written=counts,
+        reasoning=counts,
+        twice=st.booleans(),
+    )
+    def prop(
+        *,
+        model: str,
+        inp: int | None,
+        out: int | None,
+        cached: int | None,
+        written: int | None,
+        reasoning: int | None,
+        twice: bool,
+    ) -> None:
+        usage = Usage(
+            input_tokens=inp,
+            output_tokens=out,
+            cache_read_tokens=cached,
+            cache_creation_tokens=written,
+            reasoning_tokens=reasoning,
+        )
+        when = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+        when_ns = int(when.timestamp() * 1e9)
+        found = _source.price([model], None, usage, None, when_ns)
+        if twice:  # the second answer comes from the memo
+            assert _source.price([model], None, usage, None, when_ns) == found
+        assert found is not None
+        lib = calc_price(
+            LibUsage(**dict(_source._library_counts(usage))),
+            model,
+            genai_request_timestamp=when,
+        )
+        assert found[:3] == (lib.input_price, lib.output_price, lib.model.id)
+
+    prop()
