@@ -106,6 +106,53 @@ def test_custom_runtime_context_keeps_the_tree_and_trace_attributes(tmp_path: Pa
     assert out.strip() == "OverlayRuntimeContext"
 
 
+_ASYNC_TREE = """
+import asyncio
+
+@observe
+async def leaf(i):
+    with tracer.start_as_current_span(f"otel-{i}"):
+        await asyncio.sleep(0)
+        assert trace.get_current_span().get_span_context().span_id != 0
+
+@observe
+async def fan():
+    await asyncio.gather(*(leaf(i) for i in range(5)))
+
+asyncio.run(fan())
+brokle_trace.flush(5)
+by_id = {s.span_id: s for s in memory.spans}
+fan_span = [s for s in memory.spans if s.name == "fan"][0]
+for i in range(5):
+    o = [s for s in memory.spans if s.name == f"otel-{i}"][0]
+    assert by_id[o.parent_span_id].name == "leaf", o.parent_span_id
+    assert by_id[o.parent_span_id].parent_span_id == fan_span.span_id
+print(type(context._RUNTIME_CONTEXT).__name__)
+"""
+
+
+def test_our_runtime_context_through_the_entry_point_is_never_replaced() -> None:
+    # OTEL_PYTHON_CONTEXT=brokle_trace: OpenTelemetry loads brokle_trace_context through
+    # the public opentelemetry_context entry point; the runtime object stays OpenTelemetry's
+    # choice, and the tree, update_current_trace and asyncio fan-outs work as with the default.
+    check = "from opentelemetry import context\nassert type(context._RUNTIME_CONTEXT).__name__"
+    check += " == 'BrokleRuntimeContext'\n"
+    out = _run(check + _TREE + _ASYNC_TREE, {"OTEL_PYTHON_CONTEXT": "brokle_trace"})
+    assert out.split() == ["BrokleRuntimeContext", "BrokleRuntimeContext"]
+
+
+def test_the_runtime_module_imports_nothing_of_the_package() -> None:
+    # OpenTelemetry imports it halfway through its own context module: pulling in
+    # brokle_trace there would import opentelemetry.context half-initialised.
+    code = """
+    import sys
+    import brokle_trace_context
+    assert not [m for m in sys.modules if m == "brokle_trace" or m.startswith("brokle_trace.")]
+    print("ok")
+    """
+    assert _run(code, {}).strip() == "ok"
+
+
 def test_interop_installs_at_the_first_span_not_at_import() -> None:
     code = """
     from opentelemetry import context

@@ -2,9 +2,11 @@
 
 We never create OTel SDK spans on the hot path and never install a TracerProvider. Instead:
 
-* to see *our* span from OTel (``trace.get_current_span()``), we wrap OTel's runtime context
-  once: its ``get_current()`` overlays our innermost span when no OTel span was attached
-  after it. Only OTel code pays for that, and only when it asks.
+* to see *our* span from OTel (``trace.get_current_span()``), OTel's runtime context's
+  ``get_current()`` overlays our innermost span when no OTel span was attached after it:
+  with ``OTEL_PYTHON_CONTEXT=brokle_trace`` OTel loads our runtime (``brokle_trace_context``,
+  its public entry-point seam) and we only set its hook; with any other runtime we wrap
+  the loaded one once. Only OTel code pays for that, and only when it asks.
 * to join an *OTel* span's trace, our span start reads OTel's context variable (one
   ``ContextVar.get``) and compares it with the one recorded when our innermost span was
   attached: if it changed, an OTel span is newer and becomes our parent.
@@ -33,6 +35,7 @@ __all__ = [
     "live_parent",
     "live_spans",
     "otel_ctx_get",
+    "overlay",
     "remote_parent",
     "suppress_instrumentation",
     "suppressed",
@@ -74,14 +77,18 @@ class OverlayRuntimeContext:
         self._inner.detach(token)
 
     def get_current(self) -> Context:
-        ctx: Context = self._inner.get_current()
-        cur = _context.CURRENT.get()
-        if cur is None or cur._otel_ctx is not ctx:
-            return ctx
-        span = cur.span if isinstance(cur, _context.Scope) else cur
-        if span is None:
-            return ctx
-        return span.otel_context(ctx)
+        return overlay(self._inner.get_current())
+
+
+def overlay(ctx: Context) -> Context:
+    """``ctx`` with our innermost span in it, when that span is newer than ``ctx``."""
+    cur = _context.CURRENT.get()
+    if cur is None or cur._otel_ctx is not ctx:
+        return ctx
+    span = cur.span if isinstance(cur, _context.Scope) else cur
+    if span is None:
+        return ctx
+    return span.otel_context(ctx)
 
 
 def install() -> None:
@@ -95,6 +102,14 @@ def _install_locked() -> None:
     with _install_lock:
         if _installed:
             return
+        ours = _our_runtime()
+        if ours is not None:
+            # OTEL_PYTHON_CONTEXT=brokle_trace: OpenTelemetry loaded our runtime itself, so
+            # its runtime object is left as it is; only the hook is set.
+            ours.overlay = overlay
+            otel_ctx_get = ours._current_context.get
+            _installed = True
+            return
         runtime: Any = otel_context._RUNTIME_CONTEXT
         if isinstance(runtime, OverlayRuntimeContext):
             inner = runtime._inner  # wrapped already (an earlier copy of this module)
@@ -106,6 +121,14 @@ def _install_locked() -> None:
         var = getattr(inner, "_current_context", None)
         otel_ctx_get = var.get if isinstance(var, ContextVar) else inner.get_current
         _installed = True
+
+
+def _our_runtime() -> Any:
+    """The ``brokle_trace_context`` runtime OpenTelemetry loaded, if it did."""
+    import sys
+
+    module = sys.modules.get("brokle_trace_context")
+    return getattr(module, "loaded", None) if module is not None else None
 
 
 #: Running third-party spans that feed our pipeline, by span id (``_trace.processor`` owns
