@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections.abc
 import types
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -118,12 +118,21 @@ class Run:
         except Exception as exc:
             _errors.internal_error("generator_item", exc)
 
+    def leave(self, token: Any) -> None:
+        """Detach after a step the generator refused (it is still alive): nothing to record."""
+        inside = self.inside = _otel.otel_ctx_get()
+        if inside is not self.outside:
+            _swap(self.outside)
+        reset_context(token)
+
     def finish(self, token: Any, exc: BaseException | None, closed: bool) -> None:
         """Detach (if attached) and end the span: exhausted, closed or failed."""
         if token is not None:
             _swap(self.outside)
             reset_context(token)
         span = self.span
+        if hasattr(span, "_end_ns"):
+            return  # the exit path ended it (process exit while the stream was open)
         try:
             facts = span._facts
             hook = facts.stream_end_hook
@@ -188,9 +197,11 @@ class TracedGenerator(collections.abc.Generator):  # type: ignore[type-arg]
     ``inspect.isgenerator(x)`` does not.
     """
 
-    __slots__ = ("_bt_gen", "_bt_run")
+    # __weakref__: a generator can be weakly referenced (weakref.finalize, a WeakSet of open
+    # streams); so must what stands in for it.
+    __slots__ = ("__weakref__", "_bt_gen", "_bt_run")
 
-    def __init__(self, gen: Generator[Any, Any, Any], run: Run) -> None:
+    def __init__(self, gen: types.GeneratorType[Any, Any, Any], run: Run) -> None:
         self._bt_gen = gen
         self._bt_run: Run | None = run
 
@@ -208,12 +219,20 @@ class TracedGenerator(collections.abc.Generator):  # type: ignore[type-arg]
 
     def _step(self, method: Callable[..., Any], *args: Any) -> Any:
         run = self._bt_run
-        if run is None:  # ended: plain forwarding
+        # Ended: plain forwarding. Running (re-entered from another thread, or from inside
+        # itself): the generator refuses the call with ValueError and goes on, so the span
+        # must too, and its context is the running step's, not this caller's.
+        if run is None or self._bt_gen.gi_running:
             return method(*args)
         token = run.enter()
         try:
             item = method(*args)
         except BaseException as exc:
+            if self._bt_gen.gi_frame is not None:
+                # Still alive: the call was refused (a non-None send to an unstarted
+                # generator is a TypeError), not the generator's end.
+                run.leave(token)
+                raise
             self._bt_run = None
             run.finish(token, None if type(exc) is StopIteration else exc, False)
             raise
@@ -253,9 +272,9 @@ class TracedGenerator(collections.abc.Generator):  # type: ignore[type-arg]
 class TracedAsyncGenerator(collections.abc.AsyncGenerator):  # type: ignore[type-arg]
     """:class:`TracedGenerator` for an async generator (``asend``/``athrow``/``aclose``)."""
 
-    __slots__ = ("_bt_gen", "_bt_run")
+    __slots__ = ("__weakref__", "_bt_gen", "_bt_run")
 
-    def __init__(self, agen: AsyncGenerator[Any, Any], run: Run) -> None:
+    def __init__(self, agen: types.AsyncGeneratorType[Any, Any], run: Run) -> None:
         self._bt_gen = agen
         self._bt_run: Run | None = run
 
@@ -273,12 +292,15 @@ class TracedAsyncGenerator(collections.abc.AsyncGenerator):  # type: ignore[type
 
     async def _step(self, method: Callable[..., Any], *args: Any) -> Any:
         run = self._bt_run
-        if run is None:
+        if run is None or self._bt_gen.ag_running:  # see TracedGenerator._step
             return await method(*args)
         token = run.enter()
         try:
             item = await method(*args)
         except BaseException as exc:
+            if self._bt_gen.ag_frame is not None:  # refused: the generator goes on
+                run.leave(token)
+                raise
             self._bt_run = None
             run.finish(token, None if type(exc) is StopAsyncIteration else exc, False)
             raise
