@@ -16,6 +16,7 @@ collection, started or not (nothing is lost silently).
 from __future__ import annotations
 
 import collections.abc
+import dis
 import types
 from collections.abc import Callable
 from typing import Any
@@ -357,9 +358,49 @@ _HOLDER = -(1 << 62)
 _MISSES_MAX = 4096
 
 
+def _fresh(value: object) -> bool:
+    """A generator (sync or async) nobody has started yet.
+
+    A response made during the call holds a stream nobody has read (a Starlette body
+    iterator, an SDK's stream). A started one belongs to a long-lived object that is already
+    consuming it (a service handed out by a getter, with an id generator it draws from):
+    following it would keep the getter's span open for the object's lifetime, record its
+    every later step, and replace the object's attribute for good.
+    """
+    kind = type(value)
+    if kind is _GeneratorType:
+        frame, running, suspended = value.gi_frame, value.gi_running, "gi_suspended"  # type: ignore[attr-defined]
+    elif kind is _AsyncGeneratorType:
+        frame, running, suspended = value.ag_frame, value.ag_running, "ag_suspended"  # type: ignore[attr-defined]
+    else:
+        return False
+    if frame is None or running:
+        return False
+    state = getattr(value, suspended, None)  # Python 3.12+ (3.11: gi_suspended only)
+    if state is not None:
+        return not state
+    lasti: int = frame.f_lasti
+    # 3.10: -1 until started. 3.11 async generators: before the code's first RESUME (the
+    # generator's prologue is all that ran).
+    return lasti < 0 or lasti < _first_resume(frame.f_code)
+
+
+_RESUME = dis.opmap.get("RESUME", -1)
+
+
+def _first_resume(code: types.CodeType) -> int:
+    """The offset of ``code``'s first RESUME instruction (0 before Python 3.11)."""
+    raw = code.co_code
+    for offset in range(0, len(raw), 2):  # within the first few instructions
+        if raw[offset] == _RESUME:
+            return offset
+    return 0
+
+
 def stream_inside(result: object) -> str | None:
     """The attribute of ``result`` holding its only generator (a streaming response's body
-    iterator), or None. Reads the instance ``__dict__`` only; never calls user code."""
+    iterator) when nobody has started it yet, or None. Reads the instance ``__dict__``
+    only; never calls user code."""
     kind = type(result)
     try:
         fields = _fields_of(result, "__dict__")
@@ -368,7 +409,7 @@ def stream_inside(result: object) -> str | None:
         elif isinstance(result, _NOT_RESULTS):
             return None
         else:
-            keys = [key for key, value in fields.items() if type(value) in _STREAMS]
+            keys = [key for key, value in fields.items() if _fresh(value)]
     except BaseException:  # no __dict__, a hostile descriptor, a concurrent change
         keys = []
     if len(misses) >= _MISSES_MAX:

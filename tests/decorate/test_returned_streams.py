@@ -5,6 +5,7 @@ refuses and survives, and long-lived objects that merely hold a generator."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 import weakref
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+import brokle_trace
 from brokle_trace import observe
 from brokle_trace.testing import capture_spans
 from tests.helpers import one
@@ -120,6 +122,43 @@ async def test_refused_async_generator_steps_leave_the_span_open() -> None:
     assert one(spans, "make_echo").attributes["brokle.generator.items"] == 2
     assert one(spans, "make_slow").status == "ok"
     assert one(spans, "make_slow").attributes["brokle.generator.items"] == 3
+
+
+class _IdAllocator:
+    """A long-lived service holding a generator it draws ids from."""
+
+    def __init__(self) -> None:
+        self._ids = self._counter()
+
+    def _counter(self) -> Iterator[int]:
+        yield from itertools.count()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+
+def test_a_long_lived_object_holding_a_started_generator_is_returned_untouched() -> None:
+    allocator = _IdAllocator()
+    allocator.next_id()
+    held = allocator._ids
+
+    @observe
+    def get_allocator() -> _IdAllocator:
+        return allocator
+
+    @observe
+    def handle() -> int:
+        return get_allocator().next_id()
+
+    counts = brokle_trace.stats()
+    before = counts["started"] - counts["exported"]
+    with capture_spans() as spans:
+        assert [handle() for _ in range(3)] == [1, 2, 3]
+    assert allocator._ids is held  # the object's attribute was not swapped
+    assert [s.name for s in spans].count("get_allocator") == 3  # each ended with its call
+    assert all("brokle.stream.attribute" not in s.attributes for s in spans)
+    counts = brokle_trace.stats()
+    assert counts["started"] - counts["exported"] == before
 
 
 def test_a_stream_ended_by_the_exit_path_is_not_ended_again_when_collected() -> None:
