@@ -109,7 +109,14 @@ def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
         if len(_HANDLERS) >= _HANDLERS_MAX:
             _HANDLERS.clear()  # e.g. Mock makes a class per instance; stay bounded
         _HANDLERS[t] = handler
-    return handler(obj, ctx)
+    try:
+        return handler(obj, ctx)
+    except BaseException as exc:
+        # A subclass's own methods can run inside a C copy (dict.copy() calls an overridden
+        # keys()): user code, whatever it raises (a gevent/trio cancellation too) stays here,
+        # on the caller's thread as on the worker.
+        report("repr_errors", exc, f"reading a {type_name(t)} raised")
+        return f"<{type_name(t)}: raised {type(exc).__name__}>"
 
 
 def _custom(obj: object, t: type, ctx: Ctx) -> object:

@@ -194,6 +194,37 @@ def test_a_base_exception_from_a_user_repr_neither_escapes_nor_kills_the_worker(
     assert brokle_trace.flush(5.0)
 
 
+class CancelsInKeys(dict):  # type: ignore[type-arg]
+    """A dict subclass whose overridden methods cancel: ``dict.copy()`` calls ``keys()``."""
+
+    def keys(self) -> Any:
+        raise Cancelled
+
+    def __iter__(self) -> Any:
+        raise Cancelled
+
+
+def test_a_base_exception_from_a_container_subclass_method_does_not_replace_the_call(
+    lenient: None,
+) -> None:
+    ran: list[object] = []
+
+    @observe
+    def handle(obj: object) -> int:
+        ran.append(obj)
+        return 1
+
+    headers = CancelsInKeys(host="example.com")
+    reset_counters()
+    with capture_spans() as spans:
+        assert handle(headers) == 1  # raised Cancelled before: the function never ran
+        assert handle([headers]) == 1
+    assert ran == [headers, [headers]]
+    assert spans[0].input == {"obj": "<CancelsInKeys: raised Cancelled>"}
+    assert spans[1].input == {"obj": ["<CancelsInKeys: raised Cancelled>"]}
+    assert counters()["repr_errors"] >= 2
+
+
 def test_an_exception_value_whose_str_raises_a_base_exception(lenient: None) -> None:
     @observe
     def report(error: Exception) -> str:
