@@ -6,6 +6,7 @@ block without a span; the ``*_current_*`` functions reach the innermost span fro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -42,7 +43,7 @@ class start_span:
         ...     span.update(metadata={"source": "env"})
     """
 
-    __slots__ = ("_facts", "_inputs", "_span", "_token")
+    __slots__ = ("_entered", "_facts", "_inputs")
 
     def __init__(
         self,
@@ -70,8 +71,9 @@ class start_span:
             new_trace=new_trace,
         )
         self._inputs = input
-        self._span: Span | None = None
-        self._token: Any = None
+        # (span, token) of each block open on this object: entered again inside itself or
+        # from several tasks at once, each exit ends its own span (see trace_context).
+        self._entered: list[tuple[Span, Any]] = []
 
     def __enter__(self) -> Span:
         if not _state.enabled:
@@ -86,8 +88,7 @@ class start_span:
         except Exception as exc:
             _errors.internal_error("span_start", exc)
             return _NOOP_SPAN
-        self._span = span
-        self._token = CURRENT.set(span)
+        self._entered.append((span, CURRENT.set(span)))
         return span
 
     def __exit__(
@@ -96,12 +97,10 @@ class start_span:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        span = self._span
+        span = _leaving(self._entered)
         if span is None:
             return
-        self._span = None
         try:
-            reset_context(self._token)
             if exc is None:
                 _span.end(span)
             else:
@@ -119,6 +118,39 @@ class start_span:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+_T = TypeVar("_T")
+
+
+def _leaving(entered: list[tuple[_T, Any]]) -> _T | None:
+    """Leave the block being exited: take it off ``entered``, reset its token, and return
+    its span or scope (None if this context entered none).
+
+    The block is the one whose span or scope is current here; failing that (something
+    inside left the context changed), the latest whose token this context can reset: a
+    token set in another task's or thread's context cannot be, so their blocks stay open.
+    List operations are atomic: another thread's enter or exit cannot corrupt the list.
+    """
+    current: object = CURRENT.get()
+    for entry in reversed(entered):
+        block: _T = entry[0]
+        if block is current:
+            with contextlib.suppress(ValueError):  # a racing exit of the same block took it
+                entered.remove(entry)
+                reset_context(entry[1])
+                return block
+            return None
+    for entry in reversed(entered):
+        try:
+            CURRENT.reset(entry[1])
+        except (ValueError, RuntimeError):  # another context's token (or used already)
+            continue
+        with contextlib.suppress(ValueError):
+            entered.remove(entry)
+        last: _T = entry[0]
+        return last
+    return None
 
 
 class _NoopSpan(Span):
@@ -173,11 +205,11 @@ class trace_context:
 
     __slots__ = (
         "_enabled",
+        "_entered",
         "_metadata",
         "_name",
         "_session_id",
         "_tags",
-        "_token",
         "_user_id",
     )
 
@@ -207,7 +239,10 @@ class trace_context:
         self._metadata = dict(metadata) if metadata else None
         self._name = name
         self._enabled = enabled
-        self._token: Any = None
+        # (scope, token) of each block open on this object: one instance may be entered
+        # again inside itself, or by several tasks and threads at once (a module-level
+        # ``QUIET = tracing_disabled()``); each exit resets its own block's token.
+        self._entered: list[tuple[Scope, Any]] = []
 
     def scope(self) -> Scope:
         """The block's scope under the current context (not attached)."""
@@ -223,12 +258,11 @@ class trace_context:
         return scope
 
     def __enter__(self) -> None:
-        self._token = CURRENT.set(self.scope())
+        scope = self.scope()
+        self._entered.append((scope, CURRENT.set(scope)))
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._token is not None:
-            reset_context(self._token)
-            self._token = None
+        _leaving(self._entered)
 
     async def __aenter__(self) -> None:
         self.__enter__()
