@@ -235,11 +235,33 @@ class Walker:
                 out.append(self.walk(item, depth + 1))
                 self.est += 1
         total = max(total, len(node))
+        if out and self.redactor is not None and type(out[0]) is list:
+            self._pairs(out)
         if len(out) < total:
             del out[m - 1 :]
             out.append(list_marker(total - len(out), total))
             self.truncations += 1
         return out
+
+    def _pairs(self, out: list[JSONValue]) -> None:
+        """A list of ``[name, value]`` pairs is a mapping (ASGI and WSGI headers, httpx's
+        ``headers.raw``, ``getheaders()``, form fields): a value under a secret-naming name
+        is redacted as a dict's would be (``["x-api-key", "..."]``, ``["cookie", "..."]``)."""
+        red = self.redactor
+        assert red is not None
+        for pair in out:
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+                return  # not a list of pairs: leave it as it is
+        for pair in out:
+            value = pair[1]  # type: ignore[index]
+            if type(value) is bool or value is None:
+                continue  # a flag, never a secret (as for dict values)
+            rule = red.key_rule(pair[0])  # type: ignore[arg-type,index]
+            if rule is not None:
+                text = marker(rule)
+                pair[1] = text  # type: ignore[index]
+                self.redactions += 1
+                self.est += len(text)
 
     def mapping(self, node: dict[Any, Any], total: int, depth: int) -> JSONValue:
         if type(node) is CutDict:
