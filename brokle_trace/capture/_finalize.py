@@ -249,17 +249,13 @@ class Walker:
         is redacted as a dict's would be (``["x-api-key", "..."]``, ``["cookie", "..."]``)."""
         red = self.redactor
         assert red is not None
-        for pair in out:
-            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-                return  # not a list of pairs: leave it as it is
+        if not all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in out):
+            return  # not a list of pairs: leave it as it is
         for pair in out:
             value = pair[1]  # type: ignore[index]
-            if type(value) is bool or value is None:
-                continue  # a flag, never a secret (as for dict values)
             rule = red.key_rule(pair[0])  # type: ignore[arg-type,index]
-            if rule is not None:
-                text = marker(rule)
-                pair[1] = text  # type: ignore[index]
+            if rule is not None and type(value) is not bool and value is not None:  # flags stay
+                pair[1] = text = marker(rule)  # type: ignore[index]
                 self.redactions += 1
                 self.est += len(text)
 
