@@ -130,6 +130,8 @@ def _facts_for(
     if options.get("process_output") is not None:
         options["result_hook"] = output_processor(options.get("result_hook"))
     name_fn = name if callable(name) else None
+    if name_fn is not None and params is not None:
+        _check_name_fn(fn, name_fn, positional, known)
     # The wrapper passes what its own parameters received; when those are not the
     # signature's (no code to copy, a hand-set __signature__, a functools.wraps wrapper),
     # a binder names the inputs as the signature does, defaults included.
@@ -148,6 +150,25 @@ def _facts_for(
         binder=binder,
         **options,
     )
+
+
+def _check_name_fn(
+    fn: Any, name_fn: Callable[..., Any], positional: list[str], params: list[inspect.Parameter]
+) -> None:
+    """``name=`` as a function is called with the arguments by name: one that cannot take
+    them would fail on every call (the default name, counted), so it is refused now."""
+    names = positional + [p.name for p in params if p.kind is _P.KEYWORD_ONLY]
+    names += [p.name for p in params if p.kind is _P.VAR_POSITIONAL]
+    try:
+        inspect.signature(name_fn).bind(**dict.fromkeys(names))
+    except ValueError:  # no signature to read (a builtin): the call will tell
+        return
+    except TypeError:
+        raise TypeError(
+            f"observe(name={name_fn!r:.60}) is called with the arguments of "
+            f"{getattr(fn, '__qualname__', fn)!r} by name ({', '.join(names) or 'none'}), "
+            "which its signature does not accept; give it those parameters or **kwargs"
+        ) from None
 
 
 def _shape(fn: Callable[..., Any]) -> Shape:

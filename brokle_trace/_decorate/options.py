@@ -9,6 +9,7 @@ checker rejects ``observe_llm(modle="x")`` and an IDE completes the names; at ru
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -17,7 +18,14 @@ from typing_extensions import TypedDict
 from brokle_trace._trace.facts import KINDS, SpanKind
 from brokle_trace.typing import Serializer
 
-__all__ = ["LLMOptions", "ObserveOptions", "RetrievalOptions", "check", "to_facts_options"]
+__all__ = [
+    "LLMOptions",
+    "ObserveOptions",
+    "RetrievalOptions",
+    "check",
+    "check_values",
+    "to_facts_options",
+]
 
 Level = Literal["debug", "default", "warning", "error"]
 _LEVELS = frozenset({"debug", "default", "warning", "error"})
@@ -182,6 +190,34 @@ _VALUES: dict[str, tuple[frozenset[str], str]] = {
 _RANGED = frozenset({"max_input_length", "max_output_length", "top_k"})
 
 
+#: Callbacks and how many positional arguments each is called with: one that cannot take
+#: them would fail on every call (counted, never raised), so it is refused when decorating.
+_ARITY = {
+    "enabled": 0,
+    "process_inputs": 1,
+    "process_outputs": 1,
+    "process_chunk": 1,
+    "reduce": 1,
+    "reducer": 1,
+    "serializer": 2,
+}
+
+
+def _callable_with(fn: Any, n: int) -> bool:
+    """False only when ``fn``'s signature surely refuses ``n`` positional arguments."""
+    if isinstance(fn, bool) or fn is None:
+        return True
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: the call will tell
+        return True
+    try:
+        signature.bind(*([None] * n))
+    except TypeError:
+        return False
+    return True
+
+
 def check(decorator: str, options: Mapping[str, Any], allowed: type[Any]) -> None:
     """Raise ``TypeError`` for an option ``allowed`` (a TypedDict) does not name, and
     ``TypeError`` / ``ValueError`` for a value that option cannot take, naming it."""
@@ -191,24 +227,42 @@ def check(decorator: str, options: Mapping[str, Any], allowed: type[Any]) -> Non
             hint = difflib.get_close_matches(key, sorted(known), n=1)
             did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
             raise TypeError(f"{decorator}() got an unknown option {key!r}{did_you_mean}")
+    check_values(decorator, options)
+
+
+def check_values(caller: str, options: Mapping[str, Any]) -> None:
+    """``TypeError`` / ``ValueError`` naming the option for a value it cannot take (the
+    decorators' options, and the same names on ``start_span`` / ``trace_context``)."""
     for key, value in options.items():
         if key in _VALUES:
             values, what = _VALUES[key]
             if value is None and key == "level":
                 continue
-            if value not in values:
+            try:
+                known = value in values
+            except TypeError:  # unhashable: a list, a dict
+                known = False
+            if not known:
                 raise ValueError(
-                    f"{decorator}({key}={value!r}): the {what} must be one of {sorted(values)}"
+                    f"{caller}({key}={value!r:.60}): the {what} must be one of {sorted(values)}"
                 )
             continue
+        if key == "name" and value == "":
+            raise ValueError(f"{caller}(name=''): a span name cannot be empty")
         rule = _CHECKS.get(key)
-        if rule is None or rule[0](value):
-            continue
-        ranged = key in _RANGED and isinstance(value, int) and not isinstance(value, bool)
-        error = ValueError if ranged else TypeError
-        raise error(
-            f"{decorator}({key}=...) must be {rule[1]}, got {type(value).__name__} {value!r:.60}"
-        )
+        if rule is not None and not rule[0](value):
+            ranged = key in _RANGED and isinstance(value, int) and not isinstance(value, bool)
+            error = ValueError if ranged else TypeError
+            raise error(
+                f"{caller}({key}=...) must be {rule[1]}, got {type(value).__name__} {value!r:.60}"
+            )
+        arity = _ARITY.get(key)
+        if arity is not None and callable(value) and not _callable_with(value, arity):
+            takes = "no arguments" if arity == 0 else f"{arity} positional argument(s)"
+            raise TypeError(
+                f"{caller}({key}={value!r:.60}): it is called with {takes}, which its "
+                "signature does not accept"
+            )
 
 
 def to_facts_options(options: Mapping[str, Any]) -> dict[str, Any]:

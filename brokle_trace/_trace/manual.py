@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from brokle_trace._decorate.options import check_values
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, reset_context
-from brokle_trace._trace.facts import KINDS, SpanFacts, SpanKind
+from brokle_trace._trace.facts import SpanFacts, SpanKind
 from brokle_trace._trace.span import TRACE_NAME, Span, set_attrs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,8 +59,20 @@ class start_span:
         session_id: str | None = None,
         new_trace: bool = False,
     ) -> None:
-        if type not in KINDS:
-            raise ValueError(f"type must be one of {sorted(KINDS)}, got {type!r}")
+        # Checked as the decorators' options are: tags="prod" would become ['p', 'r', 'o', 'd'].
+        check_values(
+            "start_span",
+            {
+                "name": name,
+                "type": type,
+                "metadata": metadata,
+                "attributes": attributes,
+                "tags": tags,
+                "user_id": user_id,
+                "session_id": session_id,
+                "new_trace": new_trace,
+            },
+        )
         self._facts = SpanFacts(
             name,
             type,
@@ -223,12 +236,17 @@ class trace_context:
         name: str | None = None,
         enabled: bool | None = None,
     ) -> None:
-        if isinstance(tags, str) or (
-            tags is not None and not all(isinstance(t, str) for t in tags)
-        ):
-            raise TypeError(f"trace_context(tags=...) must be a list of strings, got {tags!r:.60}")
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise TypeError(f"trace_context(metadata=...) must be a mapping, got {metadata!r:.60}")
+        check_values(
+            "trace_context",
+            {
+                "user_id": user_id,
+                "session_id": session_id,
+                "tags": tags,
+                "metadata": metadata,
+            },
+        )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"trace_context(name=...) must be a string or None, got {name!r:.60}")
         if enabled is not None and not isinstance(enabled, bool):
             raise TypeError(
                 f"trace_context(enabled=...) must be True, False or None, got {enabled!r:.60}"

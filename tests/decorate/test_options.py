@@ -167,3 +167,77 @@ def test_observe_above_contextmanager_warns_and_explains_the_order() -> None:
     with capture_spans() as spans, right_order() as value:
         assert value == "inside"
     assert [s.name for s in spans] == ["right_order"]
+
+
+def _plain(query: str, k: int = 3) -> str:
+    return query
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "named"),
+    [
+        ({"type": ["tool"]}, ValueError, "type"),  # was "unhashable type: 'list'"
+        ({"level": {"error"}}, ValueError, "level"),
+        ({"name": ""}, ValueError, "name"),
+        ({"enabled": lambda request: True}, TypeError, "enabled"),  # called with nothing
+        ({"process_inputs": lambda: {}}, TypeError, "process_inputs"),
+        ({"process_outputs": lambda out, extra: out}, TypeError, "process_outputs"),
+        ({"reduce": lambda: ""}, TypeError, "reduce"),
+        ({"serializer": lambda value: value}, TypeError, "serializer"),
+        ({"name": lambda: "fixed"}, TypeError, "name"),  # called with query=, k=
+        ({"name": lambda query: query}, TypeError, "name"),  # k is passed too
+    ],
+)
+def test_options_that_would_fail_on_every_call_are_refused_when_decorating(
+    options: dict[str, Any], error: type[Exception], named: str
+) -> None:
+    with pytest.raises(error) as info:
+        observe(**options)(_plain)
+    assert f"({named}=" in str(info.value)
+
+
+def test_callbacks_that_fit_their_calls_are_accepted() -> None:
+    @observe(
+        name=lambda query, **_: f"search:{query}",
+        enabled=lambda *a: True,
+        process_inputs=dict,
+        reduce="".join,  # a builtin: no signature to read, accepted
+    )
+    def search(query: str, k: int = 3) -> str:
+        return query
+
+    with capture_spans() as spans:
+        assert search("q") == "q"
+    assert spans[0].name == "search:q"
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"tags": "prod"}, "tags"),  # was ['p', 'r', 'o', 'd']
+        ({"metadata": "x"}, "metadata"),  # was "dictionary update sequence element"
+        ({"user_id": 7}, "user_id"),
+        ({"session_id": ["s"]}, "session_id"),
+        ({"new_trace": "yes"}, "new_trace"),
+    ],
+)
+def test_start_span_checks_its_options_as_the_decorators_do(
+    options: dict[str, Any], named: str
+) -> None:
+    from brokle_trace import start_span
+
+    with pytest.raises(TypeError) as info:
+        start_span("block", **options)
+    assert f"start_span({named}=" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"user_id": 5}, "user_id"), ({"session_id": ["s"]}, "session_id"), ({"name": 3}, "name")],
+)
+def test_trace_context_checks_its_ids(options: dict[str, Any], named: str) -> None:
+    from brokle_trace import trace_context
+
+    with pytest.raises(TypeError) as info:
+        trace_context(**options)
+    assert f"trace_context({named}=" in str(info.value)
