@@ -60,19 +60,31 @@ class start_span:
         new_trace: bool = False,
     ) -> None:
         # Checked as the decorators' options are: tags="prod" would become ['p', 'r', 'o', 'd'].
-        check_values(
-            "start_span",
-            {
-                "name": name,
-                "type": type,
-                "metadata": metadata,
-                "attributes": attributes,
-                "tags": tags,
-                "user_id": user_id,
-                "session_id": session_id,
-                "new_trace": new_trace,
-            },
-        )
+        # (A block opens on every call: the common "name only" form skips the checks.)
+        if not (
+            type == "span"
+            and metadata is None
+            and attributes is None
+            and tags is None
+            and user_id is None
+            and session_id is None
+            and new_trace is False
+            and isinstance(name, str)
+            and name
+        ):
+            check_values(
+                "start_span",
+                {
+                    "name": name,
+                    "type": type,
+                    "metadata": metadata,
+                    "attributes": attributes,
+                    "tags": tags,
+                    "user_id": user_id,
+                    "session_id": session_id,
+                    "new_trace": new_trace,
+                },
+            )
         self._facts = SpanFacts(
             name,
             type,
