@@ -241,8 +241,17 @@ def _wrap(
         if attr not in ("__name__", "__qualname__") or isinstance(getattr(fn, attr, ""), str)
     ]
     functools.update_wrapper(wrapper, fn, assigned=assigned)
+    if type(fn) is _LRU_WRAPPER:
+        # @functools.cache / lru_cache: their methods live on the C type, not in __dict__,
+        # and tests call them on the decorated name (load_model.cache_clear()).
+        for method in ("cache_info", "cache_clear", "cache_parameters"):
+            if hasattr(fn, method):
+                setattr(wrapper, method, getattr(fn, method))
     wrapper.__brokle_facts__ = facts  # type: ignore[attr-defined]
     return wrapper
+
+
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=1)(len))
 
 
 def _cm_helper_codes() -> frozenset[Any]:

@@ -138,3 +138,20 @@ def test_tracebacks_show_wrapper_lines_after_linecache_is_cleared() -> None:
     linecache.clearcache()  # what pytest, IPython and reloaders do
     observe(boom.__wrapped__)  # type: ignore[attr-defined]  # any later decoration
     assert "_bt_result = _bt_fn(" in text()
+
+
+def test_a_cached_function_keeps_its_cache_methods() -> None:
+    import functools
+
+    @observe
+    @functools.cache
+    def load_model(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    with capture_spans() as spans:
+        assert load_model("m") is load_model("m")
+    assert load_model.cache_info().hits == 1  # type: ignore[attr-defined]
+    load_model.cache_clear()  # type: ignore[attr-defined]
+    assert load_model.cache_info().currsize == 0  # type: ignore[attr-defined]
+    assert load_model.cache_parameters() == {"maxsize": None, "typed": False}  # type: ignore[attr-defined]
+    assert [s.input for s in spans] == [{"name": "m"}] * 2
