@@ -38,12 +38,13 @@ from brokle_trace._export.lanes import (
     Marker,
 )
 from brokle_trace._export.lines import to_line
+from brokle_trace._export.otlp_spans import encoded_spans, takes_span_bytes, to_span_bytes
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
 from brokle_trace._export.retained import retained_bytes
 from brokle_trace._export.runner import shutdown_exporter
 from brokle_trace._export.sizing import Sizing, sample_sizes
-from brokle_trace._model import EncodedLines, SpanData, span_json
+from brokle_trace._model import EncodedLines, span_json
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime.text import clean_span
 from brokle_trace._runtime.timeouts import remaining, wait_time
@@ -253,13 +254,19 @@ class Pipeline:
             inherited.difference_update(record[2] for record in batch)
         return kept
 
-    def _convert(self, batch: list[Record], lines: bool) -> list[SpanData] | EncodedLines:
-        """The batch as SpanData, or as JSONL lines when every exporter takes those."""
-        records: list[SpanData] | EncodedLines
+    def _convert(self, batch: list[Record], form: str) -> Any:
+        """The batch as SpanData, or as JSONL lines / OTLP span bytes when every exporter
+        takes those."""
+        records: Any
+        convert: Any
+        lines = form == "lines"
         if lines:
             records = EncodedLines()
             add: Any = records.add
-            convert: Any = to_line
+            convert = to_line
+        elif form == "otlp":
+            records, add = encoded_spans()
+            convert = to_span_bytes
         else:
             records = []
             add, convert = records.append, to_span_data
@@ -271,7 +278,7 @@ class Pipeline:
             try:
                 add(convert(span, settings, resource))
             except Exception as exc:
-                if self._converted_clean(span, lines, add):
+                if self._converted_clean(span, form, add):
                     continue
                 with self._claim:
                     counted = not self._abandoned
@@ -287,20 +294,27 @@ class Pipeline:
                 self._sizing.stop()
         return records
 
-    def _converted_clean(self, record: Record, lines: bool, add: Any) -> bool:
+    def _converted_clean(self, record: Record, form: str, add: Any) -> bool:
         """A span whose line could not be encoded (a lone surrogate in its name), through
-        ``SpanData`` with its text cleaned; False if even that fails."""
+        ``SpanData`` with its text cleaned (OTLP's reference encoder cleans it itself);
+        False if even that fails."""
         try:
-            span = clean_span(to_span_data(record, self._settings, self._resource))
-            add(span_json(span) if lines else span)
+            span = to_span_data(record, self._settings, self._resource)
+            if form != "otlp":
+                span = clean_span(span)
+            add(span_json(span) if form == "lines" else span)
         except Exception:
             return False
         return True
 
     def _export(self, batch: list[Record]) -> None:
         exporters = list(self.exporters)
-        lines = bool(exporters) and all(takes_lines(exporter) for exporter in exporters)
-        records = self._convert(batch, lines)
+        form = "data"
+        if exporters and all(takes_lines(exporter) for exporter in exporters):
+            form = "lines"
+        elif exporters and all(takes_span_bytes(exporter) for exporter in exporters):
+            form = "otlp"
+        records = self._convert(batch, form)
         n = len(records)
         if not n:
             self._settle()
@@ -308,6 +322,8 @@ class Pipeline:
         lanes = [self._lane(exporter) for exporter in exporters]
         if type(records) is EncodedLines:
             size = len(records.data)
+        elif form == "otlp":
+            size = records.nbytes
         else:
             size = int(n * (SPAN_DATA_FACTOR * self._sizing.avg_bytes + SPAN_DATA_OVERHEAD))
         handed = Batch(n, lanes)

@@ -12,8 +12,9 @@ objects a snapshot refers to included), whichever is larger bounding the queue.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from brokle_trace._model import EncodedLines, SpanData, span_json
+from brokle_trace._model import span_json
 
 __all__ = ["SAMPLE_EVERY", "Sizing", "sample_sizes"]
 
@@ -117,10 +118,11 @@ class Sizing:
         self.cap[0] = -1
 
 
-def sample_sizes(records: list[SpanData] | EncodedLines) -> list[int]:
-    """The encoded size of every ``SAMPLE_EVERY``-th span of a converted batch."""
-    if isinstance(records, EncodedLines):
-        return records.sizes(SAMPLE_EVERY)
+def sample_sizes(records: Any) -> list[int]:
+    """The encoded size of every ``SAMPLE_EVERY``-th span of a converted batch (SpanData,
+    or ``EncodedLines`` / OTLP ``EncodedSpans``, which know their sizes)."""
+    if not isinstance(records, list):
+        return list(records.sizes(SAMPLE_EVERY))
     sizes = []
     for i in range(0, len(records), SAMPLE_EVERY):
         try:

@@ -30,7 +30,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from brokle_trace._model import PreparedBatch, SpanData
 from brokle_trace._runtime import errors as _errors
-from brokle_trace.exporters._encode import encode_request, halves
+from brokle_trace._runtime.text import clean_value
+from brokle_trace.exporters._encode import encode_span_data, fill_attributes, halves
+from brokle_trace.exporters._frame import (
+    EncodedSpans,
+    GroupKey,
+    request,
+    request_size,
+    resource_header,
+    scope_header,
+    total_size,
+)
 from brokle_trace.exporters._http import HttpSender, redacted_url
 from brokle_trace.exporters._otlp_config import (
     CONTROL,
@@ -56,10 +66,6 @@ __all__ = [
 
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 _LOG_EVERY_S = 60.0
-
-
-def _ignore(span: SpanData, exc: Exception) -> None:
-    """Spans already counted as unencodable by the first pass."""
 
 
 class OTLPExporter:
@@ -147,6 +153,8 @@ class OTLPExporter:
             backoff_max=backoff_max,
         )
         self._resources = ResourceCache()
+        self._resource_bytes: dict[GroupKey, bytes] = {}
+        self._scope_bytes: dict[GroupKey, bytes] = {}
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}
         self._warnings = _errors.RateLimiter(_LOG_EVERY_S)
@@ -184,9 +192,13 @@ class OTLPExporter:
         return f"OTLPExporter(endpoint={redacted_url(self.endpoint)!r}, headers={names})"
 
     # -- export ---------------------------------------------------------------------------------
-    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+    def export(self, spans: Sequence[SpanData] | EncodedSpans) -> ExportResult:
         """Encode and send ``spans``; FAILURE if any of them was not delivered."""
         return self.send_prepared(self.prepare_batch(spans))
+
+    #: The export worker may hand ``export``/``prepare_batch`` an ``EncodedSpans`` batch
+    #: (span bytes from records, ``_export.otlp_spans``) instead of SpanData.
+    accepts_encoded_spans = True
 
     @property
     def prepares_batches(self) -> bool:
@@ -199,7 +211,7 @@ class OTLPExporter:
         """
         return type(self).export is OTLPExporter.export and "export" not in vars(self)
 
-    def prepare_batch(self, spans: Sequence[SpanData]) -> PreparedBatch:
+    def prepare_batch(self, spans: Sequence[SpanData] | EncodedSpans) -> PreparedBatch:
         """``spans`` as request bodies under the byte cap, compressed; spans that cannot be
         sent (over the cap alone, impossible to encode) are counted in ``drops``.
 
@@ -211,7 +223,7 @@ class OTLPExporter:
             ([1], {})
         """
         drops: dict[str, int] = {}
-        chunks = [(len(chunk), self._compress(raw)) for chunk, raw in self._requests(spans, drops)]
+        chunks = [(count, self._compress(raw)) for count, raw in self._requests(spans, drops)]
         return PreparedBatch(chunks, drops, len(spans))
 
     def _compress(self, raw: bytes) -> bytes:
@@ -286,62 +298,94 @@ class OTLPExporter:
         self.counters["split_413"] += 1
         return [(n, self._compress(half)) for n, half in halves(raw)]
 
-    def _requests(
-        self, spans: Sequence[SpanData], drops: dict[str, int]
-    ) -> list[tuple[Sequence[SpanData], bytes]]:
-        """Split ``spans`` into requests under the byte cap; count and drop oversized spans
-        and spans that cannot be encoded (into ``drops``)."""
+    def _requests(self, spans: Any, drops: dict[str, int]) -> list[tuple[int, bytes]]:
+        """``spans`` (SpanData, or ``EncodedSpans`` from the worker) as request bodies under
+        the byte cap, framed around each span's bytes (encoded once, never again to size
+        or split); oversized spans and spans that cannot be encoded are counted in
+        ``drops``."""
         if not spans:
             return []
-        resources = self._resources
-        bad: set[int] = set()
-
-        def unencodable(span: SpanData, exc: Exception) -> None:
-            bad.add(id(span))
-            drops["serialize_error"] = drops.get("serialize_error", 0) + 1
+        encoded = spans if type(spans) is EncodedSpans else encode_span_data(spans)
+        for name, exc in encoded.failures:
             self.counters["encode_errors"] += 1
             self._log(
                 "encode",
                 "brokle_trace: span %r cannot be encoded for OTLP (%s: %s); dropped alone",
-                span.name,
+                name,
                 type(exc).__name__,
                 exc,
             )
-
-        request = encode_request(spans, resources, unencodable)
+        for reason, count in encoded.drops.items():
+            drops[reason] = drops.get(reason, 0) + count
+        groups = encoded.groups
+        if not groups:
+            return []
+        heads = {key: (self._resource_header(key), self._scope_header(key)) for key in groups}
         cap = self._cap
-        if request.ByteSize() <= cap:
-            good = [s for s in spans if id(s) not in bad] if bad else spans
-            return [(good, request.SerializeToString())] if good else []
-        out: list[tuple[Sequence[SpanData], bytes]] = []
-        chunk: list[SpanData] = []
-        size = 0
-        for span in spans:
-            if id(span) in bad:
-                continue
+        if total_size(encoded, heads) <= cap:
+            parts = [(key, bytes(buf)) for key, (buf, _) in groups.items()]
+            n = sum(len(ends) for _, ends in groups.values())
+            return [(n, request(parts, self._resource_header, self._scope_header))]
+        out: list[tuple[int, bytes]] = []
+        chunk: list[tuple[GroupKey, int, int]] = []  # (group, start, end) byte ranges
+        count = size = 0
+
+        def close() -> None:
+            views = [(key, memoryview(groups[key][0])[a:b]) for key, a, b in chunk]
+            out.append((count, request(views, self._resource_header, self._scope_header)))
+
+        for key, _, start, end in encoded.spans():
+            resource, scope = heads[key]
             # A one-span request's size includes the resource and scope once, so the sum of
             # these over-estimates a chunk's real size: a chunk never exceeds the cap.
-            one = encode_request([span], resources, _ignore).ByteSize()
+            one = request_size(len(resource), len(scope), end - start)
             if one > cap:
                 self.counters["too_large"] += 1
                 drops["too_large"] = drops.get("too_large", 0) + 1
                 self._log(
                     "too_large",
-                    "brokle_trace: dropped span %r: %d bytes encoded, over the %d-byte OTLP "
+                    "brokle_trace: dropped a span of %d bytes encoded, over the %d-byte OTLP "
                     "request cap (raise otlp_max_request_bytes or lower capture limits)",
-                    span.name,
                     one,
                     cap,
                 )
                 continue
             if chunk and size + one > cap:
-                out.append((chunk, encode_request(chunk, resources, _ignore).SerializeToString()))
-                chunk, size = [], 0
-            chunk.append(span)
+                close()
+                chunk, count, size = [], 0, 0
+            if chunk and chunk[-1][0] == key and chunk[-1][2] == start:
+                chunk[-1] = (key, chunk[-1][1], end)
+            else:
+                chunk.append((key, start, end))
+            count += 1
             size += one
         if chunk:
-            out.append((chunk, encode_request(chunk, resources, _ignore).SerializeToString()))
+            close()
         return out
+
+    def _resource_header(self, key: GroupKey) -> bytes:
+        """The framed resource of a group (cached: the same few for a process's life)."""
+        facts = key[:3]
+        header = self._resource_bytes.get(facts)
+        if header is None:
+            attributes = dict(self._resources.get(*facts).attributes)
+            try:
+                header = resource_header(attributes, fill_attributes)
+            except Exception:  # text that cannot be encoded (a lone surrogate): cleaned
+                header = resource_header(clean_value(attributes), fill_attributes)
+            self._resource_bytes[facts] = header
+        return header
+
+    def _scope_header(self, key: GroupKey) -> bytes:
+        scope = key[3:]
+        header = self._scope_bytes.get(scope)
+        if header is None:
+            try:
+                header = scope_header(*scope)
+            except Exception:
+                header = scope_header(*clean_value(list(scope)))
+            self._scope_bytes[scope] = header
+        return header
 
     def _partial(self, body: bytes) -> int:
         """Count the spans a 2xx response says it rejected (OTLP partial success)."""

@@ -1,0 +1,224 @@
+"""Record -> OTLP ``Span`` bytes, straight: for OTLP exporters, without a SpanData in between.
+
+An ordinary span (no error, no trace attributes, no ``update()``) of one function differs
+from its siblings only in its ids, its two times and its captured input and output. So each
+function gets a template made once from its span template (``convert.template``) through
+the reference mapping (``semconv.to_otel_attributes``, ``_encode``): the bytes of its
+constant fields (name, kind, the attributes around ``input.value``/``output.value``, the
+dropped count, the status). A span then costs one small ``Span`` message with the variable
+fields set on OpenTelemetry's own class, serialised, between the template's two halves:
+protobuf merges concatenated messages and keeps repeated fields in wire order, so the
+result decodes to exactly the message ``_encode`` fills (a hypothesis test compares them).
+Other spans (failed, updated, with trace attributes, third-party, LLM and retrieval spans
+whose OpenInference attributes are derived from their input) take the reference way, still
+encoded once here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
+
+from brokle_trace import capture, semconv
+from brokle_trace._export.convert import (
+    Resource,
+    input_value,
+    output_value,
+    template,
+    to_span_data,
+)
+from brokle_trace._export.foreign import FOREIGN
+from brokle_trace._export.record import Record
+from brokle_trace._model import SpanData, fast_span_data
+from brokle_trace._runtime.state import UNSET
+from brokle_trace.exporters._encode import add_span_data, fill_attributes
+from brokle_trace.exporters._frame import EncodedSpans
+from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE
+from brokle_trace.exporters._structure import STRUCTURE_KEYS
+
+__all__ = ["encoded_spans", "takes_span_bytes", "to_span_bytes"]
+
+_OURS = (SCOPE.name, SCOPE.version or "")
+_HAS_IS_REMOTE = int(SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
+_IS_REMOTE = int(SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK)
+_INTERNAL = PbSpan.SpanKind.SPAN_KIND_INTERNAL
+_CLIENT = PbSpan.SpanKind.SPAN_KIND_CLIENT
+_IO = (
+    semconv.INPUT_VALUE,
+    semconv.INPUT_MIME_TYPE,
+    semconv.OUTPUT_VALUE,
+    semconv.OUTPUT_MIME_TYPE,
+)
+#: Stand-ins for the captured values while a template is made (found again by identity).
+_IN = "\x00brokle-template-input\x00"
+_OUT = "\x00brokle-template-output\x00"
+_json = semconv._json
+
+
+class _Template:
+    """The constant bytes of one function's ordinary spans (``has_in``/``has_out`` fixed)."""
+
+    __slots__ = ("head", "key", "remote", "tail")
+
+    def __init__(self, head: bytes, tail: bytes, key: tuple[Any, ...], remote: bool) -> None:
+        self.head = head
+        self.tail = tail
+        self.key = key
+        self.remote = remote
+
+
+def _make(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None:
+    """The template of ``base`` (``convert.template``'s fields); None if its spans' attributes
+    depend on more than their input/output values (then they take the reference way)."""
+    attributes = dict(base["attributes"] or {})
+    if base["type"] in ("llm", "retrieval") or STRUCTURE_KEYS & attributes.keys():
+        return None  # OpenInference attributes derived from the input; structure fields
+    fields = {
+        **base,
+        "trace_id": "0" * 32,
+        "span_id": "0" * 16,
+        "input": _IN if has_in else None,
+        "output": _OUT if has_out else None,
+        "metadata": {},
+        "tags": [],
+        "attributes": attributes,
+    }
+    mapped, dropped = semconv.to_otel_attributes(fast_span_data(fields))
+    keys = list(mapped)
+    # The variable attributes must be one run (input's pair, then output's), in that order.
+    wanted = [k for k, on in zip(_IO, (has_in, has_in, has_out, has_out), strict=True) if on]
+    run = [i for i, k in enumerate(keys) if k in _IO]
+    if [keys[i] for i in run] != wanted or (run and run != list(range(run[0], run[0] + len(run)))):
+        return None
+    first = run[0] if run else len(keys)
+    items = list(mapped.items())
+    before, after = dict(items[:first]), dict(items[first + len(run) :])
+    for value in (*before.values(), *after.values()):
+        if isinstance(value, str) and (_IN in value or _OUT in value):
+            return None
+    head = PbSpan()
+    head.name = base["name"]
+    head.kind = _CLIENT if base["type"] in CLIENT_TYPES else _INTERNAL
+    fill_attributes(head.attributes, before)
+    tail = PbSpan()
+    fill_attributes(tail.attributes, after)
+    tail.dropped_attributes_count = dropped
+    tail.status.SetInParent()
+    key = (base["service"], base["environment"], base["release"], *_OURS)
+    return _Template(
+        head.SerializeToString(),
+        tail.SerializeToString(),
+        key,
+        bool(attributes.get(semconv.BROKLE_REMOTE_PARENT)),
+    )
+
+
+#: id(base) -> (base, {(has_in, has_out): template or None}); base held so the id stays valid.
+_templates: dict[int, tuple[dict[str, Any], dict[tuple[bool, bool], _Template | None]]] = {}
+_TEMPLATES_MAX = 4096
+
+
+def _template_of(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None:
+    hit = _templates.get(id(base))
+    if hit is None or hit[0] is not base:
+        if len(_templates) >= _TEMPLATES_MAX:
+            _templates.clear()
+        hit = _templates[id(base)] = (base, {})
+    variants = hit[1]
+    which = (has_in, has_out)
+    if which in variants:
+        return variants[which]
+    try:
+        made = _make(base, has_in, has_out)
+    except Exception:  # e.g. a name that cannot be encoded: the reference way cleans it
+        made = None
+    variants[which] = made
+    return made
+
+
+def to_span_bytes(
+    record: Record, settings: capture.CaptureSettings, resource: Resource
+) -> tuple[tuple[Any, ...], bytes] | SpanData:
+    """``(group, Span bytes)`` of an ordinary span; the ``SpanData`` of any other (for the
+    reference encoder)."""
+    (
+        view,
+        trace_id,
+        span_id,
+        parent_id,
+        start_ns,
+        end_ns,
+        inp,
+        out,
+        error,
+        trace_attrs,
+        updated,
+        raw_args,
+        raw_kwargs,
+    ) = record
+    if view is FOREIGN or error is not None or updated is not None or trace_attrs is not None:
+        return to_span_data(record, settings, resource)
+    base, args_ok, output_ok, c = template(view, settings, resource)
+    input_ = (
+        None if inp is UNSET else input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c)
+    )
+    output = None if out is UNSET else output_value(view, out, settings, output_ok, c)
+    made = _template_of(base, input_ is not None, output is not None)
+    if made is None:
+        return to_span_data(record, settings, resource)
+    span = PbSpan()
+    span.trace_id = trace_id.to_bytes(16, "big")
+    span.span_id = span_id.to_bytes(8, "big")
+    if parent_id:
+        span.parent_span_id = parent_id.to_bytes(8, "big")
+        span.flags = _HAS_IS_REMOTE | _IS_REMOTE if made.remote else _HAS_IS_REMOTE
+    else:
+        span.flags = _HAS_IS_REMOTE
+    span.start_time_unix_nano = start_ns
+    span.end_time_unix_nano = end_ns
+    if input_ is not None or output is not None:
+        add = span.attributes.add
+        for value, value_key, mime_key in (
+            (input_, semconv.INPUT_VALUE, semconv.INPUT_MIME_TYPE),
+            (output, semconv.OUTPUT_VALUE, semconv.OUTPUT_MIME_TYPE),
+        ):
+            if value is None:
+                continue
+            kv = add()
+            kv.key = value_key
+            if isinstance(value, str):
+                kv.value.string_value = value
+                mime = "text/plain"
+            else:
+                kv.value.string_value = _json(value)
+                mime = "application/json"
+            kv = add()
+            kv.key = mime_key
+            kv.value.string_value = mime
+    return made.key, made.head + span.SerializeToString() + made.tail
+
+
+def encoded_spans() -> tuple[EncodedSpans, Callable[[Any], None]]:
+    """An empty batch and its ``add`` for what ``to_span_bytes`` returns."""
+    encoded = EncodedSpans()
+    add = encoded.add
+
+    def add_converted(converted: Any) -> None:
+        if type(converted) is tuple:
+            add(*converted)
+        else:
+            add_span_data(encoded, converted)
+
+    return encoded, add_converted
+
+
+def takes_span_bytes(exporter: object) -> bool:
+    """Whether the worker may hand ``exporter`` an ``EncodedSpans`` batch: an OTLP exporter
+    (``accepts_encoded_spans``) whose ``export`` was not replaced (``prepares_batches``)."""
+    return (
+        getattr(exporter, "accepts_encoded_spans", False) is True
+        and getattr(exporter, "prepares_batches", False) is True
+    )

@@ -1,0 +1,201 @@
+"""Encoded OTLP spans, and the requests framed around them without encoding them again.
+
+The export worker turns each span into the bytes of one OTLP ``Span`` message once
+(``_export.otlp_spans``: fields set on OpenTelemetry's own ``opentelemetry-proto`` classes,
+constant parts from per-function templates). A request is then those bytes framed, not
+re-encoded: protobuf's wire format puts an embedded message as its field's tag, its length
+and its bytes, so ``ExportTraceServiceRequest`` -> ``ResourceSpans`` -> ``ScopeSpans`` ->
+``Span`` is a few tags and lengths around byte slices. Sizes are known exactly from the
+bytes, so splitting a batch under the request cap costs additions, not a second encode.
+Tags come from the classes' descriptors; the parity test decodes the result with
+``opentelemetry-proto`` and compares it with the message ``_encode.encode_request`` builds.
+
+Spans are grouped like ``encode_request`` groups them: by resource (service, environment,
+release), then by scope, in order of first appearance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
+
+__all__ = [
+    "EncodedSpans",
+    "GroupKey",
+    "framed",
+    "request",
+    "request_size",
+    "resource_header",
+    "scope_header",
+    "tag",
+    "total_size",
+    "varint",
+]
+
+#: (service, environment, release, scope name, scope version)
+GroupKey = tuple[Any, ...]
+
+
+def varint(n: int) -> bytes:
+    """Protobuf's base-128 varint of a non-negative int.
+
+    Example:
+        >>> varint(300)
+        b'\\xac\\x02'
+    """
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def tag(message: Any, field: str) -> bytes:
+    """The tag of length-delimited ``field`` of ``message`` (a class), from its descriptor.
+
+    Example:
+        >>> tag(ScopeSpans, "spans")
+        b'\\x12'
+    """
+    return varint(message.DESCRIPTOR.fields_by_name[field].number << 3 | 2)
+
+
+def framed(field_tag: bytes, payload: bytes) -> bytes:
+    """``payload`` as the length-delimited field ``field_tag`` of its parent.
+
+    Example:
+        >>> framed(b"\\x0a", b"ab")
+        b'\\n\\x02ab'
+    """
+    return field_tag + varint(len(payload)) + payload
+
+
+_REQUEST_RESOURCE_SPANS = tag(ExportTraceServiceRequest, "resource_spans")
+_RESOURCE = tag(ResourceSpans, "resource")
+_SCOPE_SPANS = tag(ResourceSpans, "scope_spans")
+_SCOPE = tag(ScopeSpans, "scope")
+_SPANS = tag(ScopeSpans, "spans")
+
+
+def _framed_len(inner: int) -> int:
+    return 1 + len(varint(inner)) + inner
+
+
+def scope_header(name: str, version: str) -> bytes:
+    """The framed ``scope`` field of a ``ScopeSpans`` (always present, as in encode_request)."""
+    return framed(_SCOPE, InstrumentationScope(name=name, version=version).SerializeToString())
+
+
+def resource_header(
+    attributes: dict[str, Any], fill: Callable[[Any, dict[str, Any]], None]
+) -> bytes:
+    """The framed ``resource`` field of a ``ResourceSpans`` (absent when it has nothing)."""
+    resource = Resource()
+    fill(resource.attributes, attributes)
+    raw = resource.SerializeToString()
+    return framed(_RESOURCE, raw) if raw else b""
+
+
+class EncodedSpans:
+    """A converted batch for OTLP: every span's ``Span`` bytes, framed, by group.
+
+    Each group holds one buffer of framed spans and the offset just past each one (one
+    growing buffer, not thousands of bytes objects: see ``EncodedLines``). ``drops`` are
+    the spans that could not be encoded (by reason) and ``failures`` why, for the log.
+    """
+
+    __slots__ = ("drops", "failures", "groups", "n", "nbytes")
+
+    def __init__(self) -> None:
+        self.groups: dict[GroupKey, tuple[bytearray, list[int]]] = {}
+        self.n = 0
+        self.nbytes = 0
+        self.drops: dict[str, int] = {}
+        self.failures: list[tuple[str, Exception]] = []
+
+    def add(self, key: GroupKey, span: bytes) -> None:
+        """One span's ``Span`` message bytes, in group ``key``."""
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = (bytearray(), [])
+        buf = group[0]
+        buf += _SPANS
+        buf += varint(len(span))
+        buf += span
+        group[1].append(len(buf))
+        self.n += 1
+        self.nbytes += len(span)
+
+    def lost(self, name: str, exc: Exception) -> None:
+        """A span that could not be encoded at all: counted (``serialize_error``)."""
+        self.n += 1
+        self.drops["serialize_error"] = self.drops.get("serialize_error", 0) + 1
+        self.failures.append((name, exc))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def sizes(self, every: int) -> list[int]:
+        """The framed size of every ``every``-th span, for the queue's size estimate."""
+        out: list[int] = []
+        i = 0
+        for _, ends in self.groups.values():
+            for j in range(len(ends)):
+                if i % every == 0:
+                    out.append(ends[j] - (ends[j - 1] if j else 0))
+                i += 1
+        return out
+
+    def spans(self) -> Iterator[tuple[GroupKey, int, int, int]]:
+        """(group, index, start, end) of every span, group by group."""
+        for key, (_, ends) in self.groups.items():
+            start = 0
+            for i, end in enumerate(ends):
+                yield key, i, start, end
+                start = end
+
+
+def request(
+    parts: Sequence[tuple[GroupKey, memoryview | bytes]],
+    resource_of: Callable[[GroupKey], bytes],
+    scope_of: Callable[[GroupKey], bytes],
+) -> bytes:
+    """An ``ExportTraceServiceRequest`` of already framed spans, ``parts`` in group order
+    (every group of one resource contiguous, as ``EncodedSpans.groups`` keeps them)."""
+    # Keyed by the three resource facts, as encode_request groups (not by resource bytes).
+    by_resource: dict[GroupKey, list[bytes]] = {}
+    for key, spans in parts:
+        scopes = by_resource.get(key[:3])
+        if scopes is None:
+            scopes = by_resource[key[:3]] = [resource_of(key)]
+        scopes.append(framed(_SCOPE_SPANS, scope_of(key) + spans))
+    return b"".join(
+        framed(_REQUEST_RESOURCE_SPANS, b"".join(scopes)) for scopes in by_resource.values()
+    )
+
+
+def total_size(encoded: EncodedSpans, heads: dict[GroupKey, tuple[bytes, bytes]]) -> int:
+    """The exact size of the request of all of ``encoded`` (``heads``: each group's framed
+    resource and scope headers)."""
+    by_resource: dict[GroupKey, int] = {}
+    for key, (buf, _) in encoded.groups.items():
+        resource, scope = heads[key]
+        inner = by_resource.get(key[:3], len(resource))
+        by_resource[key[:3]] = inner + _framed_len(len(scope) + len(buf))
+    return sum(_framed_len(inner) for inner in by_resource.values())
+
+
+def request_size(resource: int, scope: int, spans: int) -> int:
+    """The exact size of a request of one group: framed resource and scope headers of
+    ``resource`` and ``scope`` bytes, ``spans`` bytes of framed spans."""
+    return _framed_len(resource + _framed_len(scope + spans))

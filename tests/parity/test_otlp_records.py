@@ -1,0 +1,193 @@
+"""OTLP requests built from records (span bytes from per-function templates, framed by the
+exporter) decode, with ``opentelemetry-proto``, to exactly the message the reference route
+builds (record -> SpanData -> ``encode_request``), and the record shortcut really fires."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Link, Status, StatusCode
+
+import brokle_trace
+from brokle_trace import get_current_span, observe, observe_llm, trace_context
+from brokle_trace._export.convert import Resource, to_span_data
+from brokle_trace._export.otlp_spans import encoded_spans, to_span_bytes
+from brokle_trace._export.record import seal
+from brokle_trace._runtime import lifecycle as _lifecycle
+from brokle_trace._runtime import state as _state
+from brokle_trace.exporters._encode import encode_request
+from brokle_trace.exporters.otlp import OTLPExporter
+from tests.capture.strategies import secrets
+from tests.parity.fired import Fired, run
+
+TEXT = st.text(max_size=30) | st.sampled_from(["ünï 中文 🙂", "a\u2028b", "100%", ""])
+VALUES = st.one_of(
+    st.integers(-(1 << 70), 1 << 70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    TEXT,
+    st.sampled_from(["x" * 70_000, "short"]),
+    secrets().map(lambda pair: pair[0]),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(0, 9), max_size=4),
+    st.dictionaries(st.sampled_from(["a", "api_key", "q", "ü"]), TEXT, max_size=3),
+)
+ATTRIBUTES = st.dictionaries(
+    st.sampled_from(
+        [
+            "gen_ai.request.model",
+            "gen_ai.tool.name",
+            "input.value",
+            "output.mime_type",
+            "brokle.remote_parent",
+            "team",
+            "ids",
+        ]
+    ),
+    st.one_of(TEXT, st.integers(0, 9), st.booleans(), st.lists(st.integers(0, 3), max_size=3)),
+    max_size=4,
+)
+_PROVIDER = TracerProvider()
+_PROVIDER.add_span_processor(brokle_trace.span_processor())
+_TRACER = _PROVIDER.get_tracer("their.instrumentor", "1.2")
+
+
+def _records(run_calls: Callable[[], None]) -> list[Any]:
+    records: list[Any] = []
+    _lifecycle.current_pipeline()
+    enqueue, enqueue_record = _state.enqueue, _state.enqueue_record
+    _state.enqueue = lambda span: records.append(seal(span))
+    _state.enqueue_record = records.append
+    try:
+        run_calls()
+    finally:
+        _state.enqueue, _state.enqueue_record = enqueue, enqueue_record
+    return records
+
+
+def _compare(records: list[Any], resource: Resource, fired: Fired, environ: dict[str, str]) -> None:
+    settings_ = _state.capture_settings
+    exporter = OTLPExporter("http://127.0.0.1:9", environ=environ)
+    exporter._resources = type(exporter._resources)(environ)
+    encoded, add = encoded_spans()
+    shortcut = 0
+    for record in records:
+        try:
+            converted = to_span_bytes(record, settings_, resource)
+        except Exception:  # what the worker does: the reference way, cleaned if need be
+            converted = to_span_data(record, settings_, resource)
+        shortcut += type(converted) is tuple
+        add(converted)
+    fired.example(shortcut > 0)
+    drops: dict[str, int] = {}
+    bodies = exporter._requests(encoded, drops)
+    reference = encode_request(
+        [to_span_data(record, settings_, resource) for record in records],
+        exporter._resources,
+        lambda span, exc: None,
+    )
+    assert len(bodies) == 1
+    count, raw = bodies[0]
+    assert ExportTraceServiceRequest.FromString(raw) == reference
+    assert count + sum(drops.values()) == len(records)
+
+    # Split under a small cap: every span that fits arrives once, equal to its reference.
+    small = OTLPExporter("http://127.0.0.1:9", max_request_bytes=3000, environ=environ)
+    small._resources = exporter._resources
+    wanted = sorted(
+        span.SerializeToString(deterministic=True)
+        for rs in reference.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+        if span.ByteSize() < 2500
+    )
+    got = []
+    for _, body in small._requests(encoded, {}):
+        assert len(body) <= 3000
+        for rs in ExportTraceServiceRequest.FromString(body).resource_spans:
+            for ss in rs.scope_spans:
+                got.extend(s.SerializeToString(deterministic=True) for s in ss.spans)
+    assert [g for g in sorted(got) if g in wanted] == wanted
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    name=TEXT.filter(bool),
+    kind=st.sampled_from(["span", "tool", "llm", "retrieval", "embedding", "agent"]),
+    static=ATTRIBUTES,
+    args=st.lists(VALUES, max_size=3),
+    result=VALUES,
+    raises=st.booleans(),
+    traced=st.booleans(),
+    update=st.booleans(),
+    capture=st.booleans(),
+    foreign_span=st.booleans(),
+    service=st.none() | st.sampled_from(["api", "ü-svc", "unknown_service"]),
+    environ=st.sampled_from([{}, {"OTEL_RESOURCE_ATTRIBUTES": "team=ml,region=eu"}]),
+)
+def _property(  # noqa: PLR0917 - one example's knobs
+    fired: Fired,
+    data: st.DataObject,
+    name: str,
+    kind: str,
+    static: dict[str, Any],
+    args: list[Any],
+    result: Any,
+    raises: bool,
+    traced: bool,
+    update: bool,
+    capture: bool,
+    foreign_span: bool,
+    service: str | None,
+    environ: dict[str, str],
+) -> None:
+    def body(*a: Any) -> Any:
+        if update:
+            get_current_span().update(
+                metadata={"k": result if isinstance(result, str) else 1}, level="warning"
+            )
+            if kind == "llm":  # usage priced into cost on the worker
+                brokle_trace.update_current_llm(
+                    model="gpt-4o-mini", usage={"input_tokens": 12, "output_tokens": 3}
+                )
+        if foreign_span:
+            links = [Link(_TRACER.start_span("linked").get_span_context(), {"why": "retry"})]
+            with _TRACER.start_as_current_span("their.call", links=links) as theirs:
+                theirs.set_attribute("gen_ai.operation.name", "chat")
+                theirs.add_event("chunk", {"n": 1})
+                theirs.set_status(Status(StatusCode.ERROR, "their failure"))
+        if raises:
+            raise ValueError(f"failed with {result!r}")
+        return result
+
+    options: dict[str, Any] = {"name": name, "capture_inputs": capture, "attributes": static}
+    if kind == "llm" and data.draw(st.booleans()):
+        fn = observe_llm(model="gpt-4o", provider="openai", **options)(body)
+    else:
+        fn = observe(type=kind, **options)(body)
+    parent = observe(name="parent")(lambda: fn(*args))
+
+    def calls() -> None:
+        try:
+            if traced:
+                with trace_context(user_id="u1", session_id="s", tags=["t", "ü"]):
+                    parent()
+            else:
+                parent()
+        except ValueError:
+            pass
+
+    resource = Resource(service=service, environment="prod", release="1.0")
+    _compare(_records(calls), resource, fired, environ)
+
+
+def test_requests_from_records_equal_the_reference_encoding() -> None:
+    run(_property, min_share=0.3)
