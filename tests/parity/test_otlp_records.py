@@ -190,4 +190,6 @@ def _property(  # noqa: PLR0917 - one example's knobs
 
 
 def test_requests_from_records_equal_the_reference_encoding() -> None:
-    run(_property, min_share=0.3)
+    # About a third of the examples have an ordinary span (the rest fail, update, carry trace
+    # attributes or are LLM/retrieval spans): a tenth is a safe floor.
+    run(_property, min_share=0.1)
