@@ -16,9 +16,11 @@ encoded once here.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
 
@@ -35,7 +37,17 @@ from brokle_trace._export.record import Record
 from brokle_trace._model import SpanData, fast_span_data
 from brokle_trace._runtime.state import UNSET
 from brokle_trace.exporters._encode import add_span_data, fill_attributes
-from brokle_trace.exporters._frame import EncodedSpans
+from brokle_trace.exporters._frame import (
+    END,
+    PARENT_ID,
+    SPAN_ID,
+    START,
+    TRACE_ID,
+    EncodedSpans,
+    flags_field,
+    key_field,
+    string_attribute,
+)
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE
 from brokle_trace.exporters._structure import STRUCTURE_KEYS
 
@@ -55,19 +67,46 @@ _IO = (
 #: Stand-ins for the captured values while a template is made (found again by identity).
 _IN = "\x00brokle-template-input\x00"
 _OUT = "\x00brokle-template-output\x00"
-_json = semconv._json
+_dumps = orjson.dumps
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _json(value: Any) -> bytes:
+    """``semconv._json(value)`` as UTF-8, without decoding orjson's bytes and encoding them
+    again."""
+    try:
+        return _dumps(value, default=str, option=_JSON_OPTIONS)
+    except (TypeError, ValueError):
+        return str(value).encode()
+
+
+_INPUT_KEY = key_field(semconv.INPUT_VALUE)
+_OUTPUT_KEY = key_field(semconv.OUTPUT_VALUE)
+#: The mime-type attribute after a text value, after a JSON value.
+_INPUT_MIMES = tuple(
+    string_attribute(key_field(semconv.INPUT_MIME_TYPE), m)
+    for m in (b"text/plain", b"application/json")
+)
+_OUTPUT_MIMES = tuple(
+    string_attribute(key_field(semconv.OUTPUT_MIME_TYPE), m)
+    for m in (b"text/plain", b"application/json")
+)
+assert len(START) == len(END) == 1  # one-byte tags: the two times are one struct call
+_TIMES = struct.Struct("<BQBQ")
+_times = _TIMES.pack
 
 
 class _Template:
     """The constant bytes of one function's ordinary spans (``has_in``/``has_out`` fixed)."""
 
-    __slots__ = ("head", "key", "remote", "tail")
+    __slots__ = ("child_flags", "head", "key", "root_flags", "tail")
 
     def __init__(self, head: bytes, tail: bytes, key: tuple[Any, ...], remote: bool) -> None:
         self.head = head
         self.tail = tail
         self.key = key
-        self.remote = remote
+        self.root_flags = flags_field(_HAS_IS_REMOTE)
+        self.child_flags = flags_field(_HAS_IS_REMOTE | _IS_REMOTE if remote else _HAS_IS_REMOTE)
 
 
 def _make(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None:
@@ -169,40 +208,44 @@ def to_span_bytes(
     made = _template_of(base, input_ is not None, output is not None)
     if made is None:
         return to_span_data(record, settings, resource)
-    span = PbSpan()
-    span.trace_id = trace_id.to_bytes(16, "big")
-    span.span_id = span_id.to_bytes(8, "big")
+    ids = _ids(trace_id, span_id)
     if parent_id:
-        span.parent_span_id = parent_id.to_bytes(8, "big")
-        span.flags = _HAS_IS_REMOTE | _IS_REMOTE if made.remote else _HAS_IS_REMOTE
+        ids = b"".join((ids, PARENT_ID, parent_id.to_bytes(8, "big"), made.child_flags))
     else:
-        span.flags = _HAS_IS_REMOTE
-    span.start_time_unix_nano = start_ns
-    span.end_time_unix_nano = end_ns
-    if input_ is not None or output is not None:
-        add = span.attributes.add
-        for value, value_key, mime_key in (
-            (input_, semconv.INPUT_VALUE, semconv.INPUT_MIME_TYPE),
-            (output, semconv.OUTPUT_VALUE, semconv.OUTPUT_MIME_TYPE),
-        ):
-            if value is None:
-                continue
-            kv = add()
-            kv.key = value_key
-            if isinstance(value, str):
-                kv.value.string_value = value
-                mime = "text/plain"
-            else:
-                kv.value.string_value = _json(value)
-                mime = "application/json"
-            kv = add()
-            kv.key = mime_key
-            kv.value.string_value = mime
-    return made.key, made.head + span.SerializeToString() + made.tail
+        ids += made.root_flags
+    parts = [made.head, ids, _times(START[0], start_ns, END[0], end_ns)]
+    for value, key, mimes in (
+        (input_, _INPUT_KEY, _INPUT_MIMES),
+        (output, _OUTPUT_KEY, _OUTPUT_MIMES),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, str):
+            # strict UTF-8: a lone surrogate raises here as in upb (the reference way cleans)
+            parts.append(string_attribute(key, value.encode()))
+            parts.append(mimes[0])
+        else:
+            parts.append(string_attribute(key, _json(value)))
+            parts.append(mimes[1])
+    parts.append(made.tail)
+    return made.key, b"".join(parts)
+
+
+def _ids(trace_id: int, span_id: int) -> bytes:
+    global _last_trace
+    last = _last_trace
+    if last[0] != trace_id:  # the spans of a trace arrive together
+        last = _last_trace = (trace_id, TRACE_ID + trace_id.to_bytes(16, "big") + SPAN_ID)
+    return last[1] + span_id.to_bytes(8, "big")
+
+
+#: (trace id, its framed field and the span id's tag): the worker's last trace.
+_last_trace: tuple[int, bytes] = (-1, b"")
 
 
 def encoded_spans() -> tuple[EncodedSpans, Callable[[Any], None]]:
-    """An empty batch and its ``add`` for what ``to_span_bytes`` returns."""
+    """An empty batch and its ``add`` for what ``to_span_bytes`` returns (a SpanData goes
+    through the reference encoder, which cleans or counts what it cannot encode)."""
     encoded = EncodedSpans()
     add = encoded.add
 

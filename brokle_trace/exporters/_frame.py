@@ -22,18 +22,26 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
-from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 __all__ = [
+    "END",
+    "PARENT_ID",
+    "SPAN_ID",
+    "START",
+    "TRACE_ID",
     "EncodedSpans",
     "GroupKey",
+    "flags_field",
     "framed",
+    "key_field",
     "request",
     "request_size",
     "resource_header",
     "scope_header",
+    "string_attribute",
     "tag",
     "total_size",
     "varint",
@@ -41,6 +49,9 @@ __all__ = [
 
 #: (service, environment, release, scope name, scope version)
 GroupKey = tuple[Any, ...]
+
+
+_SMALL = [bytes((i,)) for i in range(0x80)]
 
 
 def varint(n: int) -> bytes:
@@ -51,7 +62,9 @@ def varint(n: int) -> bytes:
         b'\\xac\\x02'
     """
     if n < 0x80:
-        return bytes((n,))
+        return _SMALL[n]
+    if n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
@@ -85,6 +98,56 @@ _RESOURCE = tag(ResourceSpans, "resource")
 _SCOPE_SPANS = tag(ResourceSpans, "scope_spans")
 _SCOPE = tag(ScopeSpans, "scope")
 _SPANS = tag(ScopeSpans, "spans")
+
+
+def _prefix(message: Any, value_size: int) -> bytes:
+    """What precedes a field's ``value_size`` value bytes when ``message`` (with only that
+    field set) is serialised by upb: the field's tag (and length, where fixed)."""
+    raw: bytes = message.SerializeToString()
+    return raw[: len(raw) - value_size]
+
+
+# The per-span fields of a record's span, as upb writes them (derived from the classes, so
+# the numbers are never spelled here; the parity test decodes the result).
+TRACE_ID = _prefix(Span(trace_id=bytes(16)), 16)
+SPAN_ID = _prefix(Span(span_id=bytes(8)), 8)
+PARENT_ID = _prefix(Span(parent_span_id=bytes(8)), 8)
+START = _prefix(Span(start_time_unix_nano=1), 8)
+END = _prefix(Span(end_time_unix_nano=1), 8)
+_ATTRIBUTE = _prefix(Span(attributes=[KeyValue()]), 1)
+_VALUE = _prefix(KeyValue(value=AnyValue()), 1)
+_STRING = _prefix(AnyValue(string_value="a"), 2)
+# fixed64 little-endian: checked, since the two times are packed with struct.
+assert Span(start_time_unix_nano=1).SerializeToString() == START + (1).to_bytes(8, "little")
+assert Span(end_time_unix_nano=1).SerializeToString() == END + (1).to_bytes(8, "little")
+
+
+def flags_field(flags: int) -> bytes:
+    """The serialised ``flags`` field of a Span (a constant per template)."""
+    raw: bytes = Span(flags=flags).SerializeToString()
+    return raw
+
+
+def key_field(key: str) -> bytes:
+    """The serialised ``key`` of an attribute's KeyValue (a constant per attribute name)."""
+    raw: bytes = KeyValue(key=key).SerializeToString()
+    return raw
+
+
+def string_attribute(key: bytes, data: bytes) -> bytes:
+    """One ``attributes`` entry of a Span, ``key`` (a ``key_field``) = the string whose
+    UTF-8 is ``data``, exactly as upb writes it. One copy of the text, whatever its size.
+
+    Example:
+        >>> raw = Span.FromString(string_attribute(key_field("k"), b"v")).attributes[0]
+        >>> raw.key, raw.value.string_value
+        ('k', 'v')
+    """
+    size = varint(len(data))
+    value = len(_STRING) + len(size) + len(data)
+    value_size = varint(value)
+    entry = len(key) + len(_VALUE) + len(value_size) + value
+    return b"".join((_ATTRIBUTE, varint(entry), key, _VALUE, value_size, _STRING, size, data))
 
 
 def _framed_len(inner: int) -> int:
