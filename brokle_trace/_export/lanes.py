@@ -184,8 +184,11 @@ class Lane:
         exporter_timeout: float,
         report: Callable[[str, BaseException, str], None],
         warn: Callable[..., None],
+        room: Callable[[], None] | None = None,
     ) -> None:
         self.exporter = exporter
+        #: Told each time the slice shrank (lossless mode: the worker waits for that).
+        self._room = room
         self.runner = Runner(exporter)
         self.name = self.runner.name
         self.inline = exports_inline(exporter)
@@ -331,6 +334,8 @@ class Lane:
                     self._busy = False
                 if type(item) is not Marker:
                     self._ledger.hold(-batch.n, -size)
+                    if self._room is not None:
+                        self._room()
 
     def _budget(self) -> float:
         deadline = self.deadline

@@ -19,6 +19,7 @@ it covers exactly the spans that ended before the call, and honours its timeout.
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -80,6 +81,7 @@ class Pipeline:
         max_batch_bytes: int = 4 * 1024 * 1024,
         exporter_timeout: float = 30.0,
         sample_rate: float = 1.0,
+        block_timeout: float | None = None,
     ) -> None:
         self.exporters = list(exporters)
         self._settings = capture_settings
@@ -117,8 +119,13 @@ class Pipeline:
         self._ledger = Ledger(self.counters)
         self.drop = self.counters.drop
         self._warn = self.counters.warn
-        self.enqueue = make_enqueue(self, sample_rate < 1.0)
-        self.enqueue_record = make_enqueue_record(self)
+        #: Lossless mode (``on_queue_full="block"``): how long a producer waits for room.
+        self.block_timeout = block_timeout
+        self.pid = os.getpid()
+        #: Threads inside flush()/shutdown(): a span they end (a signal handler) never waits.
+        self.flushing: set[int] = set()
+        self.enqueue = make_enqueue(self, sample_rate < 1.0, block_timeout)
+        self.enqueue_record = make_enqueue_record(self, block_timeout)
 
     # -- hot path (see _enqueue) ----------------------------------------------------------
     def _full(self) -> None:
@@ -204,6 +211,8 @@ class Pipeline:
             markers: list[Marker] = []
             if full_only and len(queue) < min(self._sizing.batch_n, self._sizing.wake_at[0]):
                 return
+            if self.block_timeout is not None and not self._stopping and self._lanes_full():
+                return  # lossless: a lane behind holds the queue back (producers wait)
             if type(queue[0]) is tuple:
                 # What a queued span keeps alive (the user's objects its snapshot refers
                 # to): measured on one record a batch, it bounds the queue with the rest.
@@ -236,6 +245,18 @@ class Pipeline:
                     self._internal("export_batch", exc)
             for marker in markers:
                 self._pass_marker(marker)
+
+    def _lanes_full(self) -> bool:
+        """Whether a threaded lane could not take one more batch (lossless mode leaves the
+        spans queued then, instead of dropping them at the lane; the lane wakes us)."""
+        k = max(1, len(self.exporters))
+        spans, nbytes = self._sizing.max_queue // k, self._sizing.max_queue_bytes // k
+        n = self._sizing.batch_n
+        return any(
+            lane.spans and (lane.spans + n > spans or 2 * lane.bytes > nbytes)
+            for lane in list(self._lanes.values())
+            if not lane.inline
+        )
 
     def _pass_marker(self, marker: Marker) -> None:
         # Every batch before the marker is settled or queued in its lanes: the marker follows
@@ -357,6 +378,7 @@ class Pipeline:
                 exporter_timeout=self._exporter_timeout,
                 report=self._internal,
                 warn=self._warn,
+                room=self._wake.set if self.block_timeout is not None else None,
             )
         return lane
 
@@ -365,6 +387,14 @@ class Pipeline:
         """Export every span that ended before this call; False if ``timeout`` ran out."""
         if self._stopped:
             return not self._queue
+        me = threading.get_ident()
+        self.flushing.add(me)
+        try:
+            return self._flush(timeout)
+        finally:
+            self.flushing.discard(me)
+
+    def _flush(self, timeout: float) -> bool:
         marker = Marker()
         self._queue.append(marker)
         if self._worker is None:
@@ -386,6 +416,7 @@ class Pipeline:
         Spans still queued (or in an export that outlives the timeout) count as ``shutdown``.
         """
         deadline = time.monotonic() + max(0.0, timeout)
+        self.flushing.add(threading.get_ident())
         with self._lock:
             first = not self._stopping
             self._stopping = True

@@ -83,6 +83,12 @@ class Settings(BaseModel):
     max_queue_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
     #: A batch handed to exporters is cut at this many (estimated) bytes.
     max_export_batch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: A full queue: drop the span at once, counted (``"drop"``), or make the thread that
+    #: ended it wait for room up to ``queue_block_timeout`` s, then drop and count it
+    #: (``"block"``: lossless mode for batch and evaluation jobs; never waits on the
+    #: library's own threads, in a flush, after fork or at shutdown).
+    on_queue_full: Literal["drop", "block"] = "drop"
+    queue_block_timeout: float = Field(default=5.0, gt=0, le=3600, allow_inf_nan=False)
     #: How long the worker waits for one exporter call before counting it failed.
     exporter_timeout: float = Field(default=30.0, gt=0)
     #: Share of traces kept (head sampling on the trace id; children follow their root).

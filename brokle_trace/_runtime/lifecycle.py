@@ -87,6 +87,7 @@ def _install(
         max_batch_bytes=settings.max_export_batch_bytes,
         exporter_timeout=settings.exporter_timeout,
         sample_rate=settings.sample_rate,
+        block_timeout=settings.queue_block_timeout if settings.on_queue_full == "block" else None,
     )
     _span.set_sample_rate(settings.sample_rate)
     _cost.set_user_prices(settings.prices)
