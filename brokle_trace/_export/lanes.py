@@ -27,6 +27,7 @@ from brokle_trace._export.runner import Outcome, Runner
 from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.timeouts import remaining
+from brokle_trace.exporters._frame import EncodedSpans
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
 
 __all__ = ["Batch", "Lane", "Ledger", "Marker"]
@@ -79,7 +80,7 @@ class Batch:
         self.worst: dict[str, int] = {}
 
 
-Records = Sequence[SpanData] | EncodedLines | PreparedBatch
+Records = Sequence[SpanData] | EncodedLines | PreparedBatch | EncodedSpans
 
 
 def prepares(exporter: object) -> bool:

@@ -178,6 +178,22 @@ def _template_of(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template
     return made
 
 
+_UNMADE: Any = object()
+#: id(view) -> (view, settings, resource, convert.template's entry, the four variants by
+#: has_input * 2 + has_output): one lookup a span (the objects held keep the ids valid).
+_views: dict[int, tuple[Any, Any, Any, Any, list[Any]]] = {}
+
+
+def _remember(
+    view: Any, settings: capture.CaptureSettings, resource: Resource
+) -> tuple[Any, Any, Any, Any, list[Any]]:
+    if len(_views) >= _TEMPLATES_MAX:
+        _views.clear()
+    entry = (view, settings, resource, template(view, settings, resource), [_UNMADE] * 4)
+    _views[id(view)] = entry
+    return entry
+
+
 def to_span_bytes(
     record: Record, settings: capture.CaptureSettings, resource: Resource
 ) -> tuple[tuple[Any, ...], bytes] | SpanData:
@@ -200,12 +216,19 @@ def to_span_bytes(
     ) = record
     if view is FOREIGN or error is not None or updated is not None or trace_attrs is not None:
         return to_span_data(record, settings, resource)
-    base, args_ok, output_ok, c = template(view, settings, resource)
+    hit = _views.get(id(view))
+    if hit is None or hit[0] is not view or hit[1] is not settings or hit[2] is not resource:
+        hit = _remember(view, settings, resource)
+    base, args_ok, output_ok, c = hit[3]
     input_ = (
         None if inp is UNSET else input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c)
     )
     output = None if out is UNSET else output_value(view, out, settings, output_ok, c)
-    made = _template_of(base, input_ is not None, output is not None)
+    made = hit[4][(input_ is not None) * 2 + (output is not None)]
+    if made is _UNMADE:
+        made = hit[4][(input_ is not None) * 2 + (output is not None)] = _template_of(
+            base, input_ is not None, output is not None
+        )
     if made is None:
         return to_span_data(record, settings, resource)
     ids = _ids(trace_id, span_id)

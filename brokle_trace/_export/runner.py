@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
 from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
+from brokle_trace.exporters._frame import EncodedSpans
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
 
 __all__ = ["Outcome", "Runner", "shutdown_exporter"]
@@ -24,7 +25,9 @@ __all__ = ["Outcome", "Runner", "shutdown_exporter"]
 class _Job:
     __slots__ = ("done", "drops", "error", "records", "result")
 
-    def __init__(self, records: Sequence[SpanData] | EncodedLines | PreparedBatch) -> None:
+    def __init__(
+        self, records: Sequence[SpanData] | EncodedLines | PreparedBatch | EncodedSpans
+    ) -> None:
         self.records = records
         self.done = threading.Event()
         self.result = ExportResult.FAILURE
@@ -76,7 +79,9 @@ class Runner:
         self.busy = 0
 
     def call(
-        self, records: Sequence[SpanData] | EncodedLines | PreparedBatch, timeout: float
+        self,
+        records: Sequence[SpanData] | EncodedLines | PreparedBatch | EncodedSpans,
+        timeout: float,
     ) -> Outcome:
         """Export ``records`` through this exporter, waiting at most ``timeout`` seconds.
 
