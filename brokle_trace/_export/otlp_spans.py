@@ -38,20 +38,28 @@ from brokle_trace._model import SpanData, fast_span_data
 from brokle_trace._runtime.state import UNSET
 from brokle_trace.exporters._encode import add_span_data, fill_attributes
 from brokle_trace.exporters._frame import (
+    ATTRIBUTE,
     END,
     PARENT_ID,
+    SMALL,
     SPAN_ID,
+    SPANS,
     START,
+    STRING,
+    STRING_LEN,
     TRACE_ID,
+    VALUE,
+    VALUE_LEN,
     EncodedSpans,
     flags_field,
     key_field,
     string_attribute,
+    varint,
 )
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE
 from brokle_trace.exporters._structure import STRUCTURE_KEYS
 
-__all__ = ["encoded_spans", "takes_span_bytes", "to_span_bytes"]
+__all__ = ["add_record", "encode_record", "encoded_spans", "takes_span_bytes"]
 
 _OURS = (SCOPE.name, SCOPE.version or "")
 _HAS_IS_REMOTE = int(SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
@@ -93,7 +101,9 @@ _OUTPUT_MIMES = tuple(
 )
 assert len(START) == len(END) == 1  # one-byte tags: the two times are one struct call
 _TIMES = struct.Struct("<BQBQ")
+_TIMES_LEN = _TIMES.size
 _times = _TIMES.pack
+_START, _END = START[0], END[0]
 
 
 class _Template:
@@ -194,11 +204,11 @@ def _remember(
     return entry
 
 
-def to_span_bytes(
-    record: Record, settings: capture.CaptureSettings, resource: Resource
-) -> tuple[tuple[Any, ...], bytes] | SpanData:
-    """``(group, Span bytes)`` of an ordinary span; the ``SpanData`` of any other (for the
-    reference encoder)."""
+def encode_record(
+    record: Record, settings: capture.CaptureSettings, resource: Resource, into: EncodedSpans
+) -> bool:
+    """Write an ordinary span's ``Span`` bytes into ``into``; False (nothing written) for
+    any other span, which takes the reference way (``add_record``)."""
     (
         view,
         trace_id,
@@ -215,7 +225,7 @@ def to_span_bytes(
         raw_kwargs,
     ) = record
     if view is FOREIGN or error is not None or updated is not None or trace_attrs is not None:
-        return to_span_data(record, settings, resource)
+        return False
     hit = _views.get(id(view))
     if hit is None or hit[0] is not view or hit[1] is not settings or hit[2] is not resource:
         hit = _remember(view, settings, resource)
@@ -224,19 +234,19 @@ def to_span_bytes(
         None if inp is UNSET else input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c)
     )
     output = None if out is UNSET else output_value(view, out, settings, output_ok, c)
-    made = hit[4][(input_ is not None) * 2 + (output is not None)]
+    which = (input_ is not None) * 2 + (output is not None)
+    made = hit[4][which]
     if made is _UNMADE:
-        made = hit[4][(input_ is not None) * 2 + (output is not None)] = _template_of(
-            base, input_ is not None, output is not None
-        )
+        made = hit[4][which] = _template_of(base, input_ is not None, output is not None)
     if made is None:
-        return to_span_data(record, settings, resource)
+        return False
     ids = _ids(trace_id, span_id)
     if parent_id:
         ids = b"".join((ids, PARENT_ID, parent_id.to_bytes(8, "big"), made.child_flags))
     else:
         ids += made.root_flags
-    parts = [made.head, ids, _times(START[0], start_ns, END[0], end_ns)]
+    times = _times(_START, start_ns, _END, end_ns)
+    pieces = []
     for value, key, mimes in (
         (input_, _INPUT_KEY, _INPUT_MIMES),
         (output, _OUTPUT_KEY, _OUTPUT_MIMES),
@@ -245,13 +255,61 @@ def to_span_bytes(
             continue
         if isinstance(value, str):
             # strict UTF-8: a lone surrogate raises here as in upb (the reference way cleans)
-            parts.append(string_attribute(key, value.encode()))
-            parts.append(mimes[0])
+            data = value.encode()
+            mime = mimes[0]
         else:
-            parts.append(string_attribute(key, _json(value)))
-            parts.append(mimes[1])
-    parts.append(made.tail)
-    return made.key, b"".join(parts)
+            data = _json(value)
+            mime = mimes[1]
+        # string_attribute(key, data), inlined (two calls a span)
+        n = len(data)
+        size = SMALL[n] if n < 0x80 else varint(n)
+        inner = STRING_LEN + len(size) + n
+        inner_size = SMALL[inner] if inner < 0x80 else varint(inner)
+        entry = len(key) + VALUE_LEN + len(inner_size) + inner
+        pieces.append(
+            b"".join(
+                (
+                    ATTRIBUTE,
+                    SMALL[entry] if entry < 0x80 else varint(entry),
+                    key,
+                    VALUE,
+                    inner_size,
+                    STRING,
+                    size,
+                    data,
+                    mime,
+                )
+            )
+        )
+    head, tail = made.head, made.tail
+    total = len(head) + len(ids) + _TIMES_LEN + len(tail)
+    for piece in pieces:
+        total += len(piece)
+    # EncodedSpans.add, inlined: the group of the last span is nearly always this one's.
+    last = into._last
+    group = last[1] if last[0] is made.key else into.group(made.key)
+    buf = group[0]
+    buf += SPANS
+    buf += SMALL[total] if total < 0x80 else varint(total)
+    buf += head
+    buf += ids
+    buf += times
+    for piece in pieces:
+        buf += piece
+    buf += tail
+    group[1].append(len(buf))
+    into.n += 1
+    into.nbytes += total
+    return True
+
+
+def add_record(
+    record: Record, settings: capture.CaptureSettings, resource: Resource, into: EncodedSpans
+) -> None:
+    """Any record into ``into``: the shortcut, else through SpanData and the reference
+    encoder (which cleans text it cannot encode, or counts the span lost)."""
+    if not encode_record(record, settings, resource, into):
+        add_span_data(into, to_span_data(record, settings, resource))
 
 
 def _ids(trace_id: int, span_id: int) -> bytes:
@@ -266,19 +324,22 @@ def _ids(trace_id: int, span_id: int) -> bytes:
 _last_trace: tuple[int, bytes] = (-1, b"")
 
 
-def encoded_spans() -> tuple[EncodedSpans, Callable[[Any], None]]:
-    """An empty batch and its ``add`` for what ``to_span_bytes`` returns (a SpanData goes
-    through the reference encoder, which cleans or counts what it cannot encode)."""
+def encoded_spans() -> tuple[
+    EncodedSpans, Callable[[Record, Any, Any], None], Callable[[SpanData], None]
+]:
+    """An empty batch, the converter the worker calls for each record of it (which writes
+    into the batch), and how a SpanData is added (the reference encoder: for a record the
+    converter failed on; nothing of it was written)."""
     encoded = EncodedSpans()
-    add = encoded.add
 
-    def add_converted(converted: Any) -> None:
-        if type(converted) is tuple:
-            add(*converted)
-        else:
-            add_span_data(encoded, converted)
+    def convert(record: Record, settings: capture.CaptureSettings, resource: Resource) -> None:
+        if not encode_record(record, settings, resource, encoded):
+            add_span_data(encoded, to_span_data(record, settings, resource))
 
-    return encoded, add_converted
+    def add(span: SpanData) -> None:
+        add_span_data(encoded, span)
+
+    return encoded, convert, add
 
 
 def takes_span_bytes(exporter: object) -> bool:

@@ -39,7 +39,7 @@ from brokle_trace._export.lanes import (
     Marker,
 )
 from brokle_trace._export.lines import to_line
-from brokle_trace._export.otlp_spans import encoded_spans, takes_span_bytes, to_span_bytes
+from brokle_trace._export.otlp_spans import encoded_spans, takes_span_bytes
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
 from brokle_trace._export.retained import retained_bytes
@@ -53,6 +53,10 @@ from brokle_trace._trace import otel as _otel
 from brokle_trace.typing import Exporter, takes_lines
 
 __all__ = ["DROP_REASONS", "Pipeline"]
+
+
+def _discard(_: object) -> None:
+    """What the OTLP converter returns (nothing: it wrote into its batch)."""
 
 
 class Pipeline:
@@ -285,12 +289,14 @@ class Pipeline:
             records = EncodedLines()
             add: Any = records.add
             convert = to_line
-        elif form == "otlp":
-            records, add = encoded_spans()
-            convert = to_span_bytes
+        elif form == "otlp":  # the converter writes into the batch itself
+            records, convert, clean_add = encoded_spans()
+            add = _discard
         else:
             records = []
             add, convert = records.append, to_span_data
+        if form != "otlp":
+            clean_add = add
         settings, resource = self._settings, self._resource
         for i, span in enumerate(batch):
             # Let go of each record once converted: what it kept alive (the user's objects
@@ -299,7 +305,7 @@ class Pipeline:
             try:
                 add(convert(span, settings, resource))
             except Exception as exc:
-                if self._converted_clean(span, form, add):
+                if self._converted_clean(span, form, clean_add):
                     continue
                 with self._claim:
                     counted = not self._abandoned
@@ -317,8 +323,8 @@ class Pipeline:
 
     def _converted_clean(self, record: Record, form: str, add: Any) -> bool:
         """A span whose line could not be encoded (a lone surrogate in its name), through
-        ``SpanData`` with its text cleaned (OTLP's reference encoder cleans it itself);
-        False if even that fails."""
+        ``SpanData`` with its text cleaned (OTLP's reference encoder, ``add`` there, cleans
+        it itself); False if even that fails."""
         try:
             span = to_span_data(record, self._settings, self._resource)
             if form != "otlp":

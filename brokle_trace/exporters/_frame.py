@@ -51,7 +51,7 @@ __all__ = [
 GroupKey = tuple[Any, ...]
 
 
-_SMALL = [bytes((i,)) for i in range(0x80)]
+SMALL = [bytes((i,)) for i in range(0x80)]
 
 
 def varint(n: int) -> bytes:
@@ -62,7 +62,7 @@ def varint(n: int) -> bytes:
         b'\\xac\\x02'
     """
     if n < 0x80:
-        return _SMALL[n]
+        return SMALL[n]
     if n < 0x4000:
         return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
@@ -97,7 +97,7 @@ _REQUEST_RESOURCE_SPANS = tag(ExportTraceServiceRequest, "resource_spans")
 _RESOURCE = tag(ResourceSpans, "resource")
 _SCOPE_SPANS = tag(ResourceSpans, "scope_spans")
 _SCOPE = tag(ScopeSpans, "scope")
-_SPANS = tag(ScopeSpans, "spans")
+SPANS = tag(ScopeSpans, "spans")
 
 
 def _prefix(message: Any, value_size: int) -> bytes:
@@ -114,10 +114,10 @@ SPAN_ID = _prefix(Span(span_id=bytes(8)), 8)
 PARENT_ID = _prefix(Span(parent_span_id=bytes(8)), 8)
 START = _prefix(Span(start_time_unix_nano=1), 8)
 END = _prefix(Span(end_time_unix_nano=1), 8)
-_ATTRIBUTE = _prefix(Span(attributes=[KeyValue()]), 1)
-_VALUE = _prefix(KeyValue(value=AnyValue()), 1)
-_STRING = _prefix(AnyValue(string_value="a"), 2)
-_STRING_LEN, _VALUE_LEN = len(_STRING), len(_VALUE)
+ATTRIBUTE = _prefix(Span(attributes=[KeyValue()]), 1)
+VALUE = _prefix(KeyValue(value=AnyValue()), 1)
+STRING = _prefix(AnyValue(string_value="a"), 2)
+STRING_LEN, VALUE_LEN = len(STRING), len(VALUE)
 # fixed64 little-endian: checked, since the two times are packed with struct.
 assert Span(start_time_unix_nano=1).SerializeToString() == START + (1).to_bytes(8, "little")
 assert Span(end_time_unix_nano=1).SerializeToString() == END + (1).to_bytes(8, "little")
@@ -145,18 +145,18 @@ def string_attribute(key: bytes, data: bytes) -> bytes:
         ('k', 'v')
     """
     n = len(data)
-    size = _SMALL[n] if n < 0x80 else varint(n)  # inlined: ~2 calls a span saved
-    value = _STRING_LEN + len(size) + n
-    value_size = _SMALL[value] if value < 0x80 else varint(value)
-    entry = len(key) + _VALUE_LEN + len(value_size) + value
+    size = SMALL[n] if n < 0x80 else varint(n)  # inlined: ~2 calls a span saved
+    value = STRING_LEN + len(size) + n
+    value_size = SMALL[value] if value < 0x80 else varint(value)
+    entry = len(key) + VALUE_LEN + len(value_size) + value
     return b"".join(
         (
-            _ATTRIBUTE,
-            _SMALL[entry] if entry < 0x80 else varint(entry),
+            ATTRIBUTE,
+            SMALL[entry] if entry < 0x80 else varint(entry),
             key,
-            _VALUE,
+            VALUE,
             value_size,
-            _STRING,
+            STRING,
             size,
             data,
         )
@@ -194,26 +194,30 @@ class EncodedSpans:
 
     def __init__(self) -> None:
         self.groups: dict[GroupKey, tuple[bytearray, list[int]]] = {}
-        self._last: tuple[GroupKey | None, Any] = (None, None)
+        self._last: tuple[GroupKey | None, Any] = ((), None)
         self.n = 0
         self.nbytes = 0
         self.drops: dict[str, int] = {}
         self.failures: list[tuple[str, Exception]] = []
 
+    def group(self, key: GroupKey) -> tuple[bytearray, list[int]]:
+        """The buffer and offsets of group ``key`` (made on first use; remembered as the
+        last one, which the next span nearly always shares)."""
+        last = self._last
+        if last[0] is key or last[0] == key:
+            group: tuple[bytearray, list[int]] = last[1]
+            return group
+        group = self.groups.get(key) or self.groups.setdefault(key, (bytearray(), []))
+        self._last = (key, group)
+        return group
+
     def add(self, key: GroupKey, span: bytes) -> None:
         """One span's ``Span`` message bytes, in group ``key``."""
-        last = self._last
-        if last[0] is key or last[0] == key:  # a batch is nearly always one group
-            group = last[1]
-        else:
-            group = self.groups.get(key)
-            if group is None:
-                group = self.groups[key] = (bytearray(), [])
-            self._last = (key, group)
+        group = self.group(key)
         buf = group[0]
         n = len(span)
-        buf += _SPANS
-        buf += _SMALL[n] if n < 0x80 else varint(n)
+        buf += SPANS
+        buf += SMALL[n] if n < 0x80 else varint(n)
         buf += span
         group[1].append(len(buf))
         self.n += 1
@@ -256,15 +260,20 @@ def request(
     """An ``ExportTraceServiceRequest`` of already framed spans, ``parts`` in group order
     (every group of one resource contiguous, as ``EncodedSpans.groups`` keeps them)."""
     # Keyed by the three resource facts, as encode_request groups (not by resource bytes).
-    by_resource: dict[GroupKey, list[bytes]] = {}
+    by_resource: dict[GroupKey, list[Any]] = {}
     for key, spans in parts:
         scopes = by_resource.get(key[:3])
         if scopes is None:
             scopes = by_resource[key[:3]] = [resource_of(key)]
-        scopes.append(framed(_SCOPE_SPANS, scope_of(key) + spans))
-    return b"".join(
-        framed(_REQUEST_RESOURCE_SPANS, b"".join(scopes)) for scopes in by_resource.values()
-    )
+        scopes.append((scope_of(key), spans))
+    # Lengths first, then one join: the span bytes are copied once, into the request.
+    pieces: list[Any] = []
+    for resource, *scopes in by_resource.values():
+        inner = len(resource) + sum(_framed_len(len(h) + len(b)) for h, b in scopes)
+        pieces += (_REQUEST_RESOURCE_SPANS, varint(inner), resource)
+        for header, spans in scopes:
+            pieces += (_SCOPE_SPANS, varint(len(header) + len(spans)), header, spans)
+    return b"".join(pieces)
 
 
 def total_size(encoded: EncodedSpans, heads: dict[GroupKey, tuple[bytes, bytes]]) -> int:

@@ -326,7 +326,7 @@ class OTLPExporter:
         heads = {key: (self._resource_header(key), self._scope_header(key)) for key in groups}
         cap = self._cap
         if total_size(encoded, heads) <= cap:
-            parts = [(key, bytes(buf)) for key, (buf, _) in groups.items()]
+            parts = [(key, memoryview(buf)) for key, (buf, _) in groups.items()]
             n = sum(len(ends) for _, ends in groups.values())
             return [(n, request(parts, self._resource_header, self._scope_header))]
         out: list[tuple[int, bytes]] = []

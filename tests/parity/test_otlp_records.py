@@ -18,11 +18,12 @@ from opentelemetry.trace import Link, Status, StatusCode
 import brokle_trace
 from brokle_trace import get_current_span, observe, observe_llm, trace_context
 from brokle_trace._export.convert import Resource, to_span_data
-from brokle_trace._export.otlp_spans import encoded_spans, to_span_bytes
+from brokle_trace._export.otlp_spans import encode_record
 from brokle_trace._export.record import seal
 from brokle_trace._runtime import lifecycle as _lifecycle
 from brokle_trace._runtime import state as _state
-from brokle_trace.exporters._encode import encode_request
+from brokle_trace.exporters._encode import add_span_data, encode_request
+from brokle_trace.exporters._frame import EncodedSpans
 from brokle_trace.exporters.otlp import OTLPExporter
 from tests.capture.strategies import secrets
 from tests.parity.fired import Fired, run
@@ -76,15 +77,16 @@ def _compare(records: list[Any], resource: Resource, fired: Fired, environ: dict
     settings_ = _state.capture_settings
     exporter = OTLPExporter("http://127.0.0.1:9", environ=environ)
     exporter._resources = type(exporter._resources)(environ)
-    encoded, add = encoded_spans()
+    encoded = EncodedSpans()
     shortcut = 0
     for record in records:
         try:
-            converted = to_span_bytes(record, settings_, resource)
+            took = encode_record(record, settings_, resource, encoded)
         except Exception:  # what the worker does: the reference way, cleaned if need be
-            converted = to_span_data(record, settings_, resource)
-        shortcut += type(converted) is tuple
-        add(converted)
+            took = False
+        shortcut += took
+        if not took:
+            add_span_data(encoded, to_span_data(record, settings_, resource))
     fired.example(shortcut > 0)
     drops: dict[str, int] = {}
     bodies = exporter._requests(encoded, drops)
