@@ -27,7 +27,8 @@ from typing import Any
 
 from brokle_trace import capture
 from brokle_trace._export import report as _report
-from brokle_trace._export.convert import Resource, to_span_data
+from brokle_trace._export.batches import convert, form_of
+from brokle_trace._export.convert import Resource
 from brokle_trace._export.counters import DROP_REASONS, Counters
 from brokle_trace._export.enqueue import make_enqueue, make_enqueue_record
 from brokle_trace._export.lanes import (
@@ -38,25 +39,18 @@ from brokle_trace._export.lanes import (
     Ledger,
     Marker,
 )
-from brokle_trace._export.lines import to_line
-from brokle_trace._export.otlp_spans import encoded_spans, takes_span_bytes
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
 from brokle_trace._export.retained import retained_bytes
 from brokle_trace._export.runner import shutdown_exporter
 from brokle_trace._export.sizing import Sizing, sample_sizes
-from brokle_trace._model import EncodedLines, span_json
+from brokle_trace._model import EncodedLines
 from brokle_trace._runtime import errors as _errors
-from brokle_trace._runtime.text import clean_span
 from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
-from brokle_trace.typing import Exporter, takes_lines
+from brokle_trace.typing import Exporter
 
 __all__ = ["DROP_REASONS", "Pipeline"]
-
-
-def _discard(_: object) -> None:
-    """What the OTLP converter returns (nothing: it wrote into its batch)."""
 
 
 class Pipeline:
@@ -280,40 +274,8 @@ class Pipeline:
         return kept
 
     def _convert(self, batch: list[Record], form: str) -> Any:
-        """The batch as SpanData, or as JSONL lines / OTLP span bytes when every exporter
-        takes those."""
-        records: Any
-        convert: Any
-        lines = form == "lines"
-        if lines:
-            records = EncodedLines()
-            add: Any = records.add
-            convert = to_line
-        elif form == "otlp":  # the converter writes into the batch itself
-            records, convert, clean_add = encoded_spans()
-            add = _discard
-        else:
-            records = []
-            add, convert = records.append, to_span_data
-        if form != "otlp":
-            clean_add = add
-        settings, resource = self._settings, self._resource
-        for i, span in enumerate(batch):
-            # Let go of each record once converted: what it kept alive (the user's objects
-            # behind a snapshot) is freed as the batch goes, not when it is all done.
-            batch[i] = None  # type: ignore[call-overload]
-            try:
-                add(convert(span, settings, resource))
-            except Exception as exc:
-                if self._converted_clean(span, form, clean_add):
-                    continue
-                with self._claim:
-                    counted = not self._abandoned
-                    if counted:
-                        self._in_flight -= 1
-                if counted:
-                    self.drop("serialize_error", 1)
-                self._internal("convert_span", exc)
+        """The batch in ``form`` (``batches.convert``); the sizing learns from it."""
+        records = convert(batch, form, self._settings, self._resource, self._unconverted)
         self._sizing.working(0)
         self._sizing.learn(sample_sizes(records))
         with self._claim:
@@ -321,26 +283,19 @@ class Pipeline:
                 self._sizing.stop()
         return records
 
-    def _converted_clean(self, record: Record, form: str, add: Any) -> bool:
-        """A span whose line could not be encoded (a lone surrogate in its name), through
-        ``SpanData`` with its text cleaned (OTLP's reference encoder, ``add`` there, cleans
-        it itself); False if even that fails."""
-        try:
-            span = to_span_data(record, self._settings, self._resource)
-            if form != "otlp":
-                span = clean_span(span)
-            add(span_json(span) if form == "lines" else span)
-        except Exception:
-            return False
-        return True
+    def _unconverted(self, exc: BaseException) -> None:
+        """A span that could not be converted at all: counted (unless shutdown did)."""
+        with self._claim:
+            counted = not self._abandoned
+            if counted:
+                self._in_flight -= 1
+        if counted:
+            self.drop("serialize_error", 1)
+        self._internal("convert_span", exc)
 
     def _export(self, batch: list[Record]) -> None:
         exporters = list(self.exporters)
-        form = "data"
-        if exporters and all(takes_lines(exporter) for exporter in exporters):
-            form = "lines"
-        elif exporters and all(takes_span_bytes(exporter) for exporter in exporters):
-            form = "otlp"
+        form = form_of(exporters)
         records = self._convert(batch, form)
         n = len(records)
         if not n:

@@ -1,0 +1,94 @@
+"""A batch of records converted once, in the form every exporter of the pipeline takes.
+
+JSONL lines when every exporter takes lines (``lines.to_line``), OTLP span bytes when every
+exporter is OTLP (``otlp_spans``), otherwise ``SpanData`` (``convert.to_span_data``), which
+any exporter takes. A record whose conversion fails (a lone surrogate in its name) goes
+through ``SpanData`` with its text cleaned; one that fails even so is handed to ``lost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from brokle_trace import capture
+from brokle_trace._export.convert import Resource, to_span_data
+from brokle_trace._export.lines import to_line
+from brokle_trace._export.otlp_spans import encoded_spans, takes_span_bytes
+from brokle_trace._export.record import Record
+from brokle_trace._model import EncodedLines, span_json
+from brokle_trace._runtime.text import clean_span
+from brokle_trace.typing import takes_lines
+
+__all__ = ["convert", "form_of"]
+
+
+def form_of(exporters: Sequence[object]) -> str:
+    """``"lines"``, ``"otlp"`` or ``"data"``: what the worker converts a batch to.
+
+    Example:
+        >>> form_of([])
+        'data'
+    """
+    if exporters and all(takes_lines(exporter) for exporter in exporters):
+        return "lines"
+    if exporters and all(takes_span_bytes(exporter) for exporter in exporters):
+        return "otlp"
+    return "data"
+
+
+def _discard(_: object) -> None:
+    """What the OTLP converter returns (nothing: it wrote into its batch)."""
+
+
+def convert(
+    batch: list[Record],
+    form: str,
+    settings: capture.CaptureSettings,
+    resource: Resource,
+    lost: Callable[[BaseException], None],
+) -> Any:
+    """``batch`` as ``form`` (see ``form_of``). Each record is let go once converted: what
+    it kept alive (the user's objects behind a snapshot) is freed as the batch goes."""
+    records: Any
+    convert_one: Any
+    add: Any
+    if form == "lines":
+        records = EncodedLines()
+        add = clean_add = records.add
+        convert_one = to_line
+    elif form == "otlp":  # the converter writes into the batch itself
+        records, convert_one, clean_add = encoded_spans()
+        add = _discard
+    else:
+        records = []
+        add = clean_add = records.append
+        convert_one = to_span_data
+    for i, record in enumerate(batch):
+        batch[i] = None  # type: ignore[call-overload]
+        try:
+            add(convert_one(record, settings, resource))
+        except Exception as exc:
+            if not _converted_clean(record, form, clean_add, settings, resource):
+                lost(exc)
+    return records
+
+
+def _converted_clean(
+    record: Record,
+    form: str,
+    add: Callable[[Any], None],
+    settings: capture.CaptureSettings,
+    resource: Resource,
+) -> bool:
+    """A span whose line or bytes could not be encoded, through ``SpanData`` with its text
+    cleaned (OTLP's reference encoder, ``add`` there, cleans it itself); False if even that
+    fails."""
+    try:
+        span = to_span_data(record, settings, resource)
+        if form != "otlp":
+            span = clean_span(span)
+        add(span_json(span) if form == "lines" else span)
+    except Exception:
+        return False
+    return True
