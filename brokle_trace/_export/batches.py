@@ -1,9 +1,10 @@
 """A batch of records converted once, in the form every exporter of the pipeline takes.
 
 JSONL lines when every exporter takes lines (``lines.to_line``), OTLP span bytes when every
-exporter is OTLP (``otlp_spans``), otherwise ``SpanData`` (``convert.to_span_data``), which
-any exporter takes. A record whose conversion fails (a lone surrogate in its name) goes
-through ``SpanData`` with its text cleaned; one that fails even so is handed to ``lost``.
+exporter is OTLP (``otlp_spans``, imported on first use), otherwise ``SpanData``
+(``convert.to_span_data``), which any exporter takes. A record whose conversion fails (a
+lone surrogate in its name) goes through ``SpanData`` with its text cleaned; one that fails
+even so is handed to ``lost``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,27 @@ from typing import Any
 from brokle_trace import capture
 from brokle_trace._export.convert import Resource, to_span_data
 from brokle_trace._export.lines import to_line
-from brokle_trace._export.otlp_spans import encoded_spans, takes_span_bytes
 from brokle_trace._export.record import Record
 from brokle_trace._model import EncodedLines, span_json
 from brokle_trace._runtime.text import clean_span
 from brokle_trace.typing import takes_lines
 
-__all__ = ["convert", "form_of"]
+__all__ = ["convert", "form_of", "takes_span_bytes"]
+
+
+def takes_span_bytes(exporter: object) -> bool:
+    """Whether the worker may hand ``exporter`` an OTLP ``EncodedSpans`` batch: an OTLP
+    exporter (``accepts_encoded_spans``) whose ``export`` was not replaced
+    (``prepares_batches``).
+
+    Example:
+        >>> takes_span_bytes(object())
+        False
+    """
+    return (
+        getattr(exporter, "accepts_encoded_spans", False) is True
+        and getattr(exporter, "prepares_batches", False) is True
+    )
 
 
 def form_of(exporters: Sequence[object]) -> str:
@@ -58,6 +73,10 @@ def convert(
         add = clean_add = records.add
         convert_one = to_line
     elif form == "otlp":  # the converter writes into the batch itself
+        # Imported here: the protobuf classes (and the OTel SDK they come with) are not
+        # loaded, nor walked by every garbage collection, in a process that never uses OTLP.
+        from brokle_trace._export.otlp_spans import encoded_spans
+
         records, convert_one, clean_add = encoded_spans()
         add = _discard
     else:

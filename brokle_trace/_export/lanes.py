@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 from brokle_trace import capture
 from brokle_trace._export.counters import DROP_REASONS, Counters
@@ -27,8 +28,10 @@ from brokle_trace._export.runner import Outcome, Runner
 from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.timeouts import remaining
-from brokle_trace.exporters._frame import EncodedSpans
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
+
+if TYPE_CHECKING:  # the protobuf classes load only with OTLP
+    from brokle_trace.exporters._frame import EncodedSpans
 
 __all__ = ["Batch", "Lane", "Ledger", "Marker"]
 
@@ -80,7 +83,7 @@ class Batch:
         self.worst: dict[str, int] = {}
 
 
-Records = Sequence[SpanData] | EncodedLines | PreparedBatch | EncodedSpans
+Records: TypeAlias = "Sequence[SpanData] | EncodedLines | PreparedBatch | EncodedSpans"
 
 
 def prepares(exporter: object) -> bool:

@@ -59,7 +59,7 @@ from brokle_trace.exporters._frame import (
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE
 from brokle_trace.exporters._structure import STRUCTURE_KEYS
 
-__all__ = ["add_record", "encode_record", "encoded_spans", "takes_span_bytes"]
+__all__ = ["add_record", "encode_record", "encoded_spans"]
 
 _OURS = (SCOPE.name, SCOPE.version or "")
 _HAS_IS_REMOTE = int(SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
@@ -340,12 +340,3 @@ def encoded_spans() -> tuple[
         add_span_data(encoded, span)
 
     return encoded, convert, add
-
-
-def takes_span_bytes(exporter: object) -> bool:
-    """Whether the worker may hand ``exporter`` an ``EncodedSpans`` batch: an OTLP exporter
-    (``accepts_encoded_spans``) whose ``export`` was not replaced (``prepares_batches``)."""
-    return (
-        getattr(exporter, "accepts_encoded_spans", False) is True
-        and getattr(exporter, "prepares_batches", False) is True
-    )

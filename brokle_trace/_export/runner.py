@@ -12,12 +12,15 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from brokle_trace._model import EncodedLines, PreparedBatch, SpanData
 from brokle_trace._runtime.timeouts import remaining, wait_time
 from brokle_trace._trace import otel as _otel
-from brokle_trace.exporters._frame import EncodedSpans
 from brokle_trace.typing import Exporter, ExportResult, exports_inline
+
+if TYPE_CHECKING:  # the protobuf classes load only with OTLP
+    from brokle_trace.exporters._frame import EncodedSpans
 
 __all__ = ["Outcome", "Runner", "shutdown_exporter"]
 

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import brokle_trace
 from brokle_trace import observe
-from brokle_trace._export.otlp_spans import takes_span_bytes
+from brokle_trace._export.batches import takes_span_bytes
 from brokle_trace._runtime import lifecycle
 from tests.export.faults import assert_accounted
 from tests.export.receiver import Receiver, Reply, partial_success
