@@ -5,10 +5,12 @@ Run:  python benchmarks/callgrind.py [--calls 2000] [--scenarios S1,S2]
 For each scenario, the same program runs N and 2N decorated calls (then flushes to a JSONL
 file, so the export worker's instructions are counted too); the difference divided by N is
 the cost of one span, caller and worker together, with interpreter start-up, imports and
-warm-up cancelled out. ``bare`` runs the undecorated function the same way. ``--mode hot``
-keeps the queue full so the worker does nothing: the count is then the caller's thread
-alone (each span ends at the queue-full counter instead of the append). Hash randomisation
-is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the counts, repeat.
+warm-up cancelled out. ``bare`` runs the undecorated function the same way (``bare6``
+the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas).
+``--mode hot`` keeps the queue full so the worker does nothing: the count is then the
+caller's thread alone (each span ends at the queue-full counter instead of the append).
+Hash randomisation is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the
+counts, repeat.
 """
 
 from __future__ import annotations
@@ -62,13 +64,22 @@ def root():
     for i in range(3):
         traced_child(i)
 
+def chat(messages, tools):
+    return S6_RESPONSE
+
+sys.path.insert(0, os.environ["BROKLE_BENCH_DIR"])
+from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS
+
 traced_flat = observe(flat)
+traced_chat = observe(chat)
 traced_child = observe(child)
 traced_root = observe(root)
 fn = {
     "bare": lambda: flat(TEXT),
     "S1": lambda: traced_flat(TEXT),
     "S2": traced_root,
+    "bare6": lambda: chat(S6_MESSAGES, S6_TOOLS),
+    "S6": lambda: traced_chat(S6_MESSAGES, S6_TOOLS),
 }[scenario]
 for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
@@ -84,7 +95,7 @@ if mode == "hot":
 assert brokle_trace.flush(600)
 """
 
-_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4}
+_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "bare6": 1, "S6": 1}
 
 
 def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> int:
@@ -109,6 +120,7 @@ def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> 
                 "PYTHONPATH": str(root),
                 "BROKLE_CALLGRIND_MODE": mode,
                 "PYTHONHASHSEED": "0",
+                "BROKLE_BENCH_DIR": str(Path(__file__).resolve().parent),
             },
             check=True,
         )
