@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from brokle_trace.capture._counters import increment, report
+from brokle_trace.capture._encoded import Encoded, decode
 from brokle_trace.capture._fast import INT_MAX as _INT_MAX
 from brokle_trace.capture._fast import INT_MIN as _INT_MIN
 from brokle_trace.capture._fast import NOT_LEAF, fast, leaf
@@ -181,6 +182,8 @@ class Walker:
         if t is Cut:
             cut: Cut = obj  # type: ignore[assignment]
             return self.text(cut.head, cut)
+        if t is Encoded:  # a generator's item taken by the shortcut
+            return self.walk(decode(obj), depth)  # type: ignore[arg-type]
         if t is Snapshot:  # one inside a value (a generator's items): keep what it knew
             inner: Snapshot = obj  # type: ignore[assignment]
             if inner.meta:
@@ -350,7 +353,11 @@ def finalize_value(
             if done:
                 return result
         serializer, meta, root, snap_limit = None, {}, value, limit
-        if type(value) is Snapshot:
+        if type(value) is Encoded:
+            root, snap_limit = decode(value), value.limit
+            if snap_limit < limit:  # as for a Snapshot, below
+                limit, cut = c.string_limits(snap_limit)
+        elif type(value) is Snapshot:
             root, serializer, meta, snap_limit = (
                 value.root,
                 value.serializer,

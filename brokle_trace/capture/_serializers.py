@@ -54,6 +54,7 @@ from brokle_trace.capture._containers import (
     type_label,
 )
 from brokle_trace.capture._counters import report
+from brokle_trace.capture._encoded import Encoded, decode
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
 from brokle_trace.capture._redact import marker
 
@@ -96,6 +97,8 @@ def expand(obj: object, ctx: Ctx, serialize: bool = True) -> object:
         return expand(obj.obj, ctx) if ctx.worker else obj  # type: ignore[attr-defined]
     if t is Snapshot:
         return expand(obj.root, ctx)  # type: ignore[attr-defined]
+    if t is Encoded:
+        return expand(decode(obj), ctx)  # type: ignore[arg-type]
     c = ctx.c
     if serialize and (
         ctx.serializer is not None or c.serializer is not None or c.type_serializer(t) is not None

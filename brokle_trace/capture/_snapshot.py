@@ -7,6 +7,9 @@ plain dicts, long strings are kept whole (they cannot change; counted against
 redaction margin. Deeper levels that do not fit stay *referenced* inside those copies and
 the export worker reads them later.
 
+A value made only of JSON-native builtins within the limits takes a shortcut first
+(``_encoded``): one ``bytes`` object instead of fresh containers for the collector to walk.
+
 Breadth-first because the shallow levels are what users mutate right after a call (a chat
 ``messages`` list gets the reply appended) and where big strings usually sit; a whole level
 at a time so the rule is easy to state: a level is either copied at call time or not.
@@ -18,6 +21,7 @@ from itertools import islice
 from typing import Any
 
 from brokle_trace.capture._counters import report
+from brokle_trace.capture._encoded import encode
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
 from brokle_trace.capture._pins import Pin
 from brokle_trace.capture._serializers import SCALARS, expand
@@ -64,6 +68,10 @@ def snapshot_value(
                     break
             else:
                 return out
+            if serializer is None:
+                snap = encode(value, limit, cut, c.max_items, c.max_depth)  # type: ignore[arg-type]
+                if snap is not None:
+                    return snap
             ctx = (
                 c.snapshot_ctx
                 if serializer is None and limit == c.limit
@@ -72,6 +80,10 @@ def snapshot_value(
             return _levels(value, out, ctx)
         if t in SCALARS:
             return value
+        if t is list and serializer is None:
+            snap = encode(value, limit, cut, c.max_items, c.max_depth)  # type: ignore[arg-type]
+            if snap is not None:
+                return snap
         ctx = (
             c.snapshot_ctx
             if serializer is None and limit == c.limit
@@ -97,9 +109,16 @@ def snapshot_inputs(
     try:
         if len(inputs) > c.max_items:
             return snapshot_value(inputs, settings, max_string_length, serializer)
-        if serializer is None and (max_string_length is None or max_string_length == c.limit):
-            return _levels(inputs, inputs, c.snapshot_ctx, True)
-        limit, cut = c.string_limits(max_string_length)
+        if max_string_length is None or max_string_length == c.limit:
+            limit, cut = c.limit, c.cut
+        else:
+            limit, cut = c.string_limits(max_string_length)
+        if serializer is None:
+            snap = encode(inputs, limit, cut, c.max_items, c.max_depth)
+            if snap is not None:
+                return snap
+            if limit == c.limit:
+                return _levels(inputs, inputs, c.snapshot_ctx, True)
         return _levels(inputs, inputs, Ctx(c, limit, cut, serializer, False), True)
     except Exception as exc:
         if c.strict:

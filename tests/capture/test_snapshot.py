@@ -8,10 +8,17 @@ from typing import Any
 import orjson
 import pytest
 
-from brokle_trace.capture import CaptureSettings, finalize, snapshot
+from brokle_trace.capture import CaptureSettings, _snapshot, finalize, snapshot
 from brokle_trace.capture._nodes import Cut, Snapshot
 
 S = CaptureSettings(strict=True)
+
+
+@pytest.fixture
+def reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The level-by-level snapshot: JSON-native values otherwise take the bytes shortcut
+    (``_encoded``, which copies all of them and has its own tests in tests/parity)."""
+    monkeypatch.setattr(_snapshot, "encode", lambda *args: None)
 
 
 def capture(value: Any, s: CaptureSettings = S, **kw: Any) -> Any:
@@ -94,6 +101,7 @@ def test_top_levels_are_copied_at_call_time() -> None:
     assert finalize(snap, S) == {"messages": [{"role": "user", "content": "hi"}], "opts": {"t": 1}}
 
 
+@pytest.mark.usefixtures("reference")
 def test_levels_beyond_the_budget_are_read_by_the_worker() -> None:
     s = CaptureSettings(snapshot_budget=2, strict=True)
     rows = [{"id": 1}, {"id": 2}, {"id": 3}]
@@ -103,6 +111,7 @@ def test_levels_beyond_the_budget_are_read_by_the_worker() -> None:
     assert finalize(snap, s) == {"rows": [{"id": 100}, {"id": 2}, {"id": 3}]}
 
 
+@pytest.mark.usefixtures("reference")
 def test_budget_zero_copies_only_the_top_container() -> None:
     s = CaptureSettings(snapshot_budget=0, strict=True)
     inner = [1]
@@ -146,6 +155,7 @@ def test_concurrent_mutation_while_the_worker_reads_never_raises() -> None:
         thread.join()
 
 
+@pytest.mark.usefixtures("reference")
 @pytest.mark.parametrize("n", [10, 10_000, 1_000_000])
 def test_snapshot_work_is_bounded_by_the_limits_not_the_input(n: int) -> None:
     # A counting iterable would show it: copies touch at most max_items entries.
