@@ -1,4 +1,4 @@
-"""A list of same-shaped flat dicts (rows of data, retrieved documents, chat messages with
+"""A list of same-shaped dicts (rows of data, retrieved documents, chat messages with
 short fields) finalised a column at a time.
 
 Walking such a list costs ~2 µs per row in the Walker, almost all of it interpreter
@@ -9,16 +9,23 @@ that is not a plain dict of plain leaves with the first row's keys, in its order
 the whole list back to the Walker, and so does a row with the first row's keys in another
 order when anything has to be rebuilt (a redacted text, a renamed key): the rebuilt rows
 take one key order, and the byte budget's cut depends on it.
+
+A column may also hold a list or a dict of plain leaves in every row (tags, a document's
+``metadata``): its cells are finalised as the Walker finalises them one level down (same
+string rules per position: a list item goes through ``Walker.text``, a dict value through
+the mapping's inline cache), all within the same one-shot checks.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
 from math import isfinite
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace.capture._fast import INT_MAX, INT_MIN
+from brokle_trace.capture._redact import CACHE_TEXT_MAX
 
 if TYPE_CHECKING:
     from brokle_trace.capture._finalize import Walker
@@ -31,6 +38,10 @@ MIN_ROWS = 4
 _INT = frozenset({int})
 _FLOAT = frozenset({float})
 _STR = frozenset({str})
+_LIST = frozenset({list})
+_NESTED = (_LIST, frozenset({dict}))
+#: Leaves a nested cell may hold (checked per kind below).
+_LEAF_KINDS = frozenset({str, int, float, bool, type(None)})
 #: Columns of true/false or null: 4 in the size estimate per value, like the Walker's.
 _ONE_WORD = (frozenset({bool}), frozenset({type(None)}))
 
@@ -102,6 +113,13 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
             per_row_est += sum(map(len, changed.get(j, column))) + 2 * n
         elif kinds in _ONE_WORD:
             per_row_est += 4 * n
+        elif kinds in _NESTED:
+            cells = _cells(walker, column, depth + 1, kinds == _LIST)
+            if cells is None:
+                return None
+            changed[j], cells_est, cells_redactions = cells
+            per_row_est += cells_est
+            redactions += cells_redactions
         else:
             return None
     if walker.est + per_row_est > walker.cap:
@@ -115,3 +133,93 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
         return list(map(dict.copy, items))  # each row in its own key order, as walked
     values = [changed.get(j, column) for j, column in enumerate(columns)]
     return [dict(zip(out_keys, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _cells(
+    walker: Walker, column: list[Any], depth: int, lists: bool
+) -> tuple[list[Any], int, int] | None:
+    """A column of lists (``lists``) or dicts of plain leaves, each cell at ``depth``,
+    finalised as the Walker would: (fresh cells, size estimate, redactions), or None."""
+    c = walker.ctx.c
+    if depth >= c.max_depth or max(map(len, column)) > c.max_items:
+        return None  # a depth marker or a cut: the Walker's
+    meta = walker.meta
+    if meta and not meta.keys().isdisjoint(map(id, column)):
+        return None
+    red = walker.redactor
+    assert red is not None  # rows() checked
+    short = red.short_cache
+    limit = walker.ctx.limit
+    n = len(column)
+    est = 2 * n  # each cell's brackets
+    redactions = 0
+    if lists:
+        flat = list(chain.from_iterable(column))
+        kinds = set(map(type, flat))
+        if not kinds <= _LEAF_KINDS:
+            return None
+        mapped: dict[str, str] = {}
+        for v in set(flat) if flat else ():
+            tv = type(v)
+            if tv is str:
+                # Walker.text: the cached redaction of a text within the limit (longer ones
+                # are cut there, even when the redacted text would fit).
+                cached = short.get(v)
+                if cached is None or len(v) > limit or len(cached[0]) > limit:
+                    return None
+                if cached[0] != v:
+                    mapped[v] = cached[0]
+            elif tv is int:
+                if not INT_MIN <= v <= INT_MAX:
+                    return None
+            elif tv is float and not isfinite(v):
+                return None
+        est += len(flat)  # each item's separator
+        for v in flat:
+            tv = type(v)
+            if tv is str:
+                cached = short[v]
+                redactions += cached[1]
+                est += len(cached[0]) + 2
+            elif tv is int or tv is float:
+                est += 1
+            else:
+                est += 4
+        if mapped:
+            get = mapped.get
+            return (
+                [[get(v, v) if type(v) is str else v for v in cell] for cell in column],
+                est,
+                redactions,
+            )
+        return list(map(list.copy, column)), est, redactions
+    key_info = red.key_info
+    out: list[Any] = []
+    for cell in column:
+        new: dict[str, Any] = {}
+        for k, v in cell.items():
+            hit = key_info.get(k) if type(k) is str else None
+            if hit is None or hit[1] is not None or hit[0] in new:
+                return None  # first sight, a secret-named key, or two keys exported as one
+            ks = hit[0]
+            redactions += hit[2]
+            est += len(ks) + 4  # the key (+2) and the entry's separator (+2)
+            tv = type(v)
+            if (tv is int and INT_MIN <= v <= INT_MAX) or (tv is float and isfinite(v)):
+                est += 1
+            elif tv is str:
+                # The mapping's inline cache: any cached text whose redaction fits.
+                cached = short.get(v) if len(v) <= CACHE_TEXT_MAX else None
+                if cached is None or len(cached[0]) > limit:
+                    return None
+                redactions += cached[1]
+                est += len(cached[0]) + 2
+                new[ks] = cached[0]
+                continue
+            elif tv is bool or v is None:
+                est += 4
+            else:
+                return None
+            new[ks] = v
+        out.append(new)
+    return out, est, redactions
