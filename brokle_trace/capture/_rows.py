@@ -5,10 +5,11 @@ Walking such a list costs ~2 µs per row in the Walker, almost all of it interpr
 overhead repeated for every row. Here the checks run once per column with C-level
 builtins (``map``, ``set``, ``min``/``max``), so a 100-row list costs a few µs. The result
 is exactly what the Walker returns (same values, same counts, same size estimate); any row
-that is not a plain dict of plain leaves with the first row's keys, in its order, sends
-the whole list back to the Walker, and so does a row with the first row's keys in another
-order when anything has to be rebuilt (a redacted text, a renamed key): the rebuilt rows
-take one key order, and the byte budget's cut depends on it.
+that is not a plain dict of plain leaves with the first row's keys sends the whole list
+back to the Walker, and so does a row with the first row's keys in another order when a
+key is renamed (redacted): the rebuilt rows take one key order, and the byte budget's cut
+depends on it. Otherwise every row is copied in its own order and its changed cells (a
+redacted text, a nested cell) replaced by key.
 
 A column may also hold a list or a dict of plain leaves in every row (tags, a document's
 ``metadata``): its cells are finalised as the Walker finalises them one level down (same
@@ -18,10 +19,10 @@ the mapping's inline cache), all within the same one-shot checks.
 
 from __future__ import annotations
 
-from collections import Counter
-from itertools import chain
+from collections import Counter, deque
+from itertools import chain, repeat
 from math import isfinite
-from operator import itemgetter
+from operator import itemgetter, setitem
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace.capture._fast import INT_MAX, INT_MIN
@@ -124,13 +125,17 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
             return None
     if walker.est + per_row_est > walker.cap:
         return None  # the Walker would stop part-way: let it decide where
-    rebuild = bool(changed) or out_keys != list(keys)
-    if rebuild and not all(map(keys.__eq__, map(tuple, items))):
+    renamed = out_keys != list(keys)
+    if renamed and not all(map(keys.__eq__, map(tuple, items))):
         return None  # rebuilt rows take one key order: only when they all have it
     walker.est += per_row_est
     walker.redactions += redactions
-    if not rebuild:
-        return list(map(dict.copy, items))  # each row in its own key order, as walked
+    if not renamed:
+        # Each row in its own key order, as walked; changed cells replaced in place.
+        out = list(map(dict.copy, items))
+        for j, new_cells in changed.items():
+            deque(map(setitem, out, repeat(keys[j], n), new_cells), maxlen=0)
+        return out
     values = [changed.get(j, column) for j, column in enumerate(columns)]
     return [dict(zip(out_keys, row, strict=True)) for row in zip(*values, strict=True)]
 
@@ -159,6 +164,7 @@ def _cells(
         if not kinds <= _LEAF_KINDS:
             return None
         mapped: dict[str, str] = {}
+        adjust: list[str] = []  # texts exported otherwise, or counted as redactions
         for v in set(flat) if flat else ():
             tv = type(v)
             if tv is str:
@@ -169,22 +175,33 @@ def _cells(
                     return None
                 if cached[0] != v:
                     mapped[v] = cached[0]
+                if cached[0] != v or cached[1]:
+                    adjust.append(v)
             elif tv is int:
                 if not INT_MIN <= v <= INT_MAX:
                     return None
             elif tv is float and not isfinite(v):
                 return None
         est += len(flat)  # each item's separator
-        for v in flat:
-            tv = type(v)
-            if tv is str:
-                cached = short[v]
-                redactions += cached[1]
-                est += len(cached[0]) + 2
-            elif tv is int or tv is float:
-                est += 1
-            else:
-                est += 4
+        if kinds == _STR:  # tags: one C-level pass per question
+            est += sum(map(len, flat)) + 2 * len(flat)
+            if adjust:
+                occurrences = Counter(flat)
+                for v in adjust:
+                    text, count = short[v]
+                    est += (len(text) - len(v)) * occurrences[v]
+                    redactions += count * occurrences[v]
+        else:
+            for v in flat:
+                tv = type(v)
+                if tv is str:
+                    cached = short[v]
+                    redactions += cached[1]
+                    est += len(cached[0]) + 2
+                elif tv is int or tv is float:
+                    est += 1
+                else:
+                    est += 4
         if mapped:
             get = mapped.get
             return (
