@@ -45,6 +45,13 @@ MAX_CHARS = 64 * 1024
 
 #: Leaves taken as they are (an int past 64 bits makes orjson raise: the reference then).
 _SCALARS = frozenset({int, bool, type(None)})
+#: Types orjson would encode its own way raise instead (a value changed by another thread
+#: since the check): the reference snapshot then.
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+)
 _dumps = orjson.dumps
 _loads = orjson.loads
 
@@ -87,6 +94,13 @@ def encode(root: dict[Any, Any] | list[Any], limit: int, cut: int, m: int, depth
     """
     if (type(root) is not dict and type(root) is not list) or len(root) > m:
         return None
+    try:
+        return _encode(root, limit, m, cut, depth)
+    except RuntimeError:  # another thread resized a dict while we read it: the reference
+        return None
+
+
+def _encode(root: Any, limit: int, m: int, cut: int, depth: int) -> Encoded | None:
     entries = MAX_ENTRIES - len(root)
     chars = MAX_CHARS
     frontier: list[Any] = [root]
@@ -136,7 +150,7 @@ def encode(root: dict[Any, Any] | list[Any], limit: int, cut: int, m: int, depth
             return None
         if not following:
             try:
-                return Encoded(_dumps(root), limit)
+                return Encoded(_dumps(root, option=_STRICT), limit)
             except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a lone surrogate
                 return None
         level += 1

@@ -3,6 +3,7 @@ reference snapshot exports: same bytes, same markers, same redactions, same coun
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 from unittest import mock
@@ -200,3 +201,28 @@ def test_huge_inputs_cost_what_the_limits_allow() -> None:
     # (an O(input) check would take ~10 ms and ~100 ms here).
     assert cost(huge) < 1e-3
     assert cost(wide) < 2e-3
+
+
+def test_a_dict_resized_by_another_thread_falls_back_never_fails() -> None:
+    s = CaptureSettings()
+    shared: dict[str, Any] = {f"k{i}": [i] for i in range(50)}
+    stop = threading.Event()
+
+    def mutate() -> None:
+        n = 0
+        while not stop.is_set():
+            shared[f"n{n % 20}"] = [n]
+            shared.pop(f"n{(n + 10) % 20}", None)
+            n += 1
+
+    thread = threading.Thread(target=mutate)
+    thread.start()
+    counters.reset_counters()
+    try:
+        for _ in range(300):
+            out = finalize(snapshot({"shared": shared}, s), s)
+            assert isinstance(out, dict) and isinstance(out["shared"], dict)
+    finally:
+        stop.set()
+        thread.join()
+    assert counters.counters()["capture_errors"] == 0
