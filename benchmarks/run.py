@@ -12,9 +12,8 @@ machine (absolute times are not comparable across runs). For each scenario we me
   end of the flush, divided by the spans exported;
 * worker CPU per span: total CPU minus the caller thread's, per span exported (the export
   worker's share; with OTLP it includes the encoding and the HTTP client);
-* GC share: wall time spent inside the garbage collector (``gc.callbacks`` start/stop, on
-  whichever thread triggered it; the collector holds the GIL, so it is CPU time) divided by
-  the total CPU of the same run;
+* GC share: CPU time spent inside the garbage collector (``gc.callbacks`` start/stop,
+  ``thread_time`` of whichever thread collects) divided by the total CPU of the same run;
 * spans exported: read back from the exporter's own count.
 
 Our side runs twice per repeat (``--exporter both``, the default): once writing JSONL, once
