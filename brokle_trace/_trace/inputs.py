@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace._runtime.state import RAW_ARGS
+from brokle_trace.capture._encoded import Encoded, decode
 
 if TYPE_CHECKING:
     from brokle_trace._trace.facts import SpanFacts
@@ -21,13 +22,17 @@ __all__ = ["captured_inputs", "inputs_dict", "name_inputs"]
 def captured_inputs(span: Span) -> Mapping[str, Any] | None:
     """The span's captured arguments by name, for hooks; None when input capture is off.
 
-    Either the raw immutable arguments, named now, or the snapshot's top-level dict.
+    Either the raw immutable arguments, named now, or the snapshot's top-level dict (an
+    encoded snapshot decoded: typed spans' hooks only).
     """
     inp = span._input
     if type(inp) is tuple and inp and inp[0] is RAW_ARGS:
         return inputs_dict(span._facts, inp[1], inp[2])
     if isinstance(inp, Mapping):
         return inp
+    if type(inp) is Encoded:  # JSON-builtin arguments kept as bytes (capture/_encoded.py)
+        decoded = decode(inp)
+        return decoded if isinstance(decoded, Mapping) else None
     root = getattr(inp, "root", None)
     return root if isinstance(root, Mapping) else None
 
