@@ -121,14 +121,31 @@ def literal_prefix(rx: re.Pattern[str]) -> str:
 _META = frozenset(".^$*+?{}[]|()")
 
 
+_VERBOSE_GROUP = re.compile(r"\(\?[aiLmsux]*x[aiLmsux]*(?:-[imsx]*)?:")
+
+
 def _alternates_at_top(src: str) -> bool:
-    """Whether ``src`` has a ``|`` outside every group and class."""
+    """Whether ``src`` has (or may have) a ``|`` outside every group and class.
+
+    A comment ``(?#...)`` is skipped to its first unescaped ``)`` (its ``(`` and ``[`` are
+    text, not a group or class); a group in verbose mode (``(?x:...)``) answers True
+    outright, since its ``#`` comments may hold any bracket: both once miscounted the
+    depth and hid a top-level ``|``, so the other alternative's matches were never searched.
+    """
+    if _VERBOSE_GROUP.search(src):
+        return True
     depth = 0
     i, n = 0, len(src)
     while i < n:
         c = src[i]
         if c == "\\":
             i += 2
+            continue
+        if src.startswith("(?#", i):
+            i += 3
+            while i < n and src[i] != ")":
+                i += 2 if src[i] == "\\" else 1
+            i += 1
             continue
         if c == "[":
             i += 1
@@ -142,6 +159,8 @@ def _alternates_at_top(src: str) -> bool:
             depth += 1
         elif c == ")":
             depth -= 1
+            if depth < 0:  # unbalanced as read here: this reading is wrong, claim nothing
+                return True
         elif c == "|" and depth == 0:
             return True
         i += 1

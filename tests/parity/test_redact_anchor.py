@@ -10,7 +10,7 @@ import warnings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brokle_trace.capture import CaptureSettings
+from brokle_trace.capture import CaptureSettings, redact_text
 from brokle_trace.capture._redact import Redactor, literal_prefix
 from brokle_trace.capture._rules import BUILTIN_VALUE_RULES
 from tests.capture.strategies import secrets
@@ -204,3 +204,92 @@ def test_literal_prefix_stops_where_the_match_may_vary() -> None:
         assert literal_prefix(re.compile(pattern)) == prefix, pattern
     assert literal_prefix(re.compile("secret", re.IGNORECASE)) == ""
     assert literal_prefix(re.compile("(?i)secret")) == ""
+
+
+# A user's pattern may carry comments and verbose groups: brackets inside those are text, so
+# counting them as groups hid a top-level "|", the anchor claimed the first alternative's
+# prefix and the other alternative's secrets were never searched (a leak).
+HIDDEN_ALTERNATIVES = [
+    "ref(?#(note)|ORD-\\d{6}",
+    "ref(?#[)|ORD-\\d{6}",
+    "ref(?#\\)()|ORD-\\d{6}",
+    "ref(?x: en # (\n)|ORD-\\d{6}",
+    "ref(?x: en # [\n)|ORD-\\d{6}",
+    "ref(?x: en # )\n)|ORD-\\d{6}",
+    "ref(?ix: en # (\n)|ORD-\\d{6}",
+]
+
+
+def test_comments_and_verbose_groups_hide_no_alternative() -> None:
+    for source in HIDDEN_ALTERNATIVES:
+        rx = re.compile(source)
+        assert rx.search("see ORD-123456") is not None, source
+        assert literal_prefix(rx) == "", source
+        settings_ = CaptureSettings(redact_patterns=(("order_id", source),))
+        redacted = redact_text("see ORD-123456", settings_)
+        assert redacted == "see [REDACTED:order_id]", source
+
+
+# Pieces of user patterns the built-ins never use: comments, verbose groups and their
+# comments, numeric and named escapes, non-quantifier braces, atomic and conditional groups.
+USER_REGEX_PIECES = st.sampled_from(
+    [
+        "a",
+        "ref",
+        "ORD",
+        "-",
+        "|",
+        "(",
+        ")",
+        "[",
+        "]",
+        "(?#",
+        "(?#(",
+        "(?#[",
+        "(?x:",
+        "(?x: # (\n",
+        "# ",
+        "\n",
+        " ",
+        "\\)",
+        "\\]",
+        "\\x41",
+        "\\u0041",
+        "\\N{LATIN SMALL LETTER A}",
+        "\\0",
+        "\\101",
+        "{x",
+        "{",
+        "}",
+        "(?(1)a|b)",
+        "(?:",
+        "(a)",
+        "+",
+        "?",
+        "é",
+        "É",
+    ]
+)
+
+
+def test_literal_prefix_holds_for_every_match_of_user_patterns() -> None:
+    @settings(max_examples=800, deadline=None)
+    @given(
+        pieces=st.lists(USER_REGEX_PIECES, max_size=8),
+        tail=st.sampled_from(["", "|ORD", ")|ORD", "\n)|ORD"]),
+        text=st.text("aAref-ORDé #(\n)[]"),
+    )
+    def prop(fired: Fired, pieces: list[str], tail: str, text: str) -> None:
+        source = "ref" + "".join(pieces) + tail
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                rx = re.compile(source)
+        except (re.error, DeprecationWarning, FutureWarning, OverflowError):
+            return
+        ours = literal_prefix(rx)
+        fired.example(bool(ours))
+        for m in rx.finditer("ORD-a ref" + text + "A" + text):
+            assert m.string.startswith(ours, m.start()), (source, m)
+
+    run(prop, min_share=0.05)
