@@ -184,7 +184,11 @@ def _calc(
     from it only on a miss (unless ``made``): its validation was most of a hit's cost
     (~12 us of ~17).
     """
-    rates = info.get_prices(when or _dt.datetime.now(tz=_dt.timezone.utc))
+    # One reading of the clock for the key and the calculation: read twice, a call across a
+    # time-of-day boundary (DeepSeek's off-peak rates) stored one window's price under the
+    # other window's rates, returned to every later call in that window.
+    at = when or _dt.datetime.now(tz=_dt.timezone.utc)
+    rates = info.get_prices(at)
     key = (id(rates), prov.id, info.id, counts)
     hit = _calcs.get(key)
     if hit is not None and hit[0] is rates:
@@ -192,7 +196,7 @@ def _calc(
     calc = info.calc_price(
         made if made is not None else _library_usage(counts),
         prov,
-        genai_request_timestamp=when,
+        genai_request_timestamp=at,
         auto_update_timestamp=snapshot.timestamp if snapshot.from_auto_update else None,
     )
     result = (calc.input_price, calc.output_price)

@@ -246,3 +246,45 @@ def test_a_remembered_price_is_what_genai_prices_computes() -> None:
         assert found[:3] == (lib.input_price, lib.output_price, lib.model.id)
 
     prop()
+
+
+def test_a_price_without_a_request_time_is_remembered_under_the_rates_it_used(
+    monkeypatch: Any,
+) -> None:
+    """Without a request time, the memo's key (the rates in force) and genai-prices'
+    calculation must read the clock once: read twice, a call across DeepSeek's off-peak
+    boundary stored one window's price under the other window's rates, and every later
+    call in that window got it until the memo was cleared."""
+    import datetime as dt
+
+    from genai_prices import Usage as LibUsage
+    from genai_prices import calc_price
+
+    from brokle_trace.llm import _source
+    from brokle_trace.llm._usage import Usage
+
+    real = dt.datetime.now(tz=dt.timezone.utc)
+    # The other window of deepseek-chat's time-of-day prices (00:30-16:30 UTC) than now's.
+    hour = 20 if dt.time(0, 30) <= real.time() < dt.time(16, 30) else 10
+    ours = real.replace(hour=hour, minute=0)
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return ours  # our read of the clock; genai-prices' own read is the real time
+
+    monkeypatch.setattr(
+        _source, "_dt", type("dt", (), {"datetime": Clock, "timezone": dt.timezone})
+    )
+    monkeypatch.setattr(_source, "_calcs", {})
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    _source.price(["deepseek-chat"], "deepseek", usage)
+    found = _source.price(["deepseek-chat"], "deepseek", usage, when_ns=int(ours.timestamp() * 1e9))
+    lib = calc_price(
+        LibUsage(input_tokens=1_000_000, output_tokens=1_000_000),
+        "deepseek-chat",
+        provider_id="deepseek",
+        genai_request_timestamp=ours,
+    )
+    assert found is not None
+    assert found[:2] == (lib.input_price, lib.output_price)
