@@ -24,7 +24,8 @@ from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
 __all__ = ["BrokleRuntimeContext", "loaded"]
 
-#: The instance OpenTelemetry made, if it loaded this runtime (brokle_trace looks here).
+#: The first instance made: OpenTelemetry's, when it loaded this runtime (brokle_trace
+#: itself checks OpenTelemetry's runtime object, not this).
 loaded: BrokleRuntimeContext | None = None
 
 
@@ -36,7 +37,8 @@ class BrokleRuntimeContext(ContextVarsRuntimeContext):
         super().__init__()
         #: Set by brokle_trace at its first span: the context with our innermost span in it.
         self.overlay: Callable[[Context], Context] | None = None
-        loaded = self
+        if loaded is None:
+            loaded = self
 
     def get_current(self) -> Context:
         """The current context; with brokle_trace's innermost span when it is newer."""

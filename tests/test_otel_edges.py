@@ -272,3 +272,16 @@ def test_global_provider_only_when_asked() -> None:
     print([s.name for s in memory.spans])
     """
     assert _run(code, {}).strip() == "['via-global']"
+
+
+def test_a_second_runtime_instance_does_not_take_the_hook() -> None:
+    # OTEL_PYTHON_CONTEXT=brokle_trace, then another BrokleRuntimeContext() (the module's
+    # doctest makes one): the hook once went to the newest instance, one OpenTelemetry never
+    # reads, so OTel lost sight of our spans and ours of OTel's (the child below was
+    # parented to "parent", past the running OTel span).
+    second = "import brokle_trace_context\nbrokle_trace_context.BrokleRuntimeContext()\n"
+    out = _run(
+        _TREE.replace("import brokle_trace\n", "import brokle_trace\n" + second, 1),
+        {"OTEL_PYTHON_CONTEXT": "brokle_trace"},
+    )
+    assert out.strip() == "BrokleRuntimeContext"

@@ -124,11 +124,19 @@ def _install_locked() -> None:
 
 
 def _our_runtime() -> Any:
-    """The ``brokle_trace_context`` runtime OpenTelemetry loaded, if it did."""
+    """The ``brokle_trace_context`` runtime OpenTelemetry loaded, if it did.
+
+    OpenTelemetry's own runtime object, checked by type: not ``brokle_trace_context.loaded``,
+    which any later ``BrokleRuntimeContext()`` (its doctest, a test) replaced, so the hook
+    went to an object OpenTelemetry never reads, and our spans read that object's context
+    variable instead of the one OpenTelemetry attaches to.
+    """
     import sys
 
     module = sys.modules.get("brokle_trace_context")
-    return getattr(module, "loaded", None) if module is not None else None
+    cls = getattr(module, "BrokleRuntimeContext", None)
+    runtime = otel_context._RUNTIME_CONTEXT
+    return runtime if isinstance(cls, type) and isinstance(runtime, cls) else None
 
 
 #: Running third-party spans that feed our pipeline, by span id (``_trace.processor`` owns
