@@ -49,21 +49,21 @@ _FLAT_MAX = 32
 JSON_BYTES_PER_CHAR = 6
 
 
-def fast_text(c: Compiled, s: str, limit: int) -> str | None:
-    """A string within the limit, redacted; None when it needs the full walk."""
+def fast_text(c: Compiled, s: str, limit: int) -> tuple[str | None, int]:
+    """A string within the limit, redacted, and how many secrets it had; None when it needs
+    the full walk. Counting is the caller's: a shortcut that gives up later (the byte
+    budget) must not count what the walk then counts again."""
     if len(s) > limit:
-        return None
+        return None, 0
     if not s.isascii():
         s = clean(s)
     red = c.redactor
     if red is None:
-        return s
+        return s, 0
     out, n = red.redact(s)
-    if n:
-        if len(out) > limit:
-            return None
-        increment("redactions", n)
-    return out
+    if n and len(out) > limit:
+        return None, 0
+    return out, n
 
 
 def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
@@ -81,8 +81,10 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
     ):
         return True, value  # type: ignore[return-value]
     if t is str:
-        out = fast_text(c, value, limit)  # type: ignore[arg-type]
+        out, n = fast_text(c, value, limit)  # type: ignore[arg-type]
         if out is not None and (len(out) + 2) * JSON_BYTES_PER_CHAR <= c.max_bytes:
+            if n:
+                increment("redactions", n)
             return True, out
         return False, None
     if t is list and len(value) <= _FLAT_MAX and len(value) <= c.max_items:  # type: ignore[arg-type]
@@ -131,7 +133,8 @@ def fast(value: object, c: Compiled, limit: int) -> tuple[bool, JSONValue]:
             if seen is not None and not seen[1] and len(v) <= limit and v.isascii():
                 out = v  # seen before, nothing to redact: skip the call chain
             else:
-                out = fast_text(c, v, limit)
+                out, n = fast_text(c, v, limit)
+                redactions += n
             if out is None:
                 return False, None
             result[ks] = out

@@ -141,3 +141,21 @@ def test_unpriced_model_names_in_stats_are_redacted() -> None:
     assert compute_cost(f"my-model {HF}", Usage(input_tokens=10, output_tokens=1)) is None
     assert unpriced_models().get("my-model [REDACTED:huggingface_token]", 0) >= 1
     assert not any(HF in name for name in unpriced_models())
+
+
+def test_a_shortcut_that_gives_up_on_the_byte_budget_counts_each_secret_once() -> None:
+    # The flat-dict shortcut redacted (and counted) a value, then found the dict over
+    # max_bytes and handed it to the full walk, which counted it again: from the second
+    # call on (the key cache filled) stats showed 2 redactions for 1 secret.
+    from brokle_trace.capture import CaptureSettings, finalize, snapshot
+    from brokle_trace.capture import _counters as counters
+
+    s = CaptureSettings(max_string_length=64, max_bytes=256)
+    value = {"role": "my key is sk-000007000000000000000000000000000 ok"}
+    seen = []
+    for _ in range(3):
+        counters.reset_counters()
+        out = finalize(snapshot(value, s), s)
+        seen.append(counters.counters()["redactions"])
+        assert out == {"role": "my key is [REDACTED:openai_key] ok"}
+    assert seen == [1, 1, 1]
