@@ -22,23 +22,17 @@ from collections.abc import Callable
 from opentelemetry.context.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
-__all__ = ["BrokleRuntimeContext", "loaded"]
-
-#: The first instance made: OpenTelemetry's, when it loaded this runtime (brokle_trace
-#: itself checks OpenTelemetry's runtime object, not this).
-loaded: BrokleRuntimeContext | None = None
+__all__ = ["BrokleRuntimeContext"]
 
 
 class BrokleRuntimeContext(ContextVarsRuntimeContext):
     """The contextvars runtime, with brokle_trace's span overlaid on ``get_current``."""
 
     def __init__(self) -> None:
-        global loaded
         super().__init__()
-        #: Set by brokle_trace at its first span: the context with our innermost span in it.
+        #: Set by brokle_trace at its first span (on OpenTelemetry's instance, found by
+        #: type): the context with our innermost span in it.
         self.overlay: Callable[[Context], Context] | None = None
-        if loaded is None:
-            loaded = self
 
     def get_current(self) -> Context:
         """The current context; with brokle_trace's innermost span when it is newer."""

@@ -126,10 +126,9 @@ def _install_locked() -> None:
 def _our_runtime() -> Any:
     """The ``brokle_trace_context`` runtime OpenTelemetry loaded, if it did.
 
-    OpenTelemetry's own runtime object, checked by type: not ``brokle_trace_context.loaded``,
-    which any later ``BrokleRuntimeContext()`` (its doctest, a test) replaced, so the hook
-    went to an object OpenTelemetry never reads, and our spans read that object's context
-    variable instead of the one OpenTelemetry attaches to.
+    OpenTelemetry's own runtime object, checked by type: not the last instance made (its
+    doctest, a test may make more), whose hook OpenTelemetry would never call and whose
+    context variable is not the one OpenTelemetry attaches to.
     """
     import sys
 
