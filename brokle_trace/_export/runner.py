@@ -155,6 +155,13 @@ class Runner:
             job.result = result if result is ExportResult.SUCCESS else ExportResult.FAILURE
         except Exception as exc:
             job.error = exc
+        except BaseException as exc:
+            # SystemExit/KeyboardInterrupt from an exporter (a library calling sys.exit())
+            # killed the only worker or this exporter's thread: every later span was lost.
+            # Only the main thread may be asked to stop (a flush at exit runs here on it).
+            if threading.current_thread() is threading.main_thread():
+                raise
+            job.error = exc
         take = getattr(exporter, "take_drops", None)
         if take is not None:
             try:

@@ -53,3 +53,49 @@ def test_an_exporter_that_raises_has_not_exported(caplog: pytest.LogCaptureFixtu
     # Logged once for the kind, with the exception type, not once per batch.
     lines = [r.getMessage() for r in caplog.records if "encoder bug" in r.getMessage()]
     assert len(lines) == 1 and "TypeError" in lines[0]
+
+
+class ExitsOnce:
+    """An exporter whose first call raises ``SystemExit`` (a library calling ``sys.exit()``
+    on a fatal error) or ``KeyboardInterrupt``: then works."""
+
+    def __init__(self, raised: BaseException, inline: bool) -> None:
+        self.raised = raised
+        self.export_inline = inline
+        self.calls = 0
+        self.exported = 0
+
+    def export(self, spans: Sequence[SpanData]) -> ExportResult:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.raised
+        self.exported += len(spans)
+        return ExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("lenient")
+@pytest.mark.parametrize("inline", [True, False])
+@pytest.mark.parametrize("raised", [SystemExit(3), KeyboardInterrupt()])
+def test_an_exporter_raising_systemexit_loses_its_batch_not_the_pipeline(
+    raised: BaseException, inline: bool
+) -> None:
+    # It killed the worker (inline) or the exporter's thread: every later span was dropped
+    # (or, in lossless mode, waited the whole queue_block_timeout first), never exported.
+    exporter = ExitsOnce(raised, inline)
+    brokle_trace.configure(
+        exporter="none", exporters=[exporter], max_export_batch_size=4, exporter_timeout=2.0
+    )
+    for _ in range(4):
+        work()
+    brokle_trace.flush(3.0)
+    for _ in range(8):
+        work()
+    assert brokle_trace.flush(3.0)
+    s = brokle_trace.stats()
+    assert exporter.calls >= 2 and exporter.exported == 8, (exporter.calls, s)
+    assert s["exported"] == 8 and s["dropped"]["export_failed"] == 4, s
+    (mine,) = s["exporters"].values()
+    assert mine["last_error"].startswith(type(raised).__name__)
