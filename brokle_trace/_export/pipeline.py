@@ -241,6 +241,15 @@ class Pipeline:
                     if self._settle():
                         self.drop("export_failed", len(batch))
                     self._internal("export_batch", exc)
+                except BaseException as exc:
+                    # SystemExit from user code run here (a mask, a serializer) ended the
+                    # only worker: flush failed and every later span waited for shutdown.
+                    # A drain on the main thread (shutdown with no new threads) lets it stop.
+                    if threading.current_thread() is threading.main_thread():
+                        raise
+                    if self._settle():
+                        self.drop("export_failed", len(batch))
+                    self._internal("export_batch", exc)
             for marker in markers:
                 self._pass_marker(marker)
 

@@ -10,6 +10,7 @@ import pytest
 import brokle_trace
 from brokle_trace import SpanData, observe
 from brokle_trace.typing import ExportResult
+from tests.export.faults import assert_accounted
 
 
 @observe
@@ -99,3 +100,26 @@ def test_an_exporter_raising_systemexit_loses_its_batch_not_the_pipeline(
     assert s["exported"] == 8 and s["dropped"]["export_failed"] == 4, s
     (mine,) = s["exporters"].values()
     assert mine["last_error"].startswith(type(raised).__name__)
+
+
+@pytest.mark.usefixtures("lenient")
+def test_a_mask_raising_systemexit_on_the_worker_loses_its_batch_not_the_worker() -> None:
+    # The mask is user code run by the export worker: SystemExit from it ended the worker,
+    # so flush() failed and every later span stayed queued until shutdown dropped it.
+    calls = [0]
+
+    def mask(value: object, *args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise SystemExit(2)
+        return value
+
+    exporter = ExitsOnce(RuntimeError("unused"), True)
+    exporter.calls = 1  # no failure of its own
+    brokle_trace.configure(exporter="none", exporters=[exporter], mask=mask)
+    work(1)
+    brokle_trace.flush(3.0)
+    work(2)
+    assert brokle_trace.flush(3.0)
+    assert exporter.exported >= 1
+    assert_accounted()
