@@ -45,8 +45,11 @@ MAX_CHARS = 64 * 1024
 
 #: Leaves taken as they are (an int past 64 bits makes orjson raise: the reference then).
 _SCALARS = frozenset({int, bool, type(None)})
-#: Types orjson would encode its own way raise instead (a value changed by another thread
-#: since the check): the reference snapshot then.
+#: Subclasses, dataclasses and datetimes put in by another thread since the check make
+#: orjson raise (the reference snapshot then). Not everything: a NaN or infinity put in
+#: meanwhile is written as null (the reference writes "NaN"), a tuple as a list, a UUID or
+#: an Enum as orjson renders them; the bytes are still one call-time state, redacted whole
+#: by the worker's walk, so only such a value's rendering can differ, never a redaction.
 _STRICT = (
     orjson.OPT_PASSTHROUGH_SUBCLASS
     | orjson.OPT_PASSTHROUGH_DATACLASS
