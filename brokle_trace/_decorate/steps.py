@@ -15,7 +15,7 @@ from brokle_trace._decorate import generators as _generators
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
-from brokle_trace._trace import span as _span_module
+from brokle_trace._trace import clock as _clock
 from brokle_trace._trace.context import CURRENT, reset_context
 from brokle_trace._trace.facts import SpanFacts
 from brokle_trace._trace.inputs import inputs_dict, name_inputs
@@ -198,7 +198,7 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
                 span._output = _snapshot(
                     result, _state.capture_settings, facts.max_output_length, facts.serializer
                 )
-        span._end_ns = _span_module._time_ns()
+        span._end_ns = _clock.time_ns()
         _state.enqueue(span)
         # release(span), inlined: a context copied during the call must not keep these.
         span._input = span._output = UNSET

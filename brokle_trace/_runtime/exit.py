@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from brokle_trace._trace import span as _span
+from brokle_trace._trace import clock as _clock
 from brokle_trace._trace.span import Span
 
 __all__ = ["UNFINISHED", "Claims", "exit_timeout", "open_spans"]
@@ -142,4 +142,4 @@ def _mark(span: Span) -> None:
         span._attributes = attributes = {}
     attributes["brokle.unfinished"] = True
     span._updated = True
-    span._end_ns = _span._time_ns()
+    span._end_ns = _clock.time_ns()

@@ -29,6 +29,7 @@ from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import exit as _exit
 from brokle_trace._runtime import processes as _processes
 from brokle_trace._runtime import state as _state
+from brokle_trace._trace import clock as _clock
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
 from brokle_trace.llm import _cost
@@ -296,7 +297,7 @@ def _after_fork_in_child() -> None:
     # pinned strings must not count against the child's budget, nor its lock stay taken.
     _state.capture_settings._compiled.pins.reset()
     # Spans open at the fork are the parent's to end and export: the child never does.
-    _exit.inherited_before_ns = _span._time_ns()
+    _exit.inherited_before_ns = _clock.time_ns()
     inherited = _open_chain()
     old = _pipeline
     if old is None or _settings is None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
-from brokle_trace._trace import span as _span_module
+from brokle_trace._trace import clock as _clock
 
 if TYPE_CHECKING:
     from brokle_trace._trace.span import Span
@@ -22,7 +22,7 @@ __all__ = ["end", "fail", "release", "summarize"]
 
 def end(span: Span) -> None:
     """End ``span`` successfully and hand it to the export queue."""
-    span._end_ns = _span_module._time_ns()
+    span._end_ns = _clock.time_ns()
     _state.enqueue(span)
     release(span)
 
@@ -47,7 +47,7 @@ def fail(span: Span, exc: BaseException) -> None:
     An exception the decorator expects (``exceptions_to_handle``) is recorded the same way,
     but the span is not marked failed.
     """
-    span._end_ns = _span_module._time_ns()
+    span._end_ns = _clock.time_ns()
     span._error = summarize(exc)
     handled = span._facts.handled
     if handled and isinstance(exc, handled):

@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from brokle_trace._decorate.options import check_values
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, reset_context
 from brokle_trace._trace.facts import SpanFacts, SpanKind
+from brokle_trace._trace.option_values import check_values
 from brokle_trace._trace.span import TRACE_NAME, Span, set_attrs
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -13,17 +13,19 @@ find: a failed slot read costs more than the rest of a span.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._runtime.state import UNSET
+from brokle_trace._trace import clock as _clock
 from brokle_trace._trace import ids as _ids
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace.context import CURRENT, EMPTY_ATTRS, Scope, TraceAttrs
+from brokle_trace._trace.ending import end, fail, summarize
 from brokle_trace._trace.facts import SpanFacts
+from brokle_trace._trace.option_values import LEVELS
 from brokle_trace._trace.starting import (
     LINK_SPAN_ID,
     LINK_TRACE_ID,
@@ -58,7 +60,6 @@ def _no_llm_update(span: Span, **fields: Any) -> None:  # pragma: no cover - rep
 #: ``llm`` package, which sets this at import: the span tree never imports the layer above.
 llm_update: Callable[..., None] = _no_llm_update
 
-_time_ns = time.time_ns
 _current_get = CURRENT.get
 _count_started = _state.started.__next__
 
@@ -213,8 +214,8 @@ class Span:
                     self._attributes = at = {}
                 at.update(attributes)
             if level is not None:
-                if level not in _LEVELS:
-                    raise ValueError(f"level must be one of {sorted(_LEVELS)}, got {level!r}")
+                if level not in LEVELS:
+                    raise ValueError(f"level must be one of {sorted(LEVELS)}, got {level!r}")
                 self._level = level
             if status is not None:
                 if status not in _STATUSES:
@@ -307,7 +308,6 @@ class Span:
         return f"<Span {self.name!r} trace={self.trace_id} span={self.span_id}>"
 
 
-_LEVELS = frozenset({"debug", "default", "warning", "error"})
 _STATUSES = frozenset({"ok", "error"})
 
 
@@ -387,7 +387,7 @@ def begin(facts: SpanFacts) -> Span:
     if _sample_bound is not None:
         _sample(span, facts)
     _count_started()
-    span._start_ns = _time_ns()
+    span._start_ns = _clock.time_ns()
     return span
 
 
@@ -442,7 +442,3 @@ def current_span() -> Span | None:
     if isinstance(cur, Scope):
         return None if cur.off else cur.span
     return cur
-
-
-# Ending a span lives in ``ending`` (imported last: it reads this module's clock at call time).
-from brokle_trace._trace.ending import end, fail, summarize  # noqa: E402

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from brokle_trace import semconv
-from brokle_trace._trace import span as _span_mod
+from brokle_trace._trace import clock as _clock
 from brokle_trace.llm._cost import Cost
 from brokle_trace.llm._deferred import CostCell, deferred_of
 from brokle_trace.llm._usage import Usage, extract_usage, usage_object
@@ -223,4 +223,4 @@ def apply_llm_update(
 
 def now_ns() -> int:
     """The core's clock (swappable in tests through ``brokle_trace.testing.deterministic``)."""
-    return _span_mod._time_ns()
+    return _clock.time_ns()

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 
 from brokle_trace._model import SpanData
 from brokle_trace._runtime import lifecycle as _lifecycle
+from brokle_trace._trace import clock as _clock
 from brokle_trace._trace import ids as _ids
-from brokle_trace._trace import span as _span
 from brokle_trace.exporters.memory import InMemoryExporter
 from brokle_trace.typing import ExportResult
 
@@ -101,11 +101,11 @@ def deterministic(start_ns: int = 1_000_000_000, step_ns: int = 1_000) -> Iterat
     With it, a whole exported tree compares equal to a literal in a test.
     """
     clock = itertools.count(start_ns, step_ns)
-    saved_clock = _span._time_ns
+    saved_clock = _clock.time_ns
     _ids.set_id_generator(_ids.IdGenerator())
-    _span._time_ns = clock.__next__
+    _clock.time_ns = clock.__next__
     try:
         yield
     finally:
-        _span._time_ns = saved_clock
+        _clock.time_ns = saved_clock
         _ids.set_id_generator(None)

@@ -10,7 +10,7 @@ import pytest
 from openai.types.chat import ChatCompletionChunk
 
 from brokle_trace import observe_llm
-from brokle_trace._trace import span as _span
+from brokle_trace._trace import clock as _clock
 from brokle_trace.testing import capture_spans
 
 
@@ -27,7 +27,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(_span, "_time_ns", c)
+    monkeypatch.setattr(_clock, "time_ns", c)
     return c
 
 
