@@ -24,6 +24,8 @@ COUNTER_NAMES: tuple[str, ...] = (
     "mask_errors",
     "serializer_errors",
     "repr_errors",
+    "repr_skipped",
+    "slow_reprs",
     "capture_errors",
     "callback_errors",
 )

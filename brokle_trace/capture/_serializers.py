@@ -35,6 +35,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from itertools import islice
 from pathlib import PurePath
+from time import perf_counter_ns
 from typing import Any
 
 from brokle_trace.capture._containers import (
@@ -53,10 +54,11 @@ from brokle_trace.capture._containers import (
     namedtuple_handler,
     type_label,
 )
-from brokle_trace.capture._counters import report
+from brokle_trace.capture._counters import increment, report
 from brokle_trace.capture._encoded import Encoded, decode
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
 from brokle_trace.capture._redact import marker
+from brokle_trace.capture._slow import SLOW_NS, remember, skipped_text
 
 __all__ = ["SCALARS", "expand", "type_name"]
 
@@ -209,11 +211,27 @@ def _guarded(obj: Any, fn: Callable[[Any], object], what: str) -> str:
     raised inside a user's ``__repr__`` must not escape into the user's code or end the
     export worker.
     """
+    cls = type(obj)
+    skipped = skipped_text(cls, what)
+    if skipped is not None:
+        increment("repr_skipped")
+        return skipped
+    started = perf_counter_ns()
     try:
-        text = type(obj).__repr__(obj) if fn is repr else fn(obj)  # type: ignore[call-arg]
+        text = cls.__repr__(obj) if fn is repr else fn(obj)  # type: ignore[call-arg]
     except BaseException as exc:
-        report("repr_errors", exc, f"{what}() of {type_name(type(obj))} raised")
-        return f"<{type_name(type(obj))}: {what}() raised {type(exc).__name__}>"
+        report("repr_errors", exc, f"{what}() of {type_name(cls)} raised")
+        return f"<{type_name(cls)}: {what}() raised {type(exc).__name__}>"
+    finally:
+        elapsed = perf_counter_ns() - started
+        if elapsed > SLOW_NS:
+            remember(cls, what, elapsed)
+            report(
+                "slow_reprs",
+                None,
+                f"{what}() of {type_name(cls)} took {elapsed / 1e9:.1f} s on the export "
+                "worker: not called again for that class (its objects become a placeholder)",
+            )
     if type(text) is not str:
         return f"<{type_name(type(obj))}: {what}() returned {type(text).__name__}>"
     return text

@@ -309,3 +309,77 @@ def test_snapshot_never_calls_a_user_repr_and_finalize_always_gives_json(value: 
     out = finalize(snap, S)
     orjson.dumps(out)
     assert all(name == threading.current_thread().name for name in Probe.seen)
+
+
+class LazyRecord:
+    """A lazy ORM-style object: its repr does a round trip (here, a sleep)."""
+
+    calls = 0
+
+    def __repr__(self) -> str:
+        LazyRecord.calls += 1
+        time.sleep(0.12)
+        return "<LazyRecord loaded>"
+
+
+class SlowStrError(Exception):
+    def __str__(self) -> str:
+        time.sleep(0.12)
+        return "slow message"
+
+
+def test_a_class_whose_repr_stalled_the_worker_once_is_not_asked_again() -> None:
+    from brokle_trace.capture import _slow
+
+    @observe
+    def handle(obj: object) -> int:
+        return 1
+
+    _slow.forget_all()
+    LazyRecord.calls = 0
+    reset_counters()
+    started = time.perf_counter()
+    with capture_spans() as spans:
+        for _ in range(5):
+            assert handle(LazyRecord()) == 1
+        assert handle({"rows": [LazyRecord(), LazyRecord()]}) == 1
+    elapsed = time.perf_counter() - started
+    assert LazyRecord.calls == 1  # seven objects, one slow call
+    assert elapsed < 0.12 * 3  # before: 0.84 s of worker time
+    assert spans[0].input == {"obj": "<LazyRecord loaded>"}
+    placeholder = "<LazyRecord: repr() skipped, it took 0.1 s once>"
+    assert [s.input for s in spans[1:5]] == [{"obj": placeholder}] * 4
+    assert spans[5].input == {"obj": {"rows": [placeholder, placeholder]}}
+    assert counters()["slow_reprs"] == 1
+    assert counters()["repr_skipped"] == 6
+    _slow.forget_all()
+
+
+def test_a_fast_repr_of_the_same_shape_is_always_called() -> None:
+    from brokle_trace.capture import _slow
+
+    @observe
+    def handle(obj: object) -> int:
+        return 1
+
+    _slow.forget_all()
+    reset_counters()
+    with capture_spans() as spans:
+        for n in range(3):
+            handle(Probe(n))
+    assert [s.input for s in spans] == [{"obj": f"Probe({n})"} for n in range(3)]
+    assert counters()["repr_skipped"] == counters()["slow_reprs"] == 0
+
+
+def test_a_slow_exception_str_is_remembered_separately_from_repr() -> None:
+    from brokle_trace.capture import _slow
+
+    _slow.forget_all()
+    reset_counters()
+    first = capture(SlowStrError())
+    second = capture(SlowStrError())
+    assert "slow message" in orjson.dumps(first).decode()
+    assert "str() skipped" in orjson.dumps(second).decode()
+    assert counters()["slow_reprs"] == 1
+    assert _slow.skipped_text(SlowStrError, "repr") is None  # only str() was slow
+    _slow.forget_all()
