@@ -14,12 +14,14 @@ import builtins
 import contextlib
 import functools
 import inspect
+import types
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from typing_extensions import Unpack
 
+from brokle_trace._decorate.callables import traced_callable
 from brokle_trace._decorate.codegen import (
     Shape,
     code_parameters,
@@ -300,7 +302,10 @@ def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
     _warn_if_context_manager(fn)
     code_params = code_parameters(fn)
     facts = _facts_for(fn, skip_first=skip_first, code_params=code_params, **options)
-    return _wrap(fn, facts, code_params, enabled)
+    wrapper = _wrap(fn, facts, code_params, enabled)
+    if not isinstance(fn, types.FunctionType):
+        return traced_callable(fn, wrapper)  # a partial, an instance: binds as it did
+    return wrapper
 
 
 @overload

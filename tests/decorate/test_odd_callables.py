@@ -7,9 +7,12 @@ returns or raises what it would undecorated, and decorating it never fails.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import inspect
 import linecache
+import types
+import warnings
 from typing import Any
 
 import numpy as np
@@ -155,3 +158,89 @@ def test_a_cached_function_keeps_its_cache_methods() -> None:
     assert load_model.cache_info().currsize == 0  # type: ignore[attr-defined]
     assert load_model.cache_parameters() == {"maxsize": None, "typed": False}  # type: ignore[attr-defined]
     assert [s.input for s in spans] == [{"name": "m"}] * 2
+
+
+# -- binding: a decorated callable in a class body binds exactly as the original ---------------
+
+
+def _record(*args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    return (args, kwargs)
+
+
+class _Tool:
+    name = "weather"
+
+    def __call__(self, *args: Any) -> tuple[Any, ...]:
+        return args
+
+
+class _Binds:
+    """A callable that is also a method descriptor, like a Cython function."""
+
+    def __call__(self, *args: Any) -> tuple[Any, ...]:
+        return args
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else types.MethodType(self, obj)
+
+
+class _Owner:
+    def method(self, *args: Any) -> tuple[Any, ...]:
+        return args
+
+
+@functools.cache
+def _cached(*args: Any) -> tuple[Any, ...]:
+    return args
+
+
+_CALLABLES = {
+    "partial": lambda: functools.partial(_record, mode="x"),
+    "callable instance": _Tool,
+    "builtin": lambda: len,
+    "bound method": lambda: _Owner().method,
+    "lru_cache wrapper": lambda: _cached,
+    "own method descriptor": _Binds,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_CALLABLES))
+def test_a_decorated_callable_in_a_class_body_receives_what_the_original_receives(
+    kind: str,
+) -> None:
+    make = _CALLABLES[kind]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # 3.13: partial as a method
+        holder = type("Holder", (), {"plain": make(), "traced": observe(make())})()
+        arg: Any = [1, 2] if kind == "builtin" else 1
+        expected = holder.plain(arg)
+        with capture_spans() as spans:
+            got = holder.traced(arg)
+    assert got == expected  # before: the holder was passed in as an extra first argument
+    assert len(spans) == 1
+
+
+def test_a_decorated_callable_instance_reads_its_attributes_live() -> None:
+    tool = _Tool()
+    traced = observe(tool)
+    tool.name = "search"  # type: ignore[misc]
+    assert traced.name == "search"
+    partial = observe(functools.partial(_record, 1))
+    assert partial.func is _record and partial.args == (1,)
+    assert repr(traced) == repr(tool)
+
+
+def test_an_async_callable_instance_still_looks_async_to_starlette() -> None:
+    from starlette._utils import is_async_callable
+
+    class Agent:
+        async def __call__(self, question: str) -> str:
+            return question
+
+    assert is_async_callable(Agent())
+    traced = observe(Agent())
+    assert is_async_callable(traced)  # Starlette awaits it instead of running it in a thread
+    assert inspect.signature(traced) == inspect.signature(Agent())
+    with capture_spans() as spans:
+        assert asyncio.run(traced("q")) == "q"
+    assert len(spans) == 1

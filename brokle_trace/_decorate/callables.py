@@ -1,0 +1,75 @@
+"""Decorated callables that are not functions keep their own binding rules.
+
+A function binds: put in a class body, ``obj.method(x)`` calls it with ``obj`` first. A
+``functools.partial``, a callable instance (``Tool()``), a builtin or a bound method does
+not, or binds its own way (``lru_cache`` wrappers, a class with ``__get__``). The wrapper
+``@observe`` generates is a function, so it would bind where the original did not and the
+call would receive an extra ``self``. So a non-function gets a proxy instead, whose
+``__get__`` asks the original what to do.
+
+The proxy's class is made per decorated callable with the wrapper as a ``staticmethod``
+``__call__``: calling the proxy runs the wrapper directly (no extra Python frame), and
+``asyncio.iscoroutinefunction(proxy.__call__)`` sees the wrapper's shape, as frameworks
+that accept async callable objects (Starlette, FastAPI) check. Attributes the proxy does not
+have are read from the original, live (``tool.name``, ``partial.func``).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from typing import Any, cast
+
+__all__ = ["TracedCallable", "traced_callable"]
+
+#: What the wrapper carries of its own (observe._wrap sets them).
+_OWN = frozenset({"__wrapped__", "cache_info", "cache_clear", "cache_parameters"})
+
+
+class TracedCallable:
+    """A traced non-function callable: calls go through the tracing wrapper, binding and
+    attributes follow the original (``__wrapped__``)."""
+
+    __wrapped__: Any
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        fn = self.__wrapped__
+        get = getattr(type(fn), "__get__", None)
+        if get is None:  # the original does not bind (partial, instances, builtins)
+            return self
+        bound = get(fn, obj, owner)
+        if bound is fn:  # it binds to nothing (bound methods; partial on 3.13)
+            return self
+        if type(bound) is types.MethodType and bound.__func__ is fn:
+            return types.MethodType(cast("Any", self), bound.__self__)  # binds like a function
+        return bound  # a descriptor of its own kind: what it gives, untraced, unchanged
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names the proxy lacks: the original's attributes, read now.
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["__wrapped__"], name)
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+
+def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:
+    """A ``TracedCallable`` for the non-function ``fn`` whose calls run ``wrapper``."""
+    cls = type(
+        type(fn).__name__,
+        (TracedCallable,),
+        {"__call__": staticmethod(wrapper), "__module__": __name__},
+    )
+    proxy: TracedCallable = cls()
+    # The wrapper's own attributes (not the copies of fn's __dict__ update_wrapper made:
+    # those are read from fn itself, live), then the names and docs it copied from fn.
+    own = {k: v for k, v in wrapper.__dict__.items() if k in _OWN or k.startswith("__brokle")}
+    proxy.__dict__.update(own)
+    for attr in functools.WRAPPER_ASSIGNMENTS:
+        if hasattr(wrapper, attr):
+            try:
+                proxy.__dict__[attr] = getattr(wrapper, attr)
+            except Exception:
+                continue
+    return proxy
