@@ -23,6 +23,7 @@ from typing import Any, cast
 __all__ = ["TracedCallable", "traced_callable"]
 
 #: What the wrapper carries of its own (observe._wrap sets them).
+_MISSING = object()
 _OWN = frozenset({"__wrapped__", "cache_info", "cache_clear", "cache_parameters"})
 
 
@@ -46,9 +47,10 @@ class TracedCallable:
 
     def __getattr__(self, name: str) -> Any:
         # Only for names the proxy lacks: the original's attributes, read now.
-        if name.startswith("__") and name.endswith("__"):
+        wrapped = self.__dict__.get("__wrapped__", _MISSING)
+        if wrapped is _MISSING or (name.startswith("__") and name.endswith("__")):
             raise AttributeError(name)
-        return getattr(self.__dict__["__wrapped__"], name)
+        return getattr(wrapped, name)
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
