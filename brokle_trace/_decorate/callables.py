@@ -12,6 +12,11 @@ The proxy's class is made per decorated callable with the wrapper as a ``staticm
 ``asyncio.iscoroutinefunction(proxy.__call__)`` sees the wrapper's shape, as frameworks
 that accept async callable objects (Starlette, FastAPI) check. Attributes the proxy does not
 have are read from the original, live (``tool.name``, ``partial.func``).
+
+Two kinds keep their type instead, because frameworks decide by type what a callable is
+(Starlette unwraps ``functools.partial`` and calls functions and methods with the request,
+anything else as an ASGI app): a bound method becomes the traced function bound to the same
+object (``observe.py``), a ``functools.partial`` a ``TracedPartial`` with the same parts.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import functools
 import types
 from typing import Any, cast
 
-__all__ = ["TracedCallable", "traced_callable"]
+__all__ = ["TracedCallable", "TracedPartial", "traced_callable", "traced_partial"]
 
 #: What the wrapper carries of its own (observe._wrap sets them).
 _MISSING = object()
@@ -56,14 +61,42 @@ class TracedCallable:
         return repr(self.__wrapped__)
 
 
+class TracedPartial(functools.partial):  # type: ignore[type-arg]
+    """A traced ``functools.partial``: a partial of the same function and arguments (what
+    ``isinstance`` checks and ``.func``/``.args``/``.keywords`` readers see) whose calls go
+    through the tracing wrapper, which calls the original partial."""
+
+    __wrapped__: Any
+    __getattr__ = TracedCallable.__getattr__
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+
 def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:
     """A ``TracedCallable`` for the non-function ``fn`` whose calls run ``wrapper``."""
-    cls = type(
-        type(fn).__name__,
-        (TracedCallable,),
-        {"__call__": staticmethod(wrapper), "__module__": __name__},
+    proxy: TracedCallable = _proxy_class(fn, wrapper, TracedCallable)()
+    _copy_names(proxy, wrapper)
+    return proxy
+
+
+def traced_partial(fn: functools.partial[Any], wrapper: Any) -> TracedPartial:
+    """A ``TracedPartial`` for the partial ``fn`` whose calls run ``wrapper``."""
+    proxy: TracedPartial = _proxy_class(fn, wrapper, TracedPartial)(
+        fn.func, *fn.args, **fn.keywords
     )
-    proxy: TracedCallable = cls()
+    _copy_names(proxy, wrapper)
+    return proxy
+
+
+def _proxy_class(fn: Any, wrapper: Any, base: type) -> Any:
+    # Per callable: __call__ is the wrapper itself, looked up on the type by the call.
+    return type(
+        type(fn).__name__, (base,), {"__call__": staticmethod(wrapper), "__module__": __name__}
+    )
+
+
+def _copy_names(proxy: Any, wrapper: Any) -> None:
     # The wrapper's own attributes (not the copies of fn's __dict__ update_wrapper made:
     # those are read from fn itself, live), then the names and docs it copied from fn.
     own = {k: v for k, v in wrapper.__dict__.items() if k in _OWN or k.startswith("__brokle")}
@@ -74,4 +107,3 @@ def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:
                 proxy.__dict__[attr] = getattr(wrapper, attr)
             except Exception:
                 continue
-    return proxy

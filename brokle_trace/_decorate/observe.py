@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from typing_extensions import Unpack
 
-from brokle_trace._decorate.callables import traced_callable
+from brokle_trace._decorate.callables import traced_callable, traced_partial
 from brokle_trace._decorate.codegen import (
     Shape,
     code_parameters,
@@ -300,11 +300,20 @@ def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
     if not callable(fn):
         raise TypeError(f"@observe needs a function, got {type(fn).__name__}")
     _warn_if_context_manager(fn)
+    if type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType:
+        # A bound method stays one (frameworks such as Starlette tell handlers by type):
+        # the traced function, bound to the same object, which is not recorded as input.
+        inner = fn.__func__
+        code_params = code_parameters(inner)
+        facts = _facts_for(inner, skip_first=True, code_params=code_params, **options)
+        return types.MethodType(_wrap(inner, facts, code_params, enabled), fn.__self__)
     code_params = code_parameters(fn)
     facts = _facts_for(fn, skip_first=skip_first, code_params=code_params, **options)
     wrapper = _wrap(fn, facts, code_params, enabled)
+    if type(fn) is functools.partial:
+        return traced_partial(fn, wrapper)  # still a partial, of the same parts
     if not isinstance(fn, types.FunctionType):
-        return traced_callable(fn, wrapper)  # a partial, an instance: binds as it did
+        return traced_callable(fn, wrapper)  # an instance, a builtin: binds as it did
     return wrapper
 
 

@@ -1,0 +1,69 @@
+"""Decorated non-function callables, as the frameworks that inspect callables see them.
+
+Starlette, FastAPI and the standard library decide what to do with a callable from its type
+(``functools.partial``, bound method, class) and from ``__call__``'s shape: decorating must
+not change that decision.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from brokle_trace import observe
+from brokle_trace.testing import capture_spans
+
+
+async def _greet(request: Request, greeting: str) -> PlainTextResponse:
+    return PlainTextResponse(f"{greeting} {request.query_params.get('who', '')}")
+
+
+class _Pages:
+    def __init__(self, title: str) -> None:
+        self.title = title
+
+    async def show(self, request: Request) -> PlainTextResponse:
+        return PlainTextResponse(self.title)
+
+
+def test_a_decorated_partial_or_bound_method_is_still_a_starlette_endpoint() -> None:
+    # Starlette unwraps partials and treats functions and methods as request handlers;
+    # anything else is an ASGI app, called with (scope, receive, send): a 500 on every call.
+    app = Starlette(
+        routes=[
+            Route("/p", observe(functools.partial(_greet, greeting="hi"))),
+            Route("/m", observe(_Pages("home").show)),
+        ]
+    )
+    client = TestClient(app, raise_server_exceptions=False)
+    with capture_spans() as spans:
+        assert client.get("/p?who=ann").text == "hi ann"
+        assert client.get("/m").text == "home"
+    assert [(s.name, s.status) for s in spans] == [("_greet", "ok"), ("show", "ok")]
+    assert "request" in spans[1].input and "self" not in spans[1].input
+
+
+def test_a_decorated_bound_method_is_a_bound_method_of_the_same_object() -> None:
+    pages = _Pages("about")
+    traced = observe(pages.show)
+    assert inspect.ismethod(traced) and traced.__self__ is pages
+    assert inspect.iscoroutinefunction(traced)
+    assert inspect.signature(traced) == inspect.signature(pages.show)
+
+
+def test_a_decorated_partial_is_a_partial_with_the_same_parts() -> None:
+    original = functools.partial(_greet, greeting="hi")
+    traced: Any = observe(original)
+    assert isinstance(traced, functools.partial)
+    assert (traced.func, traced.args, traced.keywords) == (_greet, (), {"greeting": "hi"})
+    assert inspect.signature(traced) == inspect.signature(original)
+    assert repr(traced) == repr(original)
+    original.source = "docs"  # type: ignore[attr-defined]
+    assert traced.source == "docs"  # its other attributes are the original's, read live
