@@ -175,11 +175,14 @@ def _check_name_fn(
 
 def _shape(fn: Callable[..., Any]) -> Shape:
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-    if inspect.isasyncgenfunction(fn):
+    # An instance is called through its class's __call__: that is the shape frameworks read
+    # (FastAPI's is_gen_callable), so the wrapper, the proxy's __call__, must have it too.
+    call = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn).__call__
+    if inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(call):
         return "agen"
     if code is not None and code.co_flags & inspect.CO_ITERABLE_COROUTINE:
         return "coro-gen"  # @types.coroutine: awaited, not iterated
-    if inspect.isgeneratorfunction(fn):
+    if inspect.isgeneratorfunction(fn) or inspect.isgeneratorfunction(call):
         return "gen"
     return "async" if _is_async(fn) else "sync"
 

@@ -7,8 +7,10 @@ not change that decision.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -67,3 +69,42 @@ def test_a_decorated_partial_is_a_partial_with_the_same_parts() -> None:
     assert repr(traced) == repr(original)
     original.source = "docs"  # type: ignore[attr-defined]
     assert traced.source == "docs"  # its other attributes are the original's, read live
+
+
+class _Session:
+    """A FastAPI-style dependency object: ``Depends(get_db)`` where ``get_db`` yields."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def __call__(self, name: str = "db") -> Iterator[str]:
+        try:
+            yield name
+        finally:
+            self.closed += 1
+
+
+class _AsyncSession:
+    async def __call__(self, name: str = "db") -> AsyncIterator[str]:
+        yield name
+
+
+def test_a_decorated_generator_object_still_looks_like_a_generator_dependency() -> None:
+    # FastAPI's is_gen_callable / is_async_gen_callable read the shape of __call__: a plain
+    # function there makes it inject the generator object itself instead of what it yields.
+    session, async_session = _Session(), _AsyncSession()
+    traced, async_traced = observe(session), observe(async_session)
+    assert inspect.isgeneratorfunction(traced.__call__)
+    assert inspect.isasyncgenfunction(async_traced.__call__)
+
+    async def drain() -> list[str]:
+        return [x async for x in async_traced("a")]
+
+    with capture_spans() as spans:
+        assert list(traced("s")) == ["s"]
+        assert asyncio.run(drain()) == ["a"]
+    assert session.closed == 1
+    assert [(s.name, s.output, s.status) for s in spans] == [
+        ("_Session", ["s"], "ok"),
+        ("_AsyncSession", ["a"], "ok"),
+    ]
