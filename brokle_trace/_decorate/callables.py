@@ -25,7 +25,7 @@ import functools
 import types
 from typing import Any, cast
 
-__all__ = ["TracedCallable", "TracedPartial", "traced_callable", "traced_partial"]
+__all__ = ["TracedCallable", "TracedClass", "TracedPartial", "traced_callable", "traced_partial"]
 
 #: What the wrapper carries of its own (observe._wrap sets them).
 _MISSING = object()
@@ -61,6 +61,27 @@ class TracedCallable:
         return repr(self.__wrapped__)
 
 
+class TracedClass(TracedCallable):
+    """A traced class: calling it constructs (traced); used as the class it stands for
+    (``isinstance``, ``issubclass``, a base class, ``X | None``), it is the original, so
+    code that checks or subclasses the decorated name keeps working (subclasses untraced)."""
+
+    def __instancecheck__(self, obj: Any) -> bool:
+        return isinstance(obj, self.__wrapped__)
+
+    def __subclasscheck__(self, cls: type) -> bool:
+        return issubclass(cls, self.__wrapped__)
+
+    def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type]:
+        return (self.__wrapped__,)
+
+    def __or__(self, other: Any) -> Any:
+        return self.__wrapped__ | other
+
+    def __ror__(self, other: Any) -> Any:
+        return other | self.__wrapped__
+
+
 class TracedPartial(functools.partial):  # type: ignore[type-arg]
     """A traced ``functools.partial``: a partial of the same function and arguments (what
     ``isinstance`` checks and ``.func``/``.args``/``.keywords`` readers see) whose calls go
@@ -75,7 +96,8 @@ class TracedPartial(functools.partial):  # type: ignore[type-arg]
 
 def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:
     """A ``TracedCallable`` for the non-function ``fn`` whose calls run ``wrapper``."""
-    proxy: TracedCallable = _proxy_class(fn, wrapper, TracedCallable)()
+    base = TracedClass if isinstance(fn, type) else TracedCallable
+    proxy: TracedCallable = _proxy_class(fn, wrapper, base)()
     _copy_names(proxy, wrapper)
     return proxy
 

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -108,3 +109,25 @@ def test_a_decorated_generator_object_still_looks_like_a_generator_dependency() 
         ("_Session", ["s"], "ok"),
         ("_AsyncSession", ["a"], "ok"),
     ]
+
+
+class _Invoice(BaseModel):
+    number: str
+    total: float = 0.0
+
+
+def test_a_decorated_class_still_answers_isinstance_subclassing_and_unions() -> None:
+    # observe(Model) traces construction; code around it still uses the name as the class.
+    traced: Any = observe(_Invoice)
+    with capture_spans() as spans:
+        invoice = traced(number="A-1")
+    assert isinstance(invoice, traced) and not isinstance("A-1", traced)
+    assert issubclass(_Invoice, traced)
+
+    class Credit(traced):  # type: ignore[misc]  # a subclass of the class itself, untraced
+        reason: str = ""
+
+    assert issubclass(Credit, _Invoice) and isinstance(Credit(number="C-1"), traced)
+    assert traced | None == _Invoice | None and None | traced == None | _Invoice
+    assert traced.model_validate({"number": "B-2"}) == _Invoice(number="B-2")
+    assert [s.name for s in spans] == ["_Invoice"]
