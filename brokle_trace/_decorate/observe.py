@@ -64,7 +64,7 @@ def _signature_params(fn: Callable[..., Any]) -> list[inspect.Parameter] | None:
     """The parameters users see (``inspect.signature``): what inputs are named after."""
     try:
         return list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
+    except Exception:  # none, or user code that failed (3.13 calls a __signature__ it finds)
         return None
 
 
@@ -175,6 +175,8 @@ def _check_name_fn(
 
 def _shape(fn: Callable[..., Any]) -> Shape:
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if not isinstance(code, types.CodeType):
+        code = None  # an object whose __getattr__ answers every name (an RPC stub)
     # An instance is called through its class's __call__: that is the shape frameworks read
     # (FastAPI's is_gen_callable), so the wrapper, the proxy's __call__, must have it too.
     call = fn if inspect.isroutine(fn) or inspect.isclass(fn) else type(fn).__call__
@@ -239,13 +241,14 @@ def _wrap(
     wrapper = exact_wrapper(fn, shape, namespace, code_params) or generic_wrapper(
         fn, shape, namespace
     )
-    # A __name__ or __qualname__ that is not a str cannot be set on a function: keep ours.
-    assigned = [
-        attr
-        for attr in functools.WRAPPER_ASSIGNMENTS
-        if attr not in ("__name__", "__qualname__") or isinstance(getattr(fn, attr, ""), str)
-    ]
-    functools.update_wrapper(wrapper, fn, assigned=assigned)
+    # What update_wrapper copies, one by one: a value a function cannot hold (a __name__ that
+    # is not a str, an RPC stub's __getattr__ answering __annotations__) leaves ours.
+    for attr in functools.WRAPPER_ASSIGNMENTS:
+        try:
+            setattr(wrapper, attr, getattr(fn, attr))
+        except Exception:
+            continue
+    functools.update_wrapper(wrapper, fn, assigned=())
     if type(fn) is _LRU_WRAPPER:
         # @functools.cache / lru_cache: their methods live on the C type, not in __dict__,
         # and tests call them on the decorated name (load_model.cache_clear()).

@@ -131,3 +131,15 @@ def test_a_decorated_class_still_answers_isinstance_subclassing_and_unions() -> 
     assert traced | None == _Invoice | None and None | traced == None | _Invoice
     assert traced.model_validate({"number": "B-2"}) == _Invoice(number="B-2")
     assert [s.name for s in spans] == ["_Invoice"]
+
+
+def test_an_object_answering_every_attribute_can_be_decorated() -> None:
+    # An RPC stub's __getattr__ makes any name a remote method, __annotations__ included:
+    # copying that onto the wrapper raised TypeError out of observe().
+    from xmlrpc.client import ServerProxy
+
+    server = ServerProxy("http://127.0.0.1:9/rpc")
+    traced: Any = observe(server)
+    with capture_spans() as spans:
+        close = traced("close")
+    assert callable(close) and len(spans) == 1
