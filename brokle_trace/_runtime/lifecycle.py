@@ -32,6 +32,7 @@ from brokle_trace._runtime import state as _state
 from brokle_trace._trace import clock as _clock
 from brokle_trace._trace import otel as _otel
 from brokle_trace._trace import span as _span
+from brokle_trace.capture import _slow
 from brokle_trace.llm import _cost
 from brokle_trace.typing import Exporter
 
@@ -121,6 +122,7 @@ def _reset_counters() -> None:
     _started_base = _state.count_of(_state.started)
     _errors.reset_counts()
     capture.reset_counters()
+    _slow.forget_all()  # and classes whose repr was slow are asked again (their counts restart)
 
 
 _announced = False

@@ -383,3 +383,12 @@ def test_a_slow_exception_str_is_remembered_separately_from_repr() -> None:
     assert counters()["slow_reprs"] == 1
     assert _slow.skipped_text(SlowStrError, "repr") is None  # only str() was slow
     _slow.forget_all()
+
+
+def test_configure_asks_a_slow_class_again() -> None:
+    from brokle_trace.capture import _slow
+
+    _slow.remember(LazyRecord, "repr", 200_000_000)
+    assert _slow.skipped_text(LazyRecord, "repr") is not None
+    brokle_trace.configure(exporter="none", strict=True)
+    assert _slow.skipped_text(LazyRecord, "repr") is None
