@@ -25,6 +25,8 @@ from brokle_trace._export.convert import (
 from brokle_trace._export.record import Record
 from brokle_trace._model import span_json
 from brokle_trace._runtime.state import UNSET
+from brokle_trace.capture._encoded import Encoded
+from brokle_trace.capture._passthrough import passthrough
 
 __all__ = ["to_line"]
 
@@ -65,12 +67,18 @@ def to_line(record: Record, settings: capture.CaptureSettings, resource: Resourc
     hit = _formats.get(id(base))
     if hit is None or hit[0] is not base:
         hit = _remember(base)
-    input_json = (
-        _NULL
-        if inp is UNSET
-        else _dumps(input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c))
-    )
-    output_json = _NULL if out is UNSET else _dumps(output_value(view, out, settings, output_ok, c))
+    # An encoded snapshot with nothing to redact or cut is its own JSON (``_passthrough``).
+    input_json: bytes | None
+    output_json: bytes | None
+    if inp is UNSET:
+        input_json = _NULL
+    elif type(inp) is not Encoded or (input_json := passthrough(inp, c, view[4])) is None:
+        input_json = _dumps(input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c))
+    if out is UNSET:
+        output_json = _NULL
+    elif type(out) is not Encoded or (output_json := passthrough(out, c, view[5])) is None:
+        output_json = _dumps(output_value(view, out, settings, output_ok, c))
+    assert input_json is not None and output_json is not None  # for mypy: set on each way
     if parent_id:
         return hit[1] % (trace_id, span_id, parent_id, start_ns, end_ns, input_json, output_json)
     return hit[2] % (trace_id, span_id, start_ns, end_ns, input_json, output_json)

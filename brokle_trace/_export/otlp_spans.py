@@ -36,6 +36,8 @@ from brokle_trace._export.foreign import FOREIGN
 from brokle_trace._export.record import Record
 from brokle_trace._model import SpanData, fast_span_data
 from brokle_trace._runtime.state import UNSET
+from brokle_trace.capture._encoded import Encoded
+from brokle_trace.capture._passthrough import passthrough
 from brokle_trace.exporters._encode import add_span_data, fill_attributes
 from brokle_trace.exporters._frame import (
     ATTRIBUTE,
@@ -230,10 +232,18 @@ def encode_record(
     if hit is None or hit[0] is not view or hit[1] is not settings or hit[2] is not resource:
         hit = _remember(view, settings, resource)
     base, args_ok, output_ok, c = hit[3]
-    input_ = (
-        None if inp is UNSET else input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c)
-    )
-    output = None if out is UNSET else output_value(view, out, settings, output_ok, c)
+    # An encoded snapshot with nothing to redact or cut is its own JSON (``_passthrough``):
+    # its bytes are the attribute's string as they are.
+    input_: Any = None
+    if inp is not UNSET and (
+        type(inp) is not Encoded or (input_ := passthrough(inp, c, view[4])) is None
+    ):
+        input_ = input_value(view, inp, raw_args, raw_kwargs, settings, args_ok, c)
+    output: Any = None
+    if out is not UNSET and (
+        type(out) is not Encoded or (output := passthrough(out, c, view[5])) is None
+    ):
+        output = output_value(view, out, settings, output_ok, c)
     which = (input_ is not None) * 2 + (output is not None)
     made = hit[4][which]
     if made is _UNMADE:
@@ -253,7 +263,10 @@ def encode_record(
     ):
         if value is None:
             continue
-        if isinstance(value, str):
+        if type(value) is bytes:  # a snapshot's own JSON
+            data = value
+            mime = mimes[1]
+        elif isinstance(value, str):
             # strict UTF-8: a lone surrogate raises here as in upb (the reference way cleans)
             data = value.encode()
             mime = mimes[0]

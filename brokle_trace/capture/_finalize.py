@@ -21,6 +21,7 @@ from brokle_trace.capture._fast import INT_MIN as _INT_MIN
 from brokle_trace.capture._fast import NOT_LEAF, fast, leaf
 from brokle_trace.capture._fast import clean as _clean
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Processed, Snapshot
+from brokle_trace.capture._passthrough import passthrough
 from brokle_trace.capture._redact import CACHE_TEXT_MAX, SHORT, marker
 from brokle_trace.capture._rows import MIN_ROWS, rows
 from brokle_trace.capture._serializers import expand
@@ -355,6 +356,8 @@ def finalize_value(
         serializer, meta, root, snap_limit = None, {}, value, limit
         if type(value) is Encoded:
             root, snap_limit = decode(value), value.limit
+            if passthrough(value, c, max_string_length) is not None:
+                return root  # type: ignore[no-any-return]  # nothing to redact or cut
             if snap_limit < limit:  # as for a Snapshot, below
                 limit, cut = c.string_limits(snap_limit)
         elif type(value) is Snapshot:

@@ -1,0 +1,381 @@
+"""Encoded snapshots exported as they are: the worker's shortcut when the walk would change
+nothing in them.
+
+An ``Encoded`` snapshot (``_encoded.py``) is orjson's encoding of a JSON-native value. The
+reference decodes it and walks every key and string through the redactor, then encodes the
+result again: ~400 µs for a chat call's ten messages and two tool schemas, nearly all of
+it interpreter overhead on strings that contain nothing to redact. Here a few C-level
+passes over the whole encoding decide whether the walk could change anything; when it
+could not, the snapshot's bytes are the exported JSON, with no decode, no walk, no encode.
+
+What the walk does to a decoded snapshot (no mask, no serializer), and how each is ruled
+out from the bytes:
+
+* a container deeper than ``max_depth`` or longer than ``max_items`` gets a marker: the
+  bracket skeleton (strings removed) is reduced level by level (``_shape_ok``);
+* a key or string longer than the string limit is cut: no gap between two quotes is
+  longer than the limit in bytes (a character is at least one byte), else the long ones
+  are decoded and measured;
+* a value over ``max_bytes`` is cut: the encoding's own length;
+* a list of ``[name, value]`` pairs is redacted by name: no ``[["`` in the bytes;
+* a key whose name is secret replaces its value: every key is read (one regex pass) and
+  judged by the redactor's own ``key_rule``, remembered per key;
+* a string a value rule or the token scanner redacts: see below.
+
+Strings are judged by ``Redactor.redact`` itself, but only those that may hold a secret.
+Each candidate is found in the whole encoding at once, by a test that finds a superset of
+what the redactor's own gates let through in any single string:
+
+* the token scanner only looks at runs of 16+ token characters (letters, digits,
+  ``_ - + / .``). Those characters are never escaped by JSON and encode as one byte each,
+  and a non-ASCII character's UTF-8 bytes are not token bytes (the scanner maps it to
+  ``?``), so every such run inside a string is inside a run of the encoding's token bytes
+  (which may be longer: an escape's letter, ``\\n``, joins the run; harmless);
+* a value rule's pattern matches only where all of its ``need`` characters are in the
+  text and its anchor (``literal_prefix``: every match starts with it) occurs. The
+  characters and anchors used here are printable ASCII other than ``"`` and ``\\``, so an
+  occurrence in a string is an occurrence in its encoding (ASCII-lower-cased for the rules
+  run on lower-cased text: ``bytes.lower`` folds exactly A-Z, like ``ascii_lower``). A
+  rule with no usable anchor (a user's ``(?i)`` pattern) turns the shortcut off.
+
+Every candidate inside a string (quotes counted from the start, escaped ones neutralised
+first) sends that whole string to ``redact``; one redaction anywhere, or any doubt, and
+the caller takes the reference walk. So this is only ever a way to the same bytes, and
+the counters stay the reference's: nothing was redacted or cut.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from itertools import accumulate
+from typing import NamedTuple
+
+import orjson
+
+from brokle_trace.capture._encoded import Encoded
+from brokle_trace.capture._redact import Redactor
+from brokle_trace.capture._rules import BUILTIN_VALUE_RULES
+from brokle_trace.capture._scan import _TOKEN_CLASS, MIN_RUN
+from brokle_trace.capture._settings import Compiled
+
+__all__ = ["TALLY", "Gate", "passthrough"]
+
+#: Hand-written anchors for built-in patterns whose ``literal_prefix`` is too short to be of
+#: use, by pattern source (a user's rule of the same name is not this pattern): every match
+#: of ``auth_scheme``'s ``b(?:earer...|asic...)`` holds one of them (tests hold it so).
+ANCHOR_OVERRIDES: dict[str, tuple[str, ...]] = {
+    next(r for r in BUILTIN_VALUE_RULES if r.name == "auth_scheme").patterns[0]: (
+        "bearer",
+        "basic",
+    )
+}
+
+_RUNS = re.compile(b"a" * MIN_RUN + b"a*")
+# Escaped backslashes first, then escaped quotes: what is left of every quote is structure.
+# The stand-ins are control bytes, which orjson always escapes, so no text is confused.
+_ESC_BACKSLASH, _ESC_QUOTE = b"\x01\x01", b"\x02\x02"
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_SKELETON = bytes(sorted(set(range(256)) - set(b"[]{},")))
+_INNERMOST = re.compile(rb"\[,*\]")
+_CACHE_MAX = 4096
+_GATES_MAX = 64
+
+
+class _Pattern(NamedTuple):
+    """One value-rule pattern as bytes tests: ``need_all``/``need_any`` on the encoding,
+    ``needs`` and one of ``anchors`` on it or (``folded``) on its lower-cased copy."""
+
+    need_all: tuple[bytes, ...]
+    need_any: tuple[bytes, ...]
+    needs: tuple[bytes, ...]
+    anchors: tuple[bytes, ...]
+    folded: bool
+
+
+class _Tally:
+    """How often the shortcut was taken and refused (benchmarks and tests read it)."""
+
+    __slots__ = ("hit", "miss")
+
+    def __init__(self) -> None:
+        self.hit = 0
+        self.miss = 0
+
+
+TALLY = _Tally()
+
+
+class Gate:
+    """What one settings object's redactor needs looked at in an encoding.
+
+    ``usable`` is False when some value rule has no anchor usable on bytes (the shortcut
+    is then never taken). ``patterns`` holds, per pattern, the bytes that must all be in
+    the encoding as it is, those of which one must be, those that must all be in its
+    lower-cased copy, the anchors, and whether anchors are looked for lower-cased.
+
+    Example:
+        >>> from brokle_trace.capture import CaptureSettings
+        >>> g = Gate(CaptureSettings()._compiled.redactor)
+        >>> g.usable, len(g.patterns) > 10
+        (True, True)
+    """
+
+    __slots__ = ("known", "patterns", "redactor", "usable")
+
+    def __init__(self, redactor: Redactor | None) -> None:
+        self.redactor = redactor
+        self.usable = True
+        #: parts (see ``clean``) judged before: keys with no key rule, strings (and the
+        #: structure between them) that ``redact`` leaves as they are
+        self.known: set[bytes] = set()
+        self.patterns: list[_Pattern] = []
+        self._build()
+
+    def _build(self) -> None:
+        red = self.redactor
+        if red is None:
+            return
+        for rule in red.rules:
+            need_all = _safe_chars(rule.need_all)
+            need_any = _safe_chars(rule.need_any)
+            if len(need_any) < len(rule.need_any):
+                need_any = ()  # an unusable character may be the one present: no gate
+            for pattern in rule.patterns:
+                anchors = ANCHOR_OVERRIDES.get(pattern.rx.pattern) or (
+                    (pattern.anchor,) if pattern.anchor else ()
+                )
+                # A rule run on lower-cased text sees a leading space that is not in the text.
+                if not anchors or not all(
+                    _usable(a) and not (rule.lower and a.startswith(" ")) for a in anchors
+                ):
+                    self.usable = False
+                    return
+                self.patterns.append(
+                    _Pattern(
+                        need_all,
+                        need_any,
+                        _safe_chars(pattern.needs),
+                        tuple(a.encode() for a in anchors),
+                        rule.lower,
+                    )
+                )
+
+    def clean(self, parts: list[bytes], norm: bytes) -> bool:
+        """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
+
+        ``parts``: ``norm`` (the encoding, its escaped quotes and backslashes neutralised)
+        split at its quotes: strings, and the structure between them. Parts judged before
+        are found by one C-level set difference; only new ones are judged (``_judge``).
+        """
+        novel = set(parts).difference(self.known)
+        if not novel:
+            return True
+        red = self.redactor
+        assert red is not None
+        fresh = self._judge(novel, norm, red)
+        if fresh is None:
+            return False
+        known = self.known
+        if len(known) + len(fresh) > _CACHE_MAX:
+            known.clear()
+        known.update(fresh)
+        return True
+
+    def _judge(self, novel: set[bytes], norm: bytes, red: Redactor) -> list[bytes] | None:
+        """None if a new part is redacted, or is a key a key rule names; else the parts
+        that are clean wherever they stand (to remember)."""
+        texts = list(novel)
+        # One pass over all new texts at once, joined by a byte no rule or token contains.
+        blob = b"\x00".join(texts)
+        candidates = set()
+        starts = self._candidates(blob)
+        if starts:
+            ends = list(accumulate(len(t) + 1 for t in texts))
+            candidates = {bisect_right(ends, at) for at in starts}
+        fresh = []
+        for i, part in enumerate(texts):
+            text = _text(part)
+            if text is None or (i in candidates and red.redact(text)[1]):
+                return None
+            if red.key_rule(text) is None:
+                fresh.append(part)
+            elif b'"%b":' % part in norm:
+                return None  # (or the structure around a string starting with ':')
+        return fresh
+
+    def _candidates(self, blob: bytes) -> list[int]:
+        """Where in ``blob`` a run of 16+ token bytes starts, or an anchor occurs whose
+        pattern's needed characters are all in ``blob`` (a superset of the strings the
+        redactor could change: see the module's docstring)."""
+        starts: list[int] = []
+        classes = blob.translate(_TOKEN_CLASS)
+        m = _RUNS.search(classes)
+        while m is not None:
+            starts.append(m.start())
+            m = _RUNS.search(classes, m.end())
+        lowered: bytes | None = None
+        for need_all, need_any, needs, anchors, folded in self.patterns:
+            for ch in need_all:
+                if ch not in blob:
+                    break
+            else:
+                if need_any:
+                    for ch in need_any:
+                        if ch in blob:
+                            break
+                    else:
+                        continue
+                if folded:
+                    if lowered is None:
+                        lowered = blob.lower()
+                    target = lowered
+                else:
+                    target = blob
+                for ch in needs:
+                    if ch not in target:
+                        break
+                else:
+                    for anchor in anchors:
+                        at = target.find(anchor)
+                        while at >= 0:
+                            starts.append(at)
+                            at = target.find(anchor, at + 1)
+        return starts
+
+
+def _safe(c: str) -> bool:
+    """Whether ``c`` is written as itself in orjson's output: not a control character,
+    ``"`` or ``\\`` (escaped), nor a lone surrogate (never encoded)."""
+    return c >= " " and c not in '"\\' and not "\ud800" <= c <= "\udfff"
+
+
+def _safe_chars(chars: str) -> tuple[bytes, ...]:
+    return tuple(c.encode() for c in chars if _safe(c))
+
+
+def _usable(anchor: str) -> bool:
+    return all(map(_safe, anchor))
+
+
+def _text(encoded: bytes) -> str | None:
+    """The string whose encoding (between its quotes, escapes neutralised) is ``encoded``."""
+    raw = encoded.replace(_ESC_BACKSLASH, b"\\\\").replace(_ESC_QUOTE, b'\\"')
+    try:
+        text = orjson.loads(b'"' + raw + b'"')
+    except orjson.JSONDecodeError:  # pragma: no cover - orjson's own output decodes
+        return None
+    return text if type(text) is str else None
+
+
+def _shape_ok(structure: bytes, max_items: int, max_depth: int) -> bool:
+    """No container nested ``max_depth`` deep or holding more than ``max_items`` entries.
+
+    ``structure``: what lies between the strings (a quote for each). Its brackets are
+    reduced level by level (each round removes the innermost containers), empty after as
+    many rounds as the value is deep. Entries are counted from commas only when there may
+    be too many: a container's commas are consecutive once its children are gone.
+    """
+    skeleton = structure.translate(_BRACKETS, _NOT_SKELETON)
+    if skeleton.count(b",") < max_items:
+        skeleton = skeleton.replace(b",", b"")
+        for _ in range(max_depth):
+            skeleton = skeleton.replace(b"[]", b"")
+            if not skeleton:
+                return True
+        return False
+    too_many = b"," * max_items
+    for _ in range(max_depth):
+        if too_many in skeleton:
+            return False
+        skeleton = _INNERMOST.sub(b"", skeleton)
+        if not skeleton:
+            return True
+    return False
+
+
+def _lengths_ok(parts: list[bytes], limit: int) -> bool:
+    """No key or string longer than ``limit`` characters: a part longer than ``limit``
+    bytes (a character is one byte or more) is decoded and measured."""
+    strings = parts[1::2]
+    if max(map(len, strings), default=0) <= limit:
+        return True
+    for part in strings:
+        if len(part) > limit:
+            text = _text(part)
+            if text is None or len(text) > limit:
+                return False
+    return True
+
+
+_gates: dict[int, tuple[Compiled, Gate]] = {}
+
+
+def _gate(c: Compiled) -> Gate:
+    hit = _gates.get(id(c))
+    if hit is not None and hit[0] is c:
+        return hit[1]
+    if len(_gates) >= _GATES_MAX:
+        _gates.clear()
+    gate = Gate(c.redactor)
+    _gates[id(c)] = (c, gate)
+    return gate
+
+
+def passthrough(snap: Encoded, c: Compiled, max_string_length: int | None) -> bytes | None:
+    """``snap.data`` when finalising ``snap`` would give back exactly that JSON, else None.
+
+    ``max_string_length``: the field's own limit (a decorator's ``max_input_length``), as
+    for ``finalize_value``.
+
+    Example:
+        >>> from brokle_trace.capture import CaptureSettings
+        >>> from brokle_trace.capture._encoded import encode
+        >>> c = CaptureSettings()._compiled
+        >>> passthrough(encode([{"role": "user", "content": "hi"}], 4000, 5024, 100, 10), c, None)
+        b'[{"role":"user","content":"hi"}]'
+        >>> passthrough(encode({"api_key": "abc"}, 4000, 5024, 100, 10), c, None) is None
+        True
+    """
+    if snap is _last_miss[0]:
+        return None  # refused a moment ago (the caller's reference walk asks again)
+    try:
+        done = _decide(snap, c, max_string_length)
+    except Exception:  # pragma: no cover - any doubt at all: the reference walk decides
+        done = False
+    if done:
+        TALLY.hit += 1
+        return snap.data
+    TALLY.miss += 1
+    _last_miss[0] = snap
+    return None
+
+
+#: The last snapshot refused: its reference walk (``finalize_value``) need not ask again.
+_last_miss: list[Encoded | None] = [None]
+
+
+def _decide(snap: Encoded, c: Compiled, max_string_length: int | None) -> bool:
+    if c.mask is not None:
+        return False
+    data = snap.data
+    if len(data) > c.max_bytes:
+        return False
+    gate = _gate(c)
+    if not gate.usable:
+        return False
+    limit = c.string_limits(max_string_length)[0]
+    if snap.limit < limit:
+        limit = c.string_limits(snap.limit)[0]
+    norm = data
+    if b"\\" in data:
+        norm = data.replace(b"\\\\", _ESC_BACKSLASH).replace(b'\\"', _ESC_QUOTE)
+    parts = norm.split(b'"')
+    structure = b'"'.join(parts[::2])  # a quote where each string was
+    if gate.redactor is not None and b'[["' in structure:
+        return False  # maybe a list of [name, value] pairs: redacted by name
+    if not _shape_ok(structure, c.max_items, c.max_depth):
+        return False
+    if len(data) > limit + 2 and not _lengths_ok(parts, limit):
+        return False
+    return gate.redactor is None or gate.clean(parts, norm)
