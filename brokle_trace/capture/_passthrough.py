@@ -75,10 +75,15 @@ _RUNS = re.compile(b"a" * MIN_RUN + b"a*")
 # Escaped backslashes first, then escaped quotes: what is left of every quote is structure.
 # The stand-ins are control bytes, which orjson always escapes, so no text is confused.
 _ESC_BACKSLASH, _ESC_QUOTE = b"\x01\x01", b"\x02\x02"
+#: Appended to each key (before its closing quote): another control byte orjson escapes.
+_KEY_MARK = b"\x03"
+_KEY_END = _KEY_MARK + b'":'
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_SKELETON = bytes(sorted(set(range(256)) - set(b"[]{},")))
 _INNERMOST = re.compile(rb"\[,*\]")
 _CACHE_MAX = 4096
+#: Bytes of remembered parts, at most: prompts repeat, but each is user text kept alive.
+_CACHE_BYTES = 1 << 20
 _GATES_MAX = 64
 
 
@@ -121,7 +126,7 @@ class Gate:
         (True, True)
     """
 
-    __slots__ = ("known", "patterns", "redactor", "usable")
+    __slots__ = ("known", "known_bytes", "patterns", "redactor", "usable")
 
     def __init__(self, redactor: Redactor | None) -> None:
         self.redactor = redactor
@@ -129,6 +134,7 @@ class Gate:
         #: parts (see ``clean``) judged before: keys with no key rule, strings (and the
         #: structure between them) that ``redact`` leaves as they are
         self.known: set[bytes] = set()
+        self.known_bytes = 0  # what the remembered parts hold (user text: bounded)
         self.patterns: list[_Pattern] = []
         self._build()
 
@@ -177,9 +183,12 @@ class Gate:
         if fresh is None:
             return False
         known = self.known
-        if len(known) + len(fresh) > _CACHE_MAX:
+        size = sum(map(len, fresh))
+        if len(known) + len(fresh) > _CACHE_MAX or self.known_bytes + size > _CACHE_BYTES:
             known.clear()
+            self.known_bytes = 0
         known.update(fresh)
+        self.known_bytes += size
         return True
 
     def _judge(self, novel: set[bytes], norm: bytes, red: Redactor) -> list[bytes] | None:
@@ -193,16 +202,14 @@ class Gate:
         if starts:
             ends = list(accumulate(len(t) + 1 for t in texts))
             candidates = {bisect_right(ends, at) for at in starts}
-        fresh = []
         for i, part in enumerate(texts):
-            text = _text(part)
-            if text is None or (i in candidates and red.redact(text)[1]):
-                return None
-            if red.key_rule(text) is None:
-                fresh.append(part)
-            elif b'"%b":' % part in norm:
-                return None  # (or the structure around a string starting with ':')
-        return fresh
+            if i in candidates or part.endswith(_KEY_MARK):
+                text = _text(part)
+                if text is None or (i in candidates and red.redact(text)[1]):
+                    return None
+                if part.endswith(_KEY_MARK) and red.key_rule(text) is not None:
+                    return None  # a key a key rule names: its value is replaced
+        return texts
 
     def _candidates(self, blob: bytes) -> list[int]:
         """Where in ``blob`` a run of 16+ token bytes starts, or an anchor occurs whose
@@ -260,7 +267,8 @@ def _usable(anchor: str) -> bool:
 
 def _text(encoded: bytes) -> str | None:
     """The string whose encoding (between its quotes, escapes neutralised) is ``encoded``."""
-    raw = encoded.replace(_ESC_BACKSLASH, b"\\\\").replace(_ESC_QUOTE, b'\\"')
+    raw = encoded.removesuffix(_KEY_MARK)
+    raw = raw.replace(_ESC_BACKSLASH, b"\\\\").replace(_ESC_QUOTE, b'\\"')
     try:
         text = orjson.loads(b'"' + raw + b'"')
     except orjson.JSONDecodeError:  # pragma: no cover - orjson's own output decodes
@@ -370,7 +378,9 @@ def _decide(snap: Encoded, c: Compiled, max_string_length: int | None) -> bool:
     norm = data
     if b"\\" in data:
         norm = data.replace(b"\\\\", _ESC_BACKSLASH).replace(b'\\"', _ESC_QUOTE)
-    parts = norm.split(b'"')
+    # With escaped quotes neutralised, '":' only ever closes a key: marked, a key is its own
+    # part, judged (and remembered) as a key, apart from the same text as a value.
+    parts = norm.replace(b'":', _KEY_END).split(b'"')
     structure = b'"'.join(parts[::2])  # a quote where each string was
     if gate.redactor is not None and b'[["' in structure:
         return False  # maybe a list of [name, value] pairs: redacted by name
