@@ -171,10 +171,11 @@ class Gate:
         """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
 
         ``parts``: ``norm`` (the encoding, its escaped quotes and backslashes neutralised)
-        split at its quotes: strings, and the structure between them. Parts judged before
-        are found by one C-level set difference; only new ones are judged (``_judge``).
+        split at its quotes: strings (a key ends with ``_KEY_MARK``), and the structure
+        between them, which the walk never changes (numbers, brackets). Strings judged
+        before are found by one C-level set difference; only new ones are judged.
         """
-        novel = set(parts).difference(self.known)
+        novel = set(parts[1::2]).difference(self.known)  # strings: the walk changes nothing else
         if not novel:
             return True
         red = self.redactor
