@@ -18,8 +18,10 @@ out from the bytes:
   are decoded and measured;
 * a value over ``max_bytes`` is cut: the encoding's own length;
 * a list of ``[name, value]`` pairs is redacted by name: no ``[["`` in the bytes;
-* a key whose name is secret replaces its value: every key is read (one regex pass) and
-  judged by the redactor's own ``key_rule``, remembered per key;
+* a key whose name is secret replaces its value: every key (a string the structure after
+  it starts with a colon) is judged by the redactor's own ``key_rule``, remembered per
+  part; a long string that is no key is not asked (its regexes would cost more than the
+  walk, and their cache would keep it);
 * a string a value rule or the token scanner redacts: see below.
 
 Strings are judged by ``Redactor.redact`` itself, but only those that may hold a secret.
@@ -42,13 +44,16 @@ Every candidate inside a string (quotes counted from the start, escaped ones neu
 first) sends that whole string to ``redact``; one redaction anywhere, or any doubt, and
 the caller takes the reference walk. So this is only ever a way to the same bytes, and
 the counters stay the reference's: nothing was redacted or cut.
+
+What is remembered is bounded by count and by bytes (``KNOWN_BYTES_MAX``): documents and
+answers are new on every call.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate
+from itertools import accumulate, compress, repeat
 from typing import NamedTuple
 
 import orjson
@@ -59,7 +64,7 @@ from brokle_trace.capture._rules import BUILTIN_VALUE_RULES
 from brokle_trace.capture._scan import _TOKEN_CLASS, MIN_RUN
 from brokle_trace.capture._settings import Compiled
 
-__all__ = ["TALLY", "Gate", "passthrough"]
+__all__ = ["KNOWN_BYTES_MAX", "TALLY", "Gate", "passthrough"]
 
 #: Hand-written anchors for built-in patterns whose ``literal_prefix`` is too short to be of
 #: use, by pattern source (a user's rule of the same name is not this pattern): every match
@@ -80,6 +85,14 @@ _NOT_SKELETON = bytes(sorted(set(range(256)) - set(b"[]{},")))
 _INNERMOST = re.compile(rb"\[,*\]")
 _CACHE_MAX = 4096
 _GATES_MAX = 64
+#: Bytes of parts a gate remembers, at most (documents and answers are new on every call:
+#: 4096 of them were ~16 MB of CJK text per settings object).
+KNOWN_BYTES_MAX = 4 * 1024 * 1024
+#: A part longer than this goes to ``key_rule`` only where it is a key: on a 4000-character
+#: text the key rules' regexes cost ~400 us (the whole walk of it ~150 us), and their cache
+#: would keep it.
+_KEY_TEXT_MAX = 256
+_COLON = b":"
 
 
 class _Pattern(NamedTuple):
@@ -121,7 +134,7 @@ class Gate:
         (True, True)
     """
 
-    __slots__ = ("known", "patterns", "redactor", "usable")
+    __slots__ = ("held", "known", "patterns", "redactor", "usable", "values")
 
     def __init__(self, redactor: Redactor | None) -> None:
         self.redactor = redactor
@@ -129,6 +142,10 @@ class Gate:
         #: parts (see ``clean``) judged before: keys with no key rule, strings (and the
         #: structure between them) that ``redact`` leaves as they are
         self.known: set[bytes] = set()
+        #: long parts ``redact`` leaves as they are, judged where they were not keys
+        self.values: set[bytes] = set()
+        #: bytes in ``known`` and ``values`` (bounded by ``KNOWN_BYTES_MAX``)
+        self.held = 0
         self.patterns: list[_Pattern] = []
         self._build()
 
@@ -161,7 +178,7 @@ class Gate:
                     )
                 )
 
-    def clean(self, parts: list[bytes], norm: bytes) -> bool:
+    def clean(self, parts: list[bytes]) -> bool:
         """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
 
         ``parts``: ``norm`` (the encoding, its escaped quotes and backslashes neutralised)
@@ -171,20 +188,36 @@ class Gate:
         novel = set(parts).difference(self.known)
         if not novel:
             return True
+        keys: set[bytes] | None = None
+        if self.values:
+            seen = novel.intersection(self.values)
+            if seen:  # clean as values; those that are keys here are judged again
+                keys = _keys(parts)
+                novel -= seen - keys
+                if not novel:
+                    return True
         red = self.redactor
         assert red is not None
-        fresh = self._judge(novel, norm, red)
-        if fresh is None:
+        judged = self._judge(novel, parts, keys, red)
+        if judged is None:
             return False
-        known = self.known
-        if len(known) + len(fresh) > _CACHE_MAX:
-            known.clear()
-        known.update(fresh)
+        fresh, values = judged
+        held = self.held + sum(map(len, fresh)) + sum(map(len, values))
+        if held > KNOWN_BYTES_MAX or len(self.known) + len(fresh) > _CACHE_MAX:
+            self.known.clear()
+            self.values.clear()
+            held = sum(map(len, fresh)) + sum(map(len, values))
+        self.known.update(fresh)
+        self.values.update(values)
+        self.held = held
         return True
 
-    def _judge(self, novel: set[bytes], norm: bytes, red: Redactor) -> list[bytes] | None:
+    def _judge(
+        self, novel: set[bytes], parts: list[bytes], keys: set[bytes] | None, red: Redactor
+    ) -> tuple[list[bytes], list[bytes]] | None:
         """None if a new part is redacted, or is a key a key rule names; else the parts
-        that are clean wherever they stand (to remember)."""
+        that are clean wherever they stand, and the long ones clean as values (to
+        remember). ``keys``: the keys among ``parts``, if already known."""
         texts = list(novel)
         # One pass over all new texts at once, joined by a byte no rule or token contains.
         blob = b"\x00".join(texts)
@@ -194,15 +227,28 @@ class Gate:
             ends = list(accumulate(len(t) + 1 for t in texts))
             candidates = {bisect_right(ends, at) for at in starts}
         fresh = []
+        values = []
         for i, part in enumerate(texts):
             text = _text(part)
             if text is None or (i in candidates and red.redact(text)[1]):
                 return None
-            if red.key_rule(text) is None:
+            if len(part) > _KEY_TEXT_MAX:
+                if keys is None:
+                    keys = _keys(parts)
+                if part not in keys:
+                    values.append(part)
+                    continue
+                if red.key_rule(text) is not None:
+                    return None
                 fresh.append(part)
-            elif b'"%b":' % part in norm:
-                return None  # (or the structure around a string starting with ':')
-        return fresh
+            elif red.key_rule(text) is None:
+                fresh.append(part)
+            else:
+                if keys is None:
+                    keys = _keys(parts)
+                if part in keys:
+                    return None
+        return fresh, values
 
     def _candidates(self, blob: bytes) -> list[int]:
         """Where in ``blob`` a run of 16+ token bytes starts, or an anchor occurs whose
@@ -242,6 +288,12 @@ class Gate:
                             starts.append(at)
                             at = target.find(anchor, at + 1)
         return starts
+
+
+def _keys(parts: list[bytes]) -> set[bytes]:
+    """The keys among ``parts`` (strings at odd places): those the next part (the structure
+    after them) starts with a colon. Exact, and C-level passes only."""
+    return set(compress(parts[1::2], map(bytes.startswith, parts[2::2], repeat(_COLON))))
 
 
 def _safe(c: str) -> bool:
@@ -378,4 +430,4 @@ def _decide(snap: Encoded, c: Compiled, max_string_length: int | None) -> bool:
         return False
     if len(data) > limit + 2 and not _lengths_ok(parts, limit):
         return False
-    return gate.redactor is None or gate.clean(parts, norm)
+    return gate.redactor is None or gate.clean(parts)

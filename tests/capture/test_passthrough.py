@@ -1,0 +1,65 @@
+"""The worker's passthrough of encoded snapshots (``capture/_passthrough.py``): what it
+costs and keeps for values it has not seen before (documents, answers: new on every call).
+Its parity with the reference walk is in tests/parity/test_capture_passthrough.py."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+
+from brokle_trace.capture import CaptureSettings, finalize
+from brokle_trace.capture import _passthrough as passthrough_module
+from brokle_trace.capture._encoded import Encoded, encode
+from brokle_trace.capture._passthrough import passthrough
+
+#: Japanese prose: no token runs, no anchors (nothing for the redactor to look at).
+_KANA = "日本語の文書テキストを読む"
+
+
+def _document(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(_KANA) for _ in range(n))
+
+
+def _encoded(value: object, s: CaptureSettings) -> Encoded:
+    c = s._compiled
+    snap = encode(value, c.limit, c.cut, c.max_items, c.max_depth)  # type: ignore[arg-type]
+    assert type(snap) is Encoded
+    return snap
+
+
+def test_a_document_text_is_never_judged_as_a_key() -> None:
+    # A retrieval result: each document's text is new. The walk asks the key rules about
+    # keys only; asking them about a 4000-character text cost ~400 us of regex (7x the
+    # walk itself) and filled the redactor's key cache with documents.
+    s = CaptureSettings()
+    red = s._compiled.redactor
+    assert red is not None
+    docs = [_document(random.Random(i), 3000) for i in range(3)]
+    value = [{"id": i, "text": d, "metadata": {"source": "kb"}} for i, d in enumerate(docs)]
+    snap = _encoded(value, s)
+    assert passthrough(snap, s._compiled, None) == orjson.dumps(value)
+    for d in docs:
+        assert d not in red._key_cache
+
+
+def test_a_long_key_naming_a_secret_still_takes_the_walk() -> None:
+    s = CaptureSettings()
+    key = "x" * 300 + "_password"
+    snap = _encoded({key: "hunter2-value", "note": "y" * 300}, s)
+    assert passthrough(snap, s._compiled, None) is None
+    assert finalize(snap, s) == {key: "[REDACTED:password]", "note": "y" * 300}
+
+
+def test_parts_remembered_stay_within_a_byte_budget() -> None:
+    # Every new document was remembered (up to 4096 of them, ~16 MB of CJK at 4000
+    # characters each, per settings object); the memory is bounded by bytes now.
+    s = CaptureSettings()
+    c = s._compiled
+    rng = random.Random(7)
+    for i in range(600):
+        snap = _encoded([{"id": i, "text": _document(rng, 3900)}], s)
+        assert passthrough(snap, c, None) is not None
+    gate = passthrough_module._gate(c)
+    held = sum(map(len, gate.known)) + sum(map(len, gate.values))
+    assert held <= passthrough_module.KNOWN_BYTES_MAX
