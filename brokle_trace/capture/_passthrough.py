@@ -83,6 +83,8 @@ _ESC_BACKSLASH, _ESC_QUOTE = b"\x01\x01", b"\x02\x02"
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_SKELETON = bytes(sorted(set(range(256)) - set(b"[]{},")))
 _INNERMOST = re.compile(rb"\[,*\]")
+#: Every byte but UTF-8 continuation bytes: deleted, what is left is the continuations.
+_NOT_CONTINUATION = bytes(sorted(set(range(256)) - set(range(0x80, 0xC0))))
 _CACHE_MAX = 4096
 _GATES_MAX = 64
 #: Bytes of parts a gate remembers, at most (documents and answers are new on every call:
@@ -348,12 +350,16 @@ def _shape_ok(structure: bytes, max_items: int, max_depth: int) -> bool:
 
 def _lengths_ok(parts: list[bytes], limit: int) -> bool:
     """No key or string longer than ``limit`` characters: a part longer than ``limit``
-    bytes (a character is one byte or more) is decoded and measured."""
+    bytes (a character is one byte or more) is measured by the bytes that start a
+    character (a UTF-8 lead byte, or an escape's first: each starts one at most), and
+    decoded and measured only when even those are too many."""
     strings = parts[1::2]
     if max(map(len, strings), default=0) <= limit:
         return True
     for part in strings:
         if len(part) > limit:
+            if len(part) - len(part.translate(None, _NOT_CONTINUATION)) <= limit:
+                continue
             text = _text(part)
             if text is None or len(text) > limit:
                 return False

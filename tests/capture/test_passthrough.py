@@ -5,8 +5,10 @@ Its parity with the reference walk is in tests/parity/test_capture_passthrough.p
 from __future__ import annotations
 
 import random
+from unittest import mock
 
 import orjson
+import pytest
 
 from brokle_trace.capture import CaptureSettings, finalize
 from brokle_trace.capture import _passthrough as passthrough_module
@@ -63,3 +65,31 @@ def test_parts_remembered_stay_within_a_byte_budget() -> None:
     gate = passthrough_module._gate(c)
     held = sum(map(len, gate.known)) + sum(map(len, gate.values))
     assert held <= passthrough_module.KNOWN_BYTES_MAX
+
+
+def test_a_non_ascii_text_within_the_limit_is_measured_without_decoding_it() -> None:
+    # 3990 kana are 11970 bytes: over the 4000 limit in bytes, within it in characters.
+    # Decoding one to count its characters cost ~55 us a string, every span (CJK
+    # documents); the bytes that start a character bound the count.
+    s = CaptureSettings()
+    c = s._compiled
+    value = [{"id": 1, "text": _document(random.Random(3), 3990)}]
+    snap = _encoded(value, s)
+    assert passthrough(snap, c, None) is not None  # judged once: remembered
+    with mock.patch.object(passthrough_module, "_text", side_effect=AssertionError):
+        assert passthrough(_encoded(value, s), c, None) == orjson.dumps(value)
+
+
+@pytest.mark.parametrize("limit", [64, 100])
+@pytest.mark.parametrize("text", ["é", "日", "🙂", "\n", "\x01", '"', "e\u0301", "aé"])
+def test_strings_around_the_limit_in_characters_take_the_walk_exactly_when_cut(
+    limit: int, text: str
+) -> None:
+    s = CaptureSettings(max_string_length=limit)
+    for n in range(limit - 2, limit + 3):
+        value = {"k": (text * n)[:n]}
+        snap = _encoded(value, s)
+        fast = passthrough(snap, s._compiled, None)
+        assert (fast is None) == (n > limit)
+        if fast is not None:
+            assert orjson.loads(fast) == finalize(snap, s)
