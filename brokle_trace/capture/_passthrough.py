@@ -86,7 +86,6 @@ _INNERMOST = re.compile(rb"\[,*\]")
 #: Every byte but UTF-8 continuation bytes: deleted, what is left is the continuations.
 _NOT_CONTINUATION = bytes(sorted(set(range(256)) - set(range(0x80, 0xC0))))
 _CACHE_MAX = 4096
-_GATES_MAX = 64
 #: Bytes of parts a gate remembers, at most (documents and answers are new on every call:
 #: 4096 of them were ~16 MB of CJK text per settings object).
 KNOWN_BYTES_MAX = 4 * 1024 * 1024
@@ -136,10 +135,10 @@ class Gate:
         (True, True)
     """
 
-    __slots__ = ("held", "known", "patterns", "redactor", "usable", "values")
+    __slots__ = ("held", "known", "patterns", "usable", "values")
 
     def __init__(self, redactor: Redactor | None) -> None:
-        self.redactor = redactor
+        # The redactor is not kept (``clean`` is given it): the gate is kept by it.
         self.usable = True
         #: parts (see ``clean``) judged before: keys with no key rule, strings (and the
         #: structure between them) that ``redact`` leaves as they are
@@ -149,10 +148,9 @@ class Gate:
         #: bytes in ``known`` and ``values`` (bounded by ``KNOWN_BYTES_MAX``)
         self.held = 0
         self.patterns: list[_Pattern] = []
-        self._build()
+        self._build(redactor)
 
-    def _build(self) -> None:
-        red = self.redactor
+    def _build(self, red: Redactor | None) -> None:
         if red is None:
             return
         for rule in red.rules:
@@ -180,7 +178,7 @@ class Gate:
                     )
                 )
 
-    def clean(self, parts: list[bytes]) -> bool:
+    def clean(self, parts: list[bytes], red: Redactor) -> bool:
         """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
 
         ``parts``: ``norm`` (the encoding, its escaped quotes and backslashes neutralised)
@@ -198,8 +196,6 @@ class Gate:
                 novel -= seen - keys
                 if not novel:
                     return True
-        red = self.redactor
-        assert red is not None
         judged = self._judge(novel, parts, keys, red)
         if judged is None:
             return False
@@ -366,17 +362,17 @@ def _lengths_ok(parts: list[bytes], limit: int) -> bool:
     return True
 
 
-_gates: dict[int, tuple[Compiled, Gate]] = {}
+_UNREDACTED = Gate(None)
 
 
 def _gate(c: Compiled) -> Gate:
-    hit = _gates.get(id(c))
-    if hit is not None and hit[0] is c:
-        return hit[1]
-    if len(_gates) >= _GATES_MAX:
-        _gates.clear()
-    gate = Gate(c.redactor)
-    _gates[id(c)] = (c, gate)
+    """The gate of ``c``'s redactor, kept by the redactor (so by the settings) alone."""
+    red = c.redactor
+    if red is None:
+        return _UNREDACTED
+    gate = red.gate
+    if type(gate) is not Gate:
+        gate = red.gate = Gate(red)
     return gate
 
 
@@ -430,10 +426,11 @@ def _decide(snap: Encoded, c: Compiled, max_string_length: int | None) -> bool:
         norm = data.replace(b"\\\\", _ESC_BACKSLASH).replace(b'\\"', _ESC_QUOTE)
     parts = norm.split(b'"')
     structure = b'"'.join(parts[::2])  # a quote where each string was
-    if gate.redactor is not None and b'[["' in structure:
+    red = c.redactor
+    if red is not None and b'[["' in structure:
         return False  # maybe a list of [name, value] pairs: redacted by name
     if not _shape_ok(structure, c.max_items, c.max_depth):
         return False
     if len(data) > limit + 2 and not _lengths_ok(parts, limit):
         return False
-    return gate.redactor is None or gate.clean(parts)
+    return red is None or gate.clean(parts, red)

@@ -249,6 +249,9 @@ class Redactor:
         self._cached_chars = 0
         #: dict key -> (exported key text, key rule, redactions), same bound.
         self.key_info: dict[str, tuple[str, str | None, int]] = {}
+        #: The export worker's ``_passthrough.Gate`` for this redactor, made on first use: kept
+        #: here, it lives exactly as long as the settings do.
+        self.gate: object = None
 
     # -- keys ---------------------------------------------------------------------------
     def key_rule(self, key: str) -> str | None:

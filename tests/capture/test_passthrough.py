@@ -4,7 +4,9 @@ Its parity with the reference walk is in tests/parity/test_capture_passthrough.p
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 from unittest import mock
 
 import orjson
@@ -93,3 +95,18 @@ def test_strings_around_the_limit_in_characters_take_the_walk_exactly_when_cut(
         assert (fast is None) == (n > limit)
         if fast is not None:
             assert orjson.loads(fast) == finalize(snap, s)
+
+
+def test_settings_replaced_are_not_kept_alive_by_the_passthrough() -> None:
+    # Each configure() makes new settings; the old ones' redactor (its caches hold up to
+    # 4 M characters) was kept by the passthrough's table of gates, 64 of them at most.
+    s = CaptureSettings(redact_keys=("session",))
+    red = s._compiled.redactor
+    assert red is not None
+    snap = _encoded([{"role": "user", "content": "hi"}], s)
+    assert passthrough(snap, s._compiled, None) is not None
+    gone = weakref.ref(red)
+    del s, red
+    passthrough_module._last_miss[0] = None
+    gc.collect()
+    assert gone() is None
