@@ -20,8 +20,8 @@ out from the bytes:
 * a list of ``[name, value]`` pairs is redacted by name: no ``[["`` in the bytes;
 * a key whose name is secret replaces its value: every key (a string the structure after
   it starts with a colon) is judged by the redactor's own ``key_rule``, remembered per
-  part; a long string that is no key is not asked (its regexes would cost more than the
-  walk, and their cache would keep it);
+  part; a string that is no key is asked only when seen again, and a long one never (on
+  text that is new at every call, ids and answers, the regexes cost more than the walk);
 * a string a value rule or the token scanner redacts: see below.
 
 Strings are judged by ``Redactor.redact`` itself, but only those that may hold a secret.
@@ -89,9 +89,9 @@ _CACHE_MAX = 4096
 #: Bytes of parts a gate remembers, at most (documents and answers are new on every call:
 #: 4096 of them were ~16 MB of CJK text per settings object).
 KNOWN_BYTES_MAX = 4 * 1024 * 1024
-#: A part longer than this goes to ``key_rule`` only where it is a key: on a 4000-character
-#: text the key rules' regexes cost ~400 us (the whole walk of it ~150 us), and their cache
-#: would keep it.
+#: A part longer than this goes to ``key_rule`` only where it is a key, never on being seen
+#: again: on a 4000-character text the key rules' regexes cost ~400 us (the whole walk of
+#: it ~150 us), and their cache would keep it.
 _KEY_TEXT_MAX = 256
 _COLON = b":"
 
@@ -188,34 +188,53 @@ class Gate:
         novel = set(parts).difference(self.known)
         if not novel:
             return True
-        keys: set[bytes] | None = None
+        keys = _keys(parts)
+        promoted = []
         if self.values:
             seen = novel.intersection(self.values)
-            if seen:  # clean as values; those that are keys here are judged again
-                keys = _keys(parts)
-                novel -= seen - keys
-                if not novel:
-                    return True
-        judged = self._judge(novel, parts, keys, red)
-        if judged is None:
+            if seen:
+                novel -= seen
+                # Clean as values, and seen again: worth asking the key rules about (a short
+                # one), so that the set difference above is all its next sighting costs.
+                for part in seen:
+                    if len(part) > _KEY_TEXT_MAX and part not in keys:
+                        continue
+                    text = _text(part)
+                    if text is None:
+                        return False
+                    if red.key_rule(text) is None:
+                        promoted.append(part)
+                    elif part in keys:
+                        return False
+        fresh: list[bytes] = []
+        values: list[bytes] = []
+        if novel and not self._judge(novel, keys, red, fresh, values):
             return False
-        fresh, values = judged
         held = self.held + sum(map(len, fresh)) + sum(map(len, values))
         if held > KNOWN_BYTES_MAX or len(self.known) + len(fresh) > _CACHE_MAX:
             self.known.clear()
             self.values.clear()
             held = sum(map(len, fresh)) + sum(map(len, values))
+        else:
+            self.known.update(promoted)
+            self.values.difference_update(promoted)
         self.known.update(fresh)
         self.values.update(values)
         self.held = held
         return True
 
     def _judge(
-        self, novel: set[bytes], parts: list[bytes], keys: set[bytes] | None, red: Redactor
-    ) -> tuple[list[bytes], list[bytes]] | None:
-        """None if a new part is redacted, or is a key a key rule names; else the parts
-        that are clean wherever they stand, and the long ones clean as values (to
-        remember). ``keys``: the keys among ``parts``, if already known."""
+        self,
+        novel: set[bytes],
+        keys: set[bytes],
+        red: Redactor,
+        fresh: list[bytes],
+        values: list[bytes],
+    ) -> bool:
+        """False if a new part is redacted, or is a key a key rule names. Else True, the
+        keys in ``fresh`` (clean wherever they stand) and the others in ``values`` (clean
+        as values: ids, documents and answers are mostly new, and mostly never seen
+        again; the key rules are asked about them on their second sighting)."""
         texts = list(novel)
         # One pass over all new texts at once, joined by a byte no rule or token contains.
         blob = b"\x00".join(texts)
@@ -224,29 +243,17 @@ class Gate:
         if starts:
             ends = list(accumulate(len(t) + 1 for t in texts))
             candidates = {bisect_right(ends, at) for at in starts}
-        fresh = []
-        values = []
         for i, part in enumerate(texts):
             text = _text(part)
             if text is None or (i in candidates and red.redact(text)[1]):
-                return None
-            if len(part) > _KEY_TEXT_MAX:
-                if keys is None:
-                    keys = _keys(parts)
-                if part not in keys:
-                    values.append(part)
-                    continue
-                if red.key_rule(text) is not None:
-                    return None
-                fresh.append(part)
+                return False
+            if part not in keys:
+                values.append(part)
             elif red.key_rule(text) is None:
                 fresh.append(part)
             else:
-                if keys is None:
-                    keys = _keys(parts)
-                if part in keys:
-                    return None
-        return fresh, values
+                return False
+        return True
 
     def _candidates(self, blob: bytes) -> list[int]:
         """Where in ``blob`` a run of 16+ token bytes starts, or an anchor occurs whose

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import random
+import uuid
 import weakref
 from unittest import mock
 
@@ -76,8 +77,8 @@ def test_a_non_ascii_text_within_the_limit_is_measured_without_decoding_it() -> 
     s = CaptureSettings()
     c = s._compiled
     value = [{"id": 1, "text": _document(random.Random(3), 3990)}]
-    snap = _encoded(value, s)
-    assert passthrough(snap, c, None) is not None  # judged once: remembered
+    for _ in range(2):  # judged once, and its short parts again: remembered
+        assert passthrough(_encoded(value, s), c, None) is not None
     with mock.patch.object(passthrough_module, "_text", side_effect=AssertionError):
         assert passthrough(_encoded(value, s), c, None) == orjson.dumps(value)
 
@@ -110,3 +111,31 @@ def test_settings_replaced_are_not_kept_alive_by_the_passthrough() -> None:
     passthrough_module._last_miss[0] = None
     gc.collect()
     assert gone() is None
+
+
+def test_new_ids_are_not_asked_the_key_rules_until_seen_again() -> None:
+    # Tool-call, message and document ids are new on every call: asking the key rules
+    # about each (values, never keys) made the passthrough of 100 of them ~2.6x the walk.
+    s = CaptureSettings()
+    c = s._compiled
+    red = c.redactor
+    assert red is not None
+    ids = [str(uuid.UUID(int=random.Random(i).getrandbits(128))) for i in range(100)]
+    value = [{"id": i, "type": "document"} for i in ids]
+    assert passthrough(_encoded(value, s), c, None) == orjson.dumps(value)
+    assert not set(ids) & set(red._key_cache)
+    assert passthrough(_encoded(value, s), c, None) == orjson.dumps(value)  # seen again
+    assert set(ids) <= set(red._key_cache)
+    gate = passthrough_module._gate(c)
+    assert all(i.encode() in gate.known for i in ids)  # the next sighting: a set difference
+
+
+@pytest.mark.parametrize("name", ["api_key", "x" * 300 + "_password"], ids=["short", "long"])
+def test_a_secret_name_seen_as_a_value_is_still_a_secret_key_later(name: str) -> None:
+    s = CaptureSettings()
+    c = s._compiled
+    for _ in range(2):  # remembered as a clean value, then seen again
+        assert passthrough(_encoded(["field", name], s), c, None) is not None
+    snap = _encoded({name: "hunter2-value"}, s)
+    assert passthrough(snap, c, None) is None
+    assert finalize(snap, s) == {name: f"[REDACTED:{c.redactor.key_rule(name)}]"}  # type: ignore[union-attr]
