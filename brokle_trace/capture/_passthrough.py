@@ -20,8 +20,8 @@ out from the bytes:
 * a list of ``[name, value]`` pairs is redacted by name: no ``[["`` in the bytes;
 * a key whose name is secret replaces its value: every key (a string the structure after
   it starts with a colon) is judged by the redactor's own ``key_rule``, remembered per
-  part; a string that is no key is asked only when seen again, and a long one never (on
-  text that is new at every call, ids and answers, the regexes cost more than the walk);
+  part; a string that is no key is asked only when seen again (on text that is new at
+  every call, ids, documents and answers, the regexes cost more than the walk);
 * a string a value rule or the token scanner redacts: see below.
 
 Strings are judged by ``Redactor.redact`` itself, but only those that may hold a secret.
@@ -89,10 +89,6 @@ _CACHE_MAX = 4096
 #: Bytes of parts a gate remembers, at most (documents and answers are new on every call:
 #: 4096 of them were ~16 MB of CJK text per settings object).
 KNOWN_BYTES_MAX = 4 * 1024 * 1024
-#: A part longer than this goes to ``key_rule`` only where it is a key, never on being seen
-#: again: on a 4000-character text the key rules' regexes cost ~400 us (the whole walk of
-#: it ~150 us), and their cache would keep it.
-_KEY_TEXT_MAX = 256
 _COLON = b":"
 
 
@@ -188,27 +184,28 @@ class Gate:
         novel = set(parts).difference(self.known)
         if not novel:
             return True
-        keys = _keys(parts)
+        keys: set[bytes] | None = None
         promoted = []
         if self.values:
             seen = novel.intersection(self.values)
             if seen:
                 novel -= seen
-                # Clean as values, and seen again: worth asking the key rules about (a short
-                # one), so that the set difference above is all its next sighting costs.
+                # Clean as values, and seen again: worth asking the key rules about, so
+                # that the set difference above is all its next sighting costs.
                 for part in seen:
-                    if len(part) > _KEY_TEXT_MAX and part not in keys:
-                        continue
                     text = _text(part)
                     if text is None:
                         return False
                     if red.key_rule(text) is None:
                         promoted.append(part)
-                    elif part in keys:
-                        return False
+                    else:
+                        if keys is None:
+                            keys = _keys(parts)
+                        if part in keys:
+                            return False
         fresh: list[bytes] = []
         values: list[bytes] = []
-        if novel and not self._judge(novel, keys, red, fresh, values):
+        if novel and not self._judge(novel, keys or _keys(parts), red, fresh, values):
             return False
         held = self.held + sum(map(len, fresh)) + sum(map(len, values))
         if held > KNOWN_BYTES_MAX or len(self.known) + len(fresh) > _CACHE_MAX:
