@@ -59,7 +59,7 @@ from brokle_trace.capture._rules import BUILTIN_VALUE_RULES
 from brokle_trace.capture._scan import _TOKEN_CLASS, MIN_RUN
 from brokle_trace.capture._settings import Compiled
 
-__all__ = ["TALLY", "Gate", "passthrough"]
+__all__ = ["KNOWN_BYTES_MAX", "TALLY", "Gate", "passthrough"]
 
 #: Hand-written anchors for built-in patterns whose ``literal_prefix`` is too short to be of
 #: use, by pattern source (a user's rule of the same name is not this pattern): every match
@@ -81,10 +81,11 @@ _KEY_END = _KEY_MARK + b'":'
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_SKELETON = bytes(sorted(set(range(256)) - set(b"[]{},")))
 _INNERMOST = re.compile(rb"\[,*\]")
+#: Every byte but UTF-8 continuation bytes: deleted, what is left is the continuations.
+_NOT_CONTINUATION = bytes(sorted(set(range(256)) - set(range(0x80, 0xC0))))
 _CACHE_MAX = 4096
 #: Bytes of remembered parts, at most: prompts repeat, but each is user text kept alive.
-_CACHE_BYTES = 1 << 20
-_GATES_MAX = 64
+KNOWN_BYTES_MAX = 1 << 20
 
 
 class _Pattern(NamedTuple):
@@ -126,20 +127,19 @@ class Gate:
         (True, True)
     """
 
-    __slots__ = ("known", "known_bytes", "patterns", "redactor", "usable")
+    __slots__ = ("known", "known_bytes", "patterns", "usable")
 
     def __init__(self, redactor: Redactor | None) -> None:
-        self.redactor = redactor
+        # The redactor is not kept (``clean`` is given it): the gate is kept by it.
         self.usable = True
         #: parts (see ``clean``) judged before: keys with no key rule, strings (and the
         #: structure between them) that ``redact`` leaves as they are
         self.known: set[bytes] = set()
         self.known_bytes = 0  # what the remembered parts hold (user text: bounded)
         self.patterns: list[_Pattern] = []
-        self._build()
+        self._build(redactor)
 
-    def _build(self) -> None:
-        red = self.redactor
+    def _build(self, red: Redactor | None) -> None:
         if red is None:
             return
         for rule in red.rules:
@@ -167,7 +167,7 @@ class Gate:
                     )
                 )
 
-    def clean(self, parts: list[bytes], norm: bytes) -> bool:
+    def clean(self, parts: list[bytes], norm: bytes, red: Redactor) -> bool:
         """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
 
         ``parts``: ``norm`` (the encoding, its escaped quotes and backslashes neutralised)
@@ -178,14 +178,12 @@ class Gate:
         novel = set(parts[1::2]).difference(self.known)  # strings: the walk changes nothing else
         if not novel:
             return True
-        red = self.redactor
-        assert red is not None
         fresh = self._judge(novel, norm, red)
         if fresh is None:
             return False
         known = self.known
         size = sum(map(len, fresh))
-        if len(known) + len(fresh) > _CACHE_MAX or self.known_bytes + size > _CACHE_BYTES:
+        if len(known) + len(fresh) > _CACHE_MAX or self.known_bytes + size > KNOWN_BYTES_MAX:
             known.clear()
             self.known_bytes = 0
         known.update(fresh)
@@ -311,23 +309,28 @@ def _lengths_ok(parts: list[bytes], limit: int) -> bool:
         return True
     for part in strings:
         if len(part) > limit:
+            # Bytes that start a character (a UTF-8 lead byte, an escape's first: each
+            # starts one at most): decoded only when even those are too many.
+            if len(part) - len(part.translate(None, _NOT_CONTINUATION)) <= limit:
+                continue
             text = _text(part)
             if text is None or len(text) > limit:
                 return False
     return True
 
 
-_gates: dict[int, tuple[Compiled, Gate]] = {}
+_UNREDACTED = Gate(None)
 
 
 def _gate(c: Compiled) -> Gate:
-    hit = _gates.get(id(c))
-    if hit is not None and hit[0] is c:
-        return hit[1]
-    if len(_gates) >= _GATES_MAX:
-        _gates.clear()
-    gate = Gate(c.redactor)
-    _gates[id(c)] = (c, gate)
+    """The gate of ``c``'s redactor, kept by the redactor (so by the settings) alone: a
+    table of gates by settings kept replaced settings alive, with their caches."""
+    red = c.redactor
+    if red is None:
+        return _UNREDACTED
+    gate = red.gate
+    if type(gate) is not Gate:
+        gate = red.gate = Gate(red)
     return gate
 
 
@@ -383,10 +386,11 @@ def _decide(snap: Encoded, c: Compiled, max_string_length: int | None) -> bool:
     # part, judged (and remembered) as a key, apart from the same text as a value.
     parts = norm.replace(b'":', _KEY_END).split(b'"')
     structure = b'"'.join(parts[::2])  # a quote where each string was
-    if gate.redactor is not None and b'[["' in structure:
+    red = c.redactor
+    if red is not None and b'[["' in structure:
         return False  # maybe a list of [name, value] pairs: redacted by name
     if not _shape_ok(structure, c.max_items, c.max_depth):
         return False
     if len(data) > limit + 2 and not _lengths_ok(parts, limit):
         return False
-    return gate.redactor is None or gate.clean(parts, norm)
+    return red is None or gate.clean(parts, norm, red)

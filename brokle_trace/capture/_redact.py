@@ -30,6 +30,8 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _KEY_SEPARATORS = re.compile(r"[\s.\-]+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _KEY_CACHE_MAX = 4096
+#: Longer keys are not cached by ``key_rule`` (4096 documents would be ~16 M characters).
+_KEY_CACHED_MAX = 256
 #: Strings up to this length have their redaction cached: keys and enum-like values
 #: ("role": "user") repeat endlessly, and a lookup is ~20x cheaper than the rule scan.
 SHORT = 64
@@ -249,6 +251,9 @@ class Redactor:
         self._cached_chars = 0
         #: dict key -> (exported key text, key rule, redactions), same bound.
         self.key_info: dict[str, tuple[str, str | None, int]] = {}
+        #: The export worker's ``_passthrough.Gate`` for this redactor, made on first use: kept
+        #: here, it lives exactly as long as the settings do.
+        self.gate: object = None
 
     # -- keys ---------------------------------------------------------------------------
     def key_rule(self, key: str) -> str | None:
@@ -265,6 +270,8 @@ class Redactor:
                 m = self._key_rx.search(norm)
                 if m is not None and m.lastgroup is not None:
                     result = self._key_names[int(m.lastgroup[1:])]
+        if len(key) > _KEY_CACHED_MAX:
+            return result  # a text asked about (the passthrough's): not kept
         if len(cache) >= _KEY_CACHE_MAX:
             cache.clear()  # bounded; a service with unbounded key variety just recomputes
         cache[key] = result

@@ -289,5 +289,5 @@ def test_the_judged_parts_cache_is_bounded_in_bytes() -> None:
         snap = encode([{"id": i, "text": text}], c.limit, c.cut, 100, 10)
         assert snap is not None and passthrough(snap, c, None) == snap.data
     gate = passthrough_module._gate(c)
-    assert gate.known_bytes <= passthrough_module._CACHE_BYTES
+    assert gate.known_bytes <= passthrough_module.KNOWN_BYTES_MAX
     assert sum(map(len, gate.known)) == gate.known_bytes
