@@ -284,13 +284,20 @@ class Scanner:
 
     def _families(self, text: str, i: int, j: int, found: list[tuple[int, int, str]]) -> None:
         by_key = self._by_key
-        for p in [i] + [m.start(1) for m in _BOUNDARY.finditer(text, i, j)]:
+        starts = [i] + [m.start(1) for m in _BOUNDARY.finditer(text, i, j)]
+        seen = set(starts)
+        for p in starts:  # grows: a secret may start right where another one ends
             candidates = by_key.get(text[p : p + 3])
             if candidates is not None:
                 for rx, name in candidates:
                     m = rx.match(text, p)
                     if m is not None:
                         found.append((p, m.end(), name))
+                        # Keys pasted together ("AKIA...sk-..."): the next one starts with
+                        # no separator before it, where no boundary would look.
+                        if m.end() < j and m.end() not in seen:
+                            seen.add(m.end())
+                            starts.append(m.end())
 
     def _prefixed(self, text: str, i: int, j: int, found: list[tuple[int, int, str]]) -> None:
         rule = self.prefixed

@@ -228,3 +228,20 @@ def test_redaction_is_idempotent(parts: list[str]) -> None:
     r = _fast()
     once = r.redact("".join(parts))[0]
     assert r.redact(once)[0] == once
+
+
+@example(
+    parts=[
+        "AIza00000700000000000000000000000000000",
+        "AKIA0000070000000000",
+        "sk-000007000000000000000000000000000",
+    ]
+)
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(_FRAGMENTS, max_size=12))
+def test_redaction_is_idempotent_for_keys_pasted_together(parts: list[str]) -> None:
+    # Found by the property above: a key pasted right after a fixed-length one
+    # ("AKIA...sk-...") starts where no separator is, and the first pass missed it.
+    r = _fast()
+    once = r.redact("".join(parts))[0]
+    assert r.redact(once)[0] == once
