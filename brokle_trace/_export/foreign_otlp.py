@@ -33,7 +33,7 @@ from brokle_trace.exporters._frame import SMALL, EncodedSpans, varint
 from brokle_trace.exporters._readable import SCOPE
 from brokle_trace.exporters._structure import Structure, structure_of
 
-__all__ = ["encode_foreign", "foreign_otel_attributes", "foreign_span_bytes"]
+__all__ = ["encode_foreign", "foreign_span_bytes"]
 
 _OURS = (SCOPE.name, SCOPE.version or "")
 _HAS_IS_REMOTE = int(SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
@@ -182,8 +182,23 @@ def _attributes(tag: bytes, attributes: dict[str, Any]) -> list[bytes]:
     pairs = _pairs
     for key, value in attributes.items():
         table = pairs.get(type(value))
-        if table is None or (table is _STR_PAIRS and len(value) > _SHORT):
+        if table is None:
             out += (tag, _key_value(key, value))
+            continue
+        if table is _STR_PAIRS and len(value) > _SHORT:
+            # A long text (a prompt, a response): unique, so written, not cached; inlined
+            # (_key_value, _any_value), as these are most of a span's bytes.
+            try:
+                data = value.encode()
+            except UnicodeEncodeError as exc:
+                raise Unencodable("text is not UTF-8") from exc
+            n = len(data)
+            size = varint(n)
+            key_bytes = _keys.get(key) or _key_field(key)
+            inner = len(_V_STRING) + len(size) + n
+            inner_size = varint(inner)
+            body = len(key_bytes) + len(_KV_VALUE) + len(inner_size) + inner
+            out += (tag, varint(body), key_bytes, _KV_VALUE, inner_size, _V_STRING, size, data)
             continue
         ident = (key, value)
         entry = table.get(ident)
@@ -197,92 +212,6 @@ def _attributes(tag: bytes, attributes: dict[str, Any]) -> list[bytes]:
 
 
 _STR_PAIRS = _pairs[str]
-
-
-_SCALARS = frozenset({str, bool, int, float})
-_otel_value = semconv.otel_value
-#: In the reference's order (its frozenset's iteration order, not a new set's).
-_CORE = tuple(k for k in semconv.CORE_ATTRIBUTES if k != semconv.GEN_AI_OPERATION_NAME)
-
-
-def foreign_otel_attributes(span: SpanData) -> tuple[dict[str, Any], int]:
-    """``semconv.to_otel_attributes(span)`` for a third-party span (its attributes carry its
-    scope), in one pass over them: same keys, values and order (the parity property holds
-    the bytes of the two routes equal).
-
-    Example:
-        >>> s = SpanData(name="chat", trace_id="1" * 32, span_id="2" * 16, type="llm",
-        ...              start_time_ns=1, end_time_ns=2, input="hi",
-        ...              attributes={"otel.scope.name": "x", "gen_ai.system": "openai"})
-        >>> foreign_otel_attributes(s) == semconv.to_otel_attributes(s)
-        True
-    """
-    type_ = span.type
-    own: dict[str, Any] = {}
-    structure = semconv._STRUCTURE
-    deprecated = semconv._DEPRECATED
-    for key, value in span.attributes.items():
-        if value is None or key in structure:
-            continue
-        new_key = deprecated.get(key)
-        if new_key is not None:
-            own.setdefault(new_key, value)
-        own[key] = value  # a third-party span keeps its deprecated names too
-    out: dict[str, Any] = {
-        semconv.OPENINFERENCE_SPAN_KIND: semconv.SPAN_KIND_BY_TYPE.get(type_, "CHAIN"),
-        semconv.BROKLE_SPAN_TYPE: type_,
-    }
-    get = own.get
-    operation = get(semconv.GEN_AI_OPERATION_NAME) or semconv.OPERATION_BY_TYPE.get(type_)
-    if operation:
-        out[semconv.GEN_AI_OPERATION_NAME] = operation
-    for key in _CORE:
-        if key in own:
-            value = own[key]
-            out[key] = value if type(value) in _SCALARS else _otel_value(value)
-    semconv._io(out, span.input, semconv.INPUT_VALUE, semconv.INPUT_MIME_TYPE)
-    semconv._io(out, span.output, semconv.OUTPUT_VALUE, semconv.OUTPUT_MIME_TYPE)
-    if span.user_id is not None:
-        out[semconv.USER_ID] = span.user_id
-    if span.session_id is not None:
-        out[semconv.SESSION_ID] = span.session_id
-    if span.tags:
-        out[semconv.TAG_TAGS] = list(span.tags)
-    if span.metadata:
-        out[semconv.METADATA] = semconv._json(span.metadata)
-    if span.level != "default":
-        out[semconv.BROKLE_LEVEL] = span.level
-    model = get(semconv.GEN_AI_RESPONSE_MODEL) or get(semconv.GEN_AI_REQUEST_MODEL)
-    if model:
-        out[semconv.LLM_MODEL_NAME] = str(model)
-    provider = get(semconv.GEN_AI_PROVIDER_NAME)
-    if provider:
-        out[semconv.LLM_PROVIDER] = str(provider)
-    if type_ == "tool":
-        for genai, openinference in (
-            (semconv.GEN_AI_TOOL_NAME, semconv.TOOL_NAME),
-            (semconv.GEN_AI_TOOL_DESCRIPTION, semconv.TOOL_DESCRIPTION),
-        ):
-            if isinstance(get(genai), str):
-                out[openinference] = own[genai]
-    tokens_in = get(semconv.GEN_AI_USAGE_INPUT_TOKENS)
-    tokens_out = get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)
-    if isinstance(tokens_in, int):
-        out[semconv.LLM_TOKEN_COUNT_PROMPT] = tokens_in
-    if isinstance(tokens_out, int):
-        out[semconv.LLM_TOKEN_COUNT_COMPLETION] = tokens_out
-    if isinstance(tokens_in, int) and isinstance(tokens_out, int):
-        out[semconv.LLM_TOKEN_COUNT_TOTAL] = tokens_in + tokens_out
-    dropped = 0
-    room = semconv.MAX_OTLP_ATTRIBUTES - len(out)
-    for key, value in own.items():
-        if key not in out:
-            if room <= 0:
-                dropped += 1
-                continue
-            room -= 1
-        out[key] = value if type(value) in _SCALARS else _otel_value(value)
-    return out, dropped
 
 
 def _string_field(tag: bytes, text: str) -> bytes:
@@ -328,7 +257,7 @@ def _span_bytes(span: SpanData, structure: Structure) -> bytes:
     parts.append(_string_field(_S_NAME, span.name))
     parts += (_S_KIND, SMALL[kind + 1])  # protobuf counts UNSPECIFIED as 0, the SDK not
     parts += (_S_START, _FIXED64(span.start_time_ns), _S_END, _FIXED64(span.end_time_ns))
-    mapped, dropped = foreign_otel_attributes(span)
+    mapped, dropped = semconv.to_otel_attributes(span)
     parts += _attributes(_S_ATTRIBUTE, mapped)
     if dropped:
         parts += (_S_DROPPED, varint(dropped))
