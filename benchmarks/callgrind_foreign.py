@@ -2,7 +2,8 @@
 
 Run:  python benchmarks/callgrind_foreign.py [--times 150]
 
-Runs ``bench_foreign``'s modes under ``valgrind --tool=callgrind`` (every thread of the
+Records the instrumentors' spans once (natively), then runs ``bench_foreign``'s modes on
+them under ``valgrind --tool=callgrind`` (every thread of the
 process, the export worker included; the OTLP receiver is another process and is not
 counted), each with N and 2N replays of the recorded instrumentor spans, and prints the
 difference per span: repeatable on a noisy machine where CPU times are not. As in
@@ -28,7 +29,7 @@ import sys
 sys.path.insert(0, {here!r})
 import bench_foreign as bf
 mode, times = sys.argv[1], int(sys.argv[2])
-spans = bf.record_real_spans()
+spans = bf.load_spans(sys.argv[3])  # recorded once by the parent, natively
 bf._variants(spans, times)  # built before counting starts, as in bench_foreign
 rec = bf.Receiver()
 try:
@@ -49,8 +50,8 @@ finally:
 """
 
 
-def count(mode: str, times: int) -> tuple[int, int]:
-    """(instructions, spans) of one run."""
+def count(mode: str, times: int, spans: str) -> tuple[int, int]:
+    """(instructions, spans) of one run over the spans saved in ``spans``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         script = Path(tmp) / "child.py"
@@ -64,6 +65,7 @@ def count(mode: str, times: int) -> tuple[int, int]:
                 str(script),
                 mode,
                 str(times),
+                spans,
             ],
             env={**os.environ, "PYTHONHASHSEED": "0"},
             capture_output=True,
@@ -80,11 +82,19 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=150, help="N: replays of the 6 spans")
     parser.add_argument("--modes", nargs="*", default=list(MODES))
     args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    import bench_foreign
+
     per_span = {}
+    saved = tempfile.NamedTemporaryFile(suffix=".json", delete=False)  # noqa: SIM115
+    saved.close()
+    bench_foreign.save_spans(bench_foreign.record_real_spans(), saved.name)
     for mode in args.modes:
-        (i1, n1), (i2, n2) = count(mode, args.times), count(mode, 2 * args.times)
+        n = args.times
+        (i1, n1), (i2, n2) = count(mode, n, saved.name), count(mode, 2 * n, saved.name)
         per_span[mode] = (i2 - i1) / (n2 - n1)
         print(f"{mode:28s} {per_span[mode]:>10,.0f} instructions/span", flush=True)
+    os.unlink(saved.name)
     bare = per_span.get("bare", 0.0)
     if "sdk" in per_span:
         sdk = per_span["sdk"] - bare

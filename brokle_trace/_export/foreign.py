@@ -114,11 +114,15 @@ def attributes_of(span: Any) -> Mapping[str, Any]:
 
 def foreign_record(
     span: Any,
-    attributes: Mapping[str, Any],
+    attributes: Mapping[str, Any] | None,
     trace_attrs: tuple[Any, ...] | None,
     extra: dict[str, Any],
 ) -> tuple[Any, ...]:
-    """The queue record of a finished SDK span (layout of ``_record.seal``'s, marked)."""
+    """The queue record of a finished SDK span (layout of ``_record.seal``'s, marked).
+
+    ``attributes`` may be None: the worker then reads them from the span (``attributes_of``).
+    The processor builds the same tuple inline (``_trace.processor``).
+    """
     ctx = span.context
     parent = span.parent
     return (
@@ -374,7 +378,8 @@ def to_span_data(
 ) -> SpanData:
     """The exported ``SpanData`` of a foreign record, redacted and bounded like ours."""
     span = record[6]
-    raw: Mapping[str, Any] = record[7]
+    # Read here unless the caller's thread needed them (a roll-up under a running ancestor).
+    raw: Mapping[str, Any] = record[7] if record[7] is not None else attributes_of(span)
     trace_attrs = record[9]
     extra: dict[str, Any] = record[10]
     span_type = foreign_type(raw)

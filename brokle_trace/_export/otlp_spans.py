@@ -9,7 +9,8 @@ dropped count, the status). A span then costs one small ``Span`` message with th
 fields set on OpenTelemetry's own class, serialised, between the template's two halves:
 protobuf merges concatenated messages and keeps repeated fields in wire order, so the
 result decodes to exactly the message ``_encode`` fills (a hypothesis test compares them).
-Other spans (failed, updated, with trace attributes, third-party, LLM and retrieval spans
+Third-party spans take their own direct route (``_export.foreign_otlp``). Other spans
+(failed, updated, with trace attributes, LLM and retrieval spans
 whose OpenInference attributes are derived from their input) take the reference way, still
 encoded once here.
 """
@@ -33,6 +34,7 @@ from brokle_trace._export.convert import (
     to_span_data,
 )
 from brokle_trace._export.foreign import FOREIGN
+from brokle_trace._export.foreign_otlp import encode_foreign
 from brokle_trace._export.record import Record
 from brokle_trace._model import SpanData, fast_span_data
 from brokle_trace._runtime.state import UNSET
@@ -226,7 +228,9 @@ def encode_record(
         raw_args,
         raw_kwargs,
     ) = record
-    if view is FOREIGN or error is not None or updated is not None or trace_attrs is not None:
+    if view is FOREIGN:  # a third-party span: its own direct route (always written)
+        return encode_foreign(record, settings, resource, into)
+    if error is not None or updated is not None or trace_attrs is not None:
         return False
     hit = _views.get(id(view))
     if hit is None or hit[0] is not view or hit[1] is not settings or hit[2] is not resource:

@@ -20,13 +20,13 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanKind, TraceFlags
 from opentelemetry.util.types import Attributes
 
 from brokle_trace._export.foreign import (
+    FOREIGN,
     PRICED,
     attributes_of,
-    foreign_record,
     foreign_type,
     price,
 )
@@ -46,6 +46,8 @@ _MAX_LIVE = 100_000
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _SUPPRESS_PLAIN = "suppress_instrumentation"  # set too by opentelemetry-instrumentation
 _get_current = otel_context.get_current
+_started = _state.started
+_SAMPLED = int(TraceFlags.SAMPLED)
 _PRICED_TYPES = frozenset({"llm", "embedding"})
 #: Marks ``extra`` as priced already (on the caller's thread); removed before export.
 _PRICED = PRICED
@@ -152,17 +154,20 @@ class BrokleSpanProcessor(SpanProcessor):
 
     def on_start(self, span: SdkSpan, parent_context: otel_context.Context | None = None) -> None:
         try:
-            span_id = span.context.span_id
-            if _suppressed(parent_context):
+            ctx = span.context
+            span_id = ctx.span_id
+            # _suppressed(parent_context), inlined: this runs for every span they start.
+            where = _get_current() if parent_context is None else parent_context
+            if where.get(_SUPPRESS_KEY) or where.get(_SUPPRESS_PLAIN):
                 self._suppressed.add(span_id)
                 return
-            next(_state.started)
+            next(_started)
             live = self._live
             if len(live) >= _MAX_LIVE:
                 return
             cur = CURRENT.get()
             ours = cur.span if isinstance(cur, Scope) else cur
-            trace_id = span.context.trace_id
+            trace_id = ctx.trace_id
             if ours is not None and ours._trace_id != trace_id:
                 cur = ours = None  # started under an explicit, unrelated context
             parent: Any = None
@@ -186,19 +191,27 @@ class BrokleSpanProcessor(SpanProcessor):
             _errors.internal_error("foreign_span_end", exc)
 
     def _end(self, span: ReadableSpan) -> None:
+        # Only what cannot wait runs here, on the instrumentor's thread: which span it was,
+        # whether it is kept, the trace attributes as they are now, and (under a running
+        # ancestor) the usage to roll up while that ancestor runs. Its attributes, type,
+        # usage and everything else are read from the finished span by the export worker
+        # (``_export.foreign``): an ended SDK span is never written again.
         ctx = span.context
         if ctx is None:
             return
-        if self._suppressed and ctx.span_id in self._suppressed:
-            self._suppressed.discard(ctx.span_id)
+        span_id = ctx.span_id
+        if self._suppressed and span_id in self._suppressed:
+            self._suppressed.discard(span_id)
             return
-        node = self._live.pop(ctx.span_id, None)
+        node = self._live.pop(span_id, None)
         if node is not None:
             node.is_recording = False
-        if not ctx.trace_flags.sampled or sampled_out(ctx.trace_id):
+        trace_id = ctx.trace_id
+        bound = _span._sample_bound  # sampled_out(trace_id), inlined
+        if not ctx.trace_flags & _SAMPLED or (bound is not None and (trace_id & _LOW_64) >= bound):
             _state.count_sampled_out()
             return
-        attributes = attributes_of(span)
+        attributes = None
         extra: dict[str, Any] = {}
         trace_attrs = None
         if node is not None:
@@ -208,6 +221,7 @@ class BrokleSpanProcessor(SpanProcessor):
             if node._parent is not None:
                 # A running ancestor to roll up to: say what to price now, while it runs. A
                 # span with no ancestor of ours is left to the worker (extra not marked).
+                attributes = attributes_of(span)
                 if foreign_type(attributes) in _PRICED_TYPES:
                     price(node, attributes, span.start_time or 0, extra)
                 else:
@@ -215,7 +229,26 @@ class BrokleSpanProcessor(SpanProcessor):
             attrs = node.trace_attrs()
             if attrs is not EMPTY_ATTRS:
                 trace_attrs = attrs.as_tuple()
-        _state.enqueue_record(foreign_record(span, attributes, trace_attrs, extra))
+        parent = span.parent
+        # foreign_record(...), inlined (one call a span); attributes None: the worker reads
+        # them (``foreign.attributes_of``).
+        _state.enqueue_record(
+            (
+                FOREIGN,
+                trace_id,
+                span_id,
+                parent.span_id if parent is not None else 0,
+                span.start_time or 0,
+                span.end_time or 0,
+                span,
+                attributes,
+                None,
+                trace_attrs,
+                extra,  # never None: the JSONL fast path then hands the record to to_span_data
+                None,
+                None,
+            )
+        )
 
     def shutdown(self) -> None:
         """Nothing to stop: our pipeline has its own lifecycle (``brokle_trace.shutdown``)."""
