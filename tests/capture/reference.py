@@ -151,12 +151,14 @@ def token_spans(
         if (boring(text[i:j]) and text[i : i + 3] not in hex_keys) or text[:i].endswith("base64,"):
             continue
         named = []
+        ends: set[int] = set()  # a key pasted right after another starts where it ends
         for p in range(i, j):
-            if (p == i or text[p - 1] in SEPS) and text[p] in ALNUM:
+            if (p == i or text[p - 1] in SEPS or p in ends) and text[p] in ALNUM:
                 for rx, name in compiled:
                     m = rx.match(text, p)
                     if m is not None:
                         named.append((p, m.end(), name))
+                        ends.add(m.end())
         found += named
         shaped: list[tuple[int, int, str]] = []
         if text[i:j].startswith(ids):  # a run that starts as an object id: no shape rule
