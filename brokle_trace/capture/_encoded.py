@@ -15,7 +15,8 @@ is, so decoding gives back exactly what the reference would have finalised:
 
 * every container a ``dict`` or ``list`` (exact types: no subclasses, tuples, sets) of at
   most ``max_items`` entries, nested less than ``max_depth`` deep (so no cycles either);
-* every key an exact ``str``; every leaf an exact ``str``, ``int`` within 64 bits, finite
+* every key an exact ``str`` (left to orjson, whose strict options refuse any other key,
+  a ``str`` subclass too); every leaf an exact ``str``, ``int`` within 64 bits, finite
   ``float``, ``bool`` or ``None`` (orjson writes NaN as null and refuses big ints);
 * no string value longer than the snapshot's cut: long strings are pinned or cut by the
   reference snapshot exactly as before (its pins cost nothing per character), never
@@ -24,7 +25,9 @@ is, so decoding gives back exactly what the reference would have finalised:
 
 The cost is bounded by the limits, not the input: the check looks at the entries of a
 level only once their count (summed from ``len`` of the containers above) is within
-``MAX_ENTRIES``, and the characters encoded are at most ``MAX_CHARS``; anything larger,
+``MAX_ENTRIES``, and the characters encoded are at most ``MAX_CHARS`` (values counted level
+by level, keys in one C pass before encoding, through ``str.__len__`` so that a key's own
+``__len__`` never runs); anything larger,
 and anything orjson rejects (a lone surrogate), takes the reference snapshot. A container
 mutated after the call is exported as it was: the bytes are the call-time state.
 """
@@ -32,6 +35,7 @@ mutated after the call is exported as it was: the bytes are the call-time state.
 from __future__ import annotations
 
 import sys
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -56,6 +60,7 @@ _STRICT = (
     | orjson.OPT_PASSTHROUGH_DATETIME
 )
 _dumps = orjson.dumps
+_str_len = str.__len__
 _loads = orjson.loads
 
 
@@ -104,58 +109,51 @@ def encode(root: dict[Any, Any] | list[Any], limit: int, cut: int, m: int, depth
 
 
 def _encode(root: Any, limit: int, m: int, cut: int, depth: int) -> Encoded | None:
+    # Values only, one type test chain each: keys are left to orjson, which refuses any
+    # key but an exact str under _STRICT (a str subclass too), and their characters are
+    # counted in one C pass at the end (str.__len__: a key object's own __len__ never runs).
     entries = MAX_ENTRIES - len(root)
     chars = MAX_CHARS
     frontier: list[Any] = [root]
+    dicts: list[dict[Any, Any]] = []
     level = 0
     while entries >= 0:
         following: list[Any] = []
-        push = following.append
         for node in frontier:
             if type(node) is dict:
-                for k, v in node.items():
-                    if type(k) is not str:
+                dicts.append(node)
+                node = node.values()  # noqa: PLW2901 - read the values; one name keeps the loop short
+            for v in node:
+                tv = type(v)
+                if tv is str:
+                    n = len(v)
+                    if n > cut:
                         return None
-                    chars -= len(k)
-                    tv = type(v)
-                    if tv is str:
-                        if len(v) > cut:
-                            return None
-                        chars -= len(v)
-                    elif tv is dict or tv is list:
-                        if len(v) > m:
-                            return None
-                        entries -= len(v)
-                        push(v)
-                    elif tv is float:
-                        if v - v != 0.0:
-                            return None
-                    elif tv not in _SCALARS:
+                    chars -= n
+                elif tv is dict or tv is list:
+                    n = len(v)
+                    if n > m:
                         return None
-            else:
-                for v in node:
-                    tv = type(v)
-                    if tv is str:
-                        if len(v) > cut:
-                            return None
-                        chars -= len(v)
-                    elif tv is dict or tv is list:
-                        if len(v) > m:
-                            return None
-                        entries -= len(v)
-                        push(v)
-                    elif tv is float:
-                        if v - v != 0.0:
-                            return None
-                    elif tv not in _SCALARS:
+                    entries -= n
+                    following.append(v)  # not a bound method: 3.11+ specialise this call
+                elif tv is float:
+                    if v - v != 0.0:
                         return None
-            if chars < 0:  # per node: a few long texts stop the check where they are
-                return None
+                elif tv not in _SCALARS:
+                    return None
+        if chars < 0:  # per level: the level's entries were bounded before it was read
+            return None
         if not following:
             try:
-                return Encoded(_dumps(root, option=_STRICT), limit)
-            except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a lone surrogate
+                chars -= sum(map(_str_len, chain.from_iterable(dicts)))
+            except TypeError:  # a key that is not a str: the reference
                 return None
+            if chars < 0:
+                return None
+            try:
+                return Encoded(_dumps(root, option=_STRICT), limit)
+            except TypeError:  # orjson.JSONEncodeError: an int past 64 bits, a lone surrogate,
+                return None  # a key that is not an exact str
         level += 1
         if level >= depth:
             return None  # the reference marks the depth (and sees cycles)

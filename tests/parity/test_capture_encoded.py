@@ -186,6 +186,33 @@ def test_what_the_shortcut_refuses() -> None:
     assert type(enc([2**64 - 1, -(2**63), 1.5, None, True, "é"])) is Encoded
 
 
+def test_keys_are_checked_without_running_their_code() -> None:
+    # Keys are left to orjson's strict mode and counted with str.__len__: an object key's
+    # own __len__ (user code) must never run, and a long key still counts as characters.
+    c = CaptureSettings()._compiled
+    calls: list[str] = []
+
+    class Key:
+        def __len__(self) -> int:
+            calls.append("len")
+            return 1
+
+        def __hash__(self) -> int:
+            return 1
+
+    class LongKey(str):
+        def __len__(self) -> int:
+            calls.append("len")
+            return 1
+
+    for value in ({"a": [{Key(): 1}]}, [{"ok": 1}, {LongKey("k"): 1}], {(1, 2): "tuple key"}):
+        assert _encoded.encode(value, c.limit, c.cut, c.max_items, c.max_depth) is None
+    assert calls == []
+    long_key = {"k" * (_encoded.MAX_CHARS - 10): "x" * 20}  # the key's characters count
+    assert _encoded.encode(long_key, c.limit, c.cut, c.max_items, c.max_depth) is None
+    assert type(_encoded.encode({"k" * 100: "x"}, c.limit, c.cut, c.max_items, 10)) is Encoded
+
+
 def test_huge_inputs_cost_what_the_limits_allow() -> None:
     c = CaptureSettings()._compiled
     huge = {"messages": [{"role": "user", "text": "x" * 1_000_000} for _ in range(10)]}
