@@ -70,7 +70,7 @@ def test_follow_prints_new_traces_as_they_arrive(tmp_path: Path) -> None:
         assert text.count("request-3") == 1
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert b"Traceback" not in err and b"following" in err
 
@@ -91,7 +91,7 @@ def test_follow_waits_for_a_file_not_there_yet(tmp_path: Path) -> None:
         assert "request-1" not in text
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
 
 

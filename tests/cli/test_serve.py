@@ -70,7 +70,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
 
 
 def get(url: str) -> tuple[int, bytes, str]:
@@ -138,7 +138,7 @@ def test_http_page_and_updates_while_the_file_grows_and_rotates(
     assert refused.value.code == 403
     # Ctrl-C stops it, quietly.
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "stopped" in out and "Traceback" not in err
 
 
@@ -165,7 +165,7 @@ def test_browser_page_updates_live(
     page.screenshot(ARTIFACTS / "serve-live.png")
     # The server stops: the page says so instead of failing silently.
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
+    proc.communicate(timeout=30)
     wait_for(page, "document.getElementById('live').innerText.startsWith('○')")
     assert page.console_errors() == [] or all(
         "Failed to fetch" in e or "ERR_CONNECTION" in e for e in page.console_errors()
