@@ -354,11 +354,15 @@ def _json(value: Any) -> str:
         return str(value)
 
 
-def _io(out: dict[str, Any], value: Any, value_key: str, mime_key: str) -> None:
+def _io(
+    out: dict[str, Any], value: Any, value_key: str, mime_key: str, own_mime: Any = None
+) -> None:
     if value is None:
         return
     if isinstance(value, str):
-        out[value_key], out[mime_key] = value, "text/plain"
+        # A third-party span's text says what it is (OpenInference's JSON text).
+        mime = own_mime if isinstance(own_mime, str) and own_mime else "text/plain"
+        out[value_key], out[mime_key] = value, mime
     else:
         out[value_key], out[mime_key] = _json(value), "application/json"
 
@@ -406,8 +410,12 @@ def to_otel_attributes(
     for key in CORE_ATTRIBUTES:
         if key in own and key != GEN_AI_OPERATION_NAME:
             out[key] = otel_value(own[key])
-    _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
-    _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
+    if foreign:
+        _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE, own.pop(INPUT_MIME_TYPE, None))
+        _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE, own.pop(OUTPUT_MIME_TYPE, None))
+    else:
+        _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
+        _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
     if span.user_id is not None:
         out[USER_ID] = span.user_id
     if span.session_id is not None:

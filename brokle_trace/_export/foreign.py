@@ -54,8 +54,9 @@ FOREIGN: Any = _Foreign()
 PRICED = "\x00priced"
 #: ``llm._deferred.DEFERRED``, spelled here (the LLM package is imported only when needed).
 DEFERRED = "brokle.cost.deferred"
-#: Attributes lifted into ``input``/``output`` (not kept twice).
-_LIFTED = frozenset({"input.value", "input.mime_type", "output.value", "output.mime_type"})
+#: Attributes lifted into ``input``/``output`` (not kept twice). Their mime types stay: the
+#: lifted JSON text is a str, which alone would go out over OTLP as "text/plain".
+_LIFTED = frozenset({"input.value", "output.value"})
 _KIND_NAMES = {
     SpanKind.SERVER: "server",
     SpanKind.CLIENT: "client",
