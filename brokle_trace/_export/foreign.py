@@ -288,6 +288,8 @@ def _links(span: Any) -> list[dict[str, Any]]:
             "trace_id": f"{ctx.trace_id:032x}",
             "span_id": f"{ctx.span_id:016x}",
         }
+        if ctx.is_remote:  # said only when true: a local link's record is as before
+            item["is_remote"] = True
         if link.attributes:
             item["attributes"] = dict(link.attributes)
         out.append(item)

@@ -278,11 +278,11 @@ def _span_bytes(span: SpanData, structure: Structure) -> bytes:
             event = [_E_TIME, _FIXED64(span.end_time_ns), _string_field(_E_NAME, "exception")]
             event += _attributes(_E_ATTRIBUTE, exc)
             parts += _framed(_S_EVENT, event)
-    for trace_id, span_id, link_attributes in structure.links:
+    for trace_id, span_id, link_attributes, remote in structure.links:
         link = [_L_TRACE_ID, b"\x10", trace_id.to_bytes(16, "big")]
         link += (_L_SPAN_ID, b"\x08", span_id.to_bytes(8, "big"))
         link += _attributes(_L_ATTRIBUTE, link_attributes)
-        link += (_L_FLAGS, _FIXED32(_HAS_IS_REMOTE))
+        link += (_L_FLAGS, _FIXED32(_HAS_IS_REMOTE | _IS_REMOTE if remote else _HAS_IS_REMOTE))
         parts += _framed(_S_LINK, link)
     parts += _framed(_S_STATUS, status)
     parts += (_S_FLAGS, _FIXED32(flags))

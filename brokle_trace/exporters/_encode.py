@@ -89,12 +89,12 @@ def _fill_structure(target: Span, structure: Structure) -> None:
         event.name = name
         event.time_unix_nano = when
         _fill_attributes(event.attributes, attributes)
-    for trace_id, span_id, attributes in structure.links:
+    for trace_id, span_id, attributes, remote in structure.links:
         link = target.links.add()
         link.trace_id = trace_id.to_bytes(16, "big")
         link.span_id = span_id.to_bytes(8, "big")
         _fill_attributes(link.attributes, attributes)
-        link.flags = int(_HAS_IS_REMOTE)
+        link.flags = int(_HAS_IS_REMOTE | _IS_REMOTE) if remote else int(_HAS_IS_REMOTE)
 
 
 def _fill_span(target: Span, span: SpanData, structure: Structure) -> None:

@@ -1,0 +1,40 @@
+"""A third-party span's links keep whether their context is remote, on every route: the
+direct OTLP bytes, the reference encoder and the SDK-exporter adapter all say what the
+OpenTelemetry SDK's own OTLP encoder says for the same span."""
+
+from __future__ import annotations
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Link, SpanContext, TraceFlags
+
+from brokle_trace import capture
+from brokle_trace._export.convert import Resource
+from brokle_trace._export.foreign import attributes_of, foreign_record, to_span_data
+from brokle_trace._export.foreign_otlp import foreign_span_bytes
+from brokle_trace.exporters._encode import span_bytes
+from brokle_trace.exporters._readable import ResourceCache, to_readable_span
+
+_REMOTE = SpanContext(0xA1, 0xB1, is_remote=True, trace_flags=TraceFlags(1))
+_LOCAL = SpanContext(0xA2, 0xB2, is_remote=False, trace_flags=TraceFlags(1))
+
+
+def test_remote_and_local_links_are_told_apart_as_the_sdk_encoder_does() -> None:
+    tracer = TracerProvider().get_tracer("openinference.instrumentation.openai", "0.1")
+    sdk_span = tracer.start_span(
+        "ChatCompletion",
+        attributes={"openinference.span.kind": "LLM"},
+        links=[Link(_REMOTE, {"k": "from a carrier"}), Link(_LOCAL)],
+    )
+    sdk_span.end()
+    (stock,) = encode_spans([sdk_span]).resource_spans[0].scope_spans[0].spans
+    expected = [link.flags for link in stock.links]
+    assert expected[0] != expected[1]  # the SDK tells them apart: so must we
+
+    record = foreign_record(sdk_span, attributes_of(sdk_span), None, {})
+    span = to_span_data(record, capture.CaptureSettings(), Resource())
+    assert [link.flags for link in PbSpan.FromString(foreign_span_bytes(span)).links] == expected
+    assert [link.flags for link in PbSpan.FromString(span_bytes(span)).links] == expected
+    readable = to_readable_span(span, ResourceCache())
+    assert [link.context.is_remote for link in readable.links] == [True, False]
