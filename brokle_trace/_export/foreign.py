@@ -270,9 +270,17 @@ def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | Non
 
 def _events(span: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for event in span.events:
-        if event.name == "exception":
-            continue  # carried as ``error``
+    events = span.events
+    carried = -1  # the exception event carried as ``error`` (``_error``'s): not kept twice
+    status = span.status
+    if status is not None and status.status_code is StatusCode.ERROR:
+        for i in range(len(events) - 1, -1, -1):
+            if events[i].name == "exception":
+                carried = i
+                break
+    for i, event in enumerate(events):
+        if i == carried:
+            continue
         item: dict[str, Any] = {"name": event.name, "time_unix_nano": event.timestamp}
         if event.attributes:
             item["attributes"] = dict(event.attributes)

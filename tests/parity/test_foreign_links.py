@@ -7,7 +7,7 @@ from __future__ import annotations
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Link, SpanContext, TraceFlags
+from opentelemetry.trace import Link, SpanContext, Status, StatusCode, TraceFlags
 
 from brokle_trace import capture
 from brokle_trace._export.convert import Resource
@@ -38,3 +38,31 @@ def test_remote_and_local_links_are_told_apart_as_the_sdk_encoder_does() -> None
     assert [link.flags for link in PbSpan.FromString(span_bytes(span)).links] == expected
     readable = to_readable_span(span, ResourceCache())
     assert [link.context.is_remote for link in readable.links] == [True, False]
+
+
+_KEY = "sk-proj-Zq3vT8mN1pLx7Rk2Wc9Yb4Hd6Fs0Ga5Je"
+
+
+def test_exception_events_not_carried_as_the_error_are_kept_and_redacted() -> None:
+    """A retried call records an exception and may still succeed; a failed one may have
+    recorded several. Only the one that became ``error`` is not kept twice: the others are
+    events, as the SDK's encoder sends them, and their texts are redacted."""
+    tracer = TracerProvider().get_tracer("openinference.instrumentation.openai", "0.1")
+    for failed in (False, True):
+        sdk_span = tracer.start_span(
+            "ChatCompletion", attributes={"openinference.span.kind": "LLM"}
+        )
+        sdk_span.record_exception(TimeoutError(f"first try timed out (key {_KEY})"))
+        sdk_span.record_exception(ValueError("second"))
+        if failed:
+            sdk_span.set_status(Status(StatusCode.ERROR, "bad"))
+        sdk_span.end()
+        (stock,) = encode_spans([sdk_span]).resource_spans[0].scope_spans[0].spans
+        record = foreign_record(sdk_span, attributes_of(sdk_span), None, {})
+        span = to_span_data(record, capture.CaptureSettings(), Resource())
+        for data in (foreign_span_bytes(span), span_bytes(span)):
+            ours = PbSpan.FromString(data)
+            assert [e.name for e in ours.events] == [e.name for e in stock.events]
+            assert _KEY.encode() not in data
+        assert _KEY not in span.model_dump_json()
+        assert (span.error is not None) is failed
