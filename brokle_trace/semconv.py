@@ -172,6 +172,11 @@ SCOPE_VERSION_ATTRIBUTE = "otel.scope.version"
 BROKLE_OTEL_KIND = "brokle.otel.kind"
 BROKLE_OTEL_EVENTS = "brokle.otel.events"
 BROKLE_OTEL_LINKS = "brokle.otel.links"
+#: How many of a third-party span's events, links, attributes were dropped (by the SDK's
+#: span limits or our cap of 32 events/links) before export: OTLP's ``dropped_*_count``.
+BROKLE_OTEL_EVENTS_DROPPED = "brokle.otel.events_dropped"
+BROKLE_OTEL_LINKS_DROPPED = "brokle.otel.links_dropped"
+BROKLE_OTEL_ATTRIBUTES_DROPPED = "brokle.otel.attributes_dropped"
 BROKLE_REMOTE_PARENT = "brokle.remote_parent"
 
 #: ``openinference.span.kind`` -> our span type (checked first).

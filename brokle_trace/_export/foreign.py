@@ -304,6 +304,12 @@ def _links(span: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _sdk_dropped(span: Any, name: str) -> int:
+    """How many attributes/events/links the SDK's span limits dropped (0 if it cannot say)."""
+    n = getattr(span, name, 0)
+    return n if type(n) is int and n > 0 else 0
+
+
 def price(node: Any, raw: Mapping[str, Any], start_ns: int, extra: dict[str, Any]) -> None:
     """An LLM span's usage attributes and the cost cell to price it by, rolled up.
 
@@ -412,16 +418,22 @@ def to_span_data(
     kind = _KIND_NAMES.get(span.kind)
     if kind is not None:
         attributes[semconv.BROKLE_OTEL_KIND] = kind
+    # What the SDK's span limits dropped before the span reached us is counted with ours.
     events = _events(span)
     if events:
         attributes[semconv.BROKLE_OTEL_EVENTS] = events[:MAX_EVENTS]
-        if len(events) > MAX_EVENTS:
-            attributes["brokle.otel.events_dropped"] = len(events) - MAX_EVENTS
+    dropped = max(0, len(events) - MAX_EVENTS) + _sdk_dropped(span, "dropped_events")
+    if dropped:
+        attributes[semconv.BROKLE_OTEL_EVENTS_DROPPED] = dropped
     links = _links(span)
     if links:
         attributes[semconv.BROKLE_OTEL_LINKS] = links[:MAX_EVENTS]
-        if len(links) > MAX_EVENTS:
-            attributes["brokle.otel.links_dropped"] = len(links) - MAX_EVENTS
+    dropped = max(0, len(links) - MAX_EVENTS) + _sdk_dropped(span, "dropped_links")
+    if dropped:
+        attributes[semconv.BROKLE_OTEL_LINKS_DROPPED] = dropped
+    dropped = _sdk_dropped(span, "dropped_attributes")
+    if dropped:
+        attributes[semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED] = dropped
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True

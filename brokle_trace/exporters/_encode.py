@@ -33,7 +33,7 @@ from brokle_trace._model import SpanData
 from brokle_trace._runtime.text import clean_span, clean_value
 from brokle_trace.exporters._frame import EncodedSpans, GroupKey
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE, ResourceCache
-from brokle_trace.exporters._structure import Structure, structure_of
+from brokle_trace.exporters._structure import Structure, dropped_counts, structure_of
 
 __all__ = [
     "add_span_data",
@@ -116,7 +116,10 @@ def _fill_span(target: Span, span: SpanData, structure: Structure) -> None:
     target.end_time_unix_nano = span.end_time_ns
     attributes, dropped = semconv.to_otel_attributes(span)
     _fill_attributes(target.attributes, attributes)
-    target.dropped_attributes_count = dropped
+    lost_attributes, lost_events, lost_links = dropped_counts(span.attributes)
+    target.dropped_attributes_count = dropped + lost_attributes
+    target.dropped_events_count = lost_events
+    target.dropped_links_count = lost_links
     if structure.events or structure.links:
         _fill_structure(target, structure)
     status = target.status

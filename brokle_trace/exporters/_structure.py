@@ -106,3 +106,23 @@ def structure_of(attributes: Mapping[str, Any]) -> Structure:
                 )
             )
     return Structure((name, version if isinstance(version, str) else ""), kind, events, links)
+
+
+def _count(attributes: Mapping[str, Any], key: str) -> int:
+    n = attributes.get(key)
+    return n if type(n) is int and n > 0 else 0
+
+
+def dropped_counts(attributes: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(attributes, events, links) a third-party span lost before export: OTLP's
+    ``dropped_*_count`` fields, as the SDK's own encoder writes them.
+
+    Example:
+        >>> dropped_counts({"brokle.otel.events_dropped": 3})
+        (0, 3, 0)
+    """
+    return (
+        _count(attributes, semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED),
+        _count(attributes, semconv.BROKLE_OTEL_EVENTS_DROPPED),
+        _count(attributes, semconv.BROKLE_OTEL_LINKS_DROPPED),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, TraceFlags
 
 from brokle_trace import capture
@@ -66,3 +66,27 @@ def test_exception_events_not_carried_as_the_error_are_kept_and_redacted() -> No
             assert _KEY.encode() not in data
         assert _KEY not in span.model_dump_json()
         assert (span.error is not None) is failed
+
+
+def test_what_the_sdk_span_limits_dropped_is_counted_as_its_encoder_counts_it() -> None:
+    """An instrumentor's provider with span limits drops attributes, events and links before
+    the span ends: the SDK's encoder sends how many; so do we (nothing lost silently)."""
+    limits = SpanLimits(max_span_attributes=3, max_events=2, max_links=1)
+    tracer = TracerProvider(span_limits=limits).get_tracer("openinference.instrumentation.x")
+    sdk_span = tracer.start_span(
+        "many",
+        attributes={"openinference.span.kind": "LLM", "a": 1, "b": 2, "c": 3, "d": 4},
+        links=[Link(_LOCAL), Link(_REMOTE), Link(_LOCAL)],
+    )
+    for i in range(5):
+        sdk_span.add_event(f"token-{i}")
+    sdk_span.end()
+    (stock,) = encode_spans([sdk_span]).resource_spans[0].scope_spans[0].spans
+    assert (stock.dropped_attributes_count, stock.dropped_events_count) == (2, 3)
+    record = foreign_record(sdk_span, attributes_of(sdk_span), None, {})
+    span = to_span_data(record, capture.CaptureSettings(), Resource())
+    for data in (foreign_span_bytes(span), span_bytes(span)):
+        ours = PbSpan.FromString(data)
+        assert ours.dropped_attributes_count == stock.dropped_attributes_count
+        assert ours.dropped_events_count == stock.dropped_events_count
+        assert ours.dropped_links_count == stock.dropped_links_count
