@@ -172,6 +172,11 @@ SCOPE_VERSION_ATTRIBUTE = "otel.scope.version"
 BROKLE_OTEL_KIND = "brokle.otel.kind"
 BROKLE_OTEL_EVENTS = "brokle.otel.events"
 BROKLE_OTEL_LINKS = "brokle.otel.links"
+#: How many of a third-party span's events, links, attributes were dropped (by the SDK's
+#: span limits or our cap of 32 events/links) before export: OTLP's ``dropped_*_count``.
+BROKLE_OTEL_EVENTS_DROPPED = "brokle.otel.events_dropped"
+BROKLE_OTEL_LINKS_DROPPED = "brokle.otel.links_dropped"
+BROKLE_OTEL_ATTRIBUTES_DROPPED = "brokle.otel.attributes_dropped"
 BROKLE_REMOTE_PARENT = "brokle.remote_parent"
 
 #: ``openinference.span.kind`` -> our span type (checked first).
@@ -354,11 +359,15 @@ def _json(value: Any) -> str:
         return str(value)
 
 
-def _io(out: dict[str, Any], value: Any, value_key: str, mime_key: str) -> None:
+def _io(
+    out: dict[str, Any], value: Any, value_key: str, mime_key: str, own_mime: Any = None
+) -> None:
     if value is None:
         return
     if isinstance(value, str):
-        out[value_key], out[mime_key] = value, "text/plain"
+        # A third-party span's text says what it is (OpenInference's JSON text).
+        mime = own_mime if isinstance(own_mime, str) and own_mime else "text/plain"
+        out[value_key], out[mime_key] = value, mime
     else:
         out[value_key], out[mime_key] = _json(value), "application/json"
 
@@ -406,8 +415,12 @@ def to_otel_attributes(
     for key in CORE_ATTRIBUTES:
         if key in own and key != GEN_AI_OPERATION_NAME:
             out[key] = otel_value(own[key])
-    _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
-    _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
+    if foreign:
+        _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE, own.pop(INPUT_MIME_TYPE, None))
+        _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE, own.pop(OUTPUT_MIME_TYPE, None))
+    else:
+        _io(out, span.input, INPUT_VALUE, INPUT_MIME_TYPE)
+        _io(out, span.output, OUTPUT_VALUE, OUTPUT_MIME_TYPE)
     if span.user_id is not None:
         out[USER_ID] = span.user_id
     if span.session_id is not None:

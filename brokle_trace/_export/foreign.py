@@ -54,8 +54,9 @@ FOREIGN: Any = _Foreign()
 PRICED = "\x00priced"
 #: ``llm._deferred.DEFERRED``, spelled here (the LLM package is imported only when needed).
 DEFERRED = "brokle.cost.deferred"
-#: Attributes lifted into ``input``/``output`` (not kept twice).
-_LIFTED = frozenset({"input.value", "input.mime_type", "output.value", "output.mime_type"})
+#: Attributes lifted into ``input``/``output`` (not kept twice). Their mime types stay: the
+#: lifted JSON text is a str, which alone would go out over OTLP as "text/plain".
+_LIFTED = frozenset({"input.value", "output.value"})
 _KIND_NAMES = {
     SpanKind.SERVER: "server",
     SpanKind.CLIENT: "client",
@@ -269,9 +270,17 @@ def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | Non
 
 def _events(span: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for event in span.events:
-        if event.name == "exception":
-            continue  # carried as ``error``
+    events = span.events
+    carried = -1  # the exception event carried as ``error`` (``_error``'s): not kept twice
+    status = span.status
+    if status is not None and status.status_code is StatusCode.ERROR:
+        for i in range(len(events) - 1, -1, -1):
+            if events[i].name == "exception":
+                carried = i
+                break
+    for i, event in enumerate(events):
+        if i == carried:
+            continue
         item: dict[str, Any] = {"name": event.name, "time_unix_nano": event.timestamp}
         if event.attributes:
             item["attributes"] = dict(event.attributes)
@@ -287,10 +296,18 @@ def _links(span: Any) -> list[dict[str, Any]]:
             "trace_id": f"{ctx.trace_id:032x}",
             "span_id": f"{ctx.span_id:016x}",
         }
+        if ctx.is_remote:  # said only when true: a local link's record is as before
+            item["is_remote"] = True
         if link.attributes:
             item["attributes"] = dict(link.attributes)
         out.append(item)
     return out
+
+
+def _sdk_dropped(span: Any, name: str) -> int:
+    """How many attributes/events/links the SDK's span limits dropped (0 if it cannot say)."""
+    n = getattr(span, name, 0)
+    return n if type(n) is int and n > 0 else 0
 
 
 def price(node: Any, raw: Mapping[str, Any], start_ns: int, extra: dict[str, Any]) -> None:
@@ -401,16 +418,22 @@ def to_span_data(
     kind = _KIND_NAMES.get(span.kind)
     if kind is not None:
         attributes[semconv.BROKLE_OTEL_KIND] = kind
+    # What the SDK's span limits dropped before the span reached us is counted with ours.
     events = _events(span)
     if events:
         attributes[semconv.BROKLE_OTEL_EVENTS] = events[:MAX_EVENTS]
-        if len(events) > MAX_EVENTS:
-            attributes["brokle.otel.events_dropped"] = len(events) - MAX_EVENTS
+    dropped = max(0, len(events) - MAX_EVENTS) + _sdk_dropped(span, "dropped_events")
+    if dropped:
+        attributes[semconv.BROKLE_OTEL_EVENTS_DROPPED] = dropped
     links = _links(span)
     if links:
         attributes[semconv.BROKLE_OTEL_LINKS] = links[:MAX_EVENTS]
-        if len(links) > MAX_EVENTS:
-            attributes["brokle.otel.links_dropped"] = len(links) - MAX_EVENTS
+    dropped = max(0, len(links) - MAX_EVENTS) + _sdk_dropped(span, "dropped_links")
+    if dropped:
+        attributes[semconv.BROKLE_OTEL_LINKS_DROPPED] = dropped
+    dropped = _sdk_dropped(span, "dropped_attributes")
+    if dropped:
+        attributes[semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED] = dropped
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True

@@ -31,7 +31,7 @@ from brokle_trace._model import SpanData
 from brokle_trace.exporters._encode import add_span_data
 from brokle_trace.exporters._frame import SMALL, EncodedSpans, varint
 from brokle_trace.exporters._readable import SCOPE
-from brokle_trace.exporters._structure import Structure, structure_of
+from brokle_trace.exporters._structure import Structure, dropped_counts, structure_of
 
 __all__ = ["encode_foreign", "foreign_span_bytes"]
 
@@ -68,6 +68,8 @@ _S_START = _tag(PbSpan, "start_time_unix_nano")
 _S_END = _tag(PbSpan, "end_time_unix_nano")
 _S_ATTRIBUTE = _tag(PbSpan, "attributes")
 _S_DROPPED = _tag(PbSpan, "dropped_attributes_count")
+_S_DROPPED_EVENTS = _tag(PbSpan, "dropped_events_count")
+_S_DROPPED_LINKS = _tag(PbSpan, "dropped_links_count")
 _S_EVENT = _tag(PbSpan, "events")
 _S_LINK = _tag(PbSpan, "links")
 _S_STATUS = _tag(PbSpan, "status")
@@ -259,8 +261,14 @@ def _span_bytes(span: SpanData, structure: Structure) -> bytes:
     parts += (_S_START, _FIXED64(span.start_time_ns), _S_END, _FIXED64(span.end_time_ns))
     mapped, dropped = semconv.to_otel_attributes(span)
     parts += _attributes(_S_ATTRIBUTE, mapped)
+    lost_attributes, lost_events, lost_links = dropped_counts(attributes)
+    dropped += lost_attributes
     if dropped:
         parts += (_S_DROPPED, varint(dropped))
+    if lost_events:
+        parts += (_S_DROPPED_EVENTS, varint(lost_events))
+    if lost_links:
+        parts += (_S_DROPPED_LINKS, varint(lost_links))
     for name, when, event_attributes in structure.events:
         event = [_E_TIME, _FIXED64(when), _string_field(_E_NAME, name)]
         event += _attributes(_E_ATTRIBUTE, event_attributes)
@@ -278,11 +286,11 @@ def _span_bytes(span: SpanData, structure: Structure) -> bytes:
             event = [_E_TIME, _FIXED64(span.end_time_ns), _string_field(_E_NAME, "exception")]
             event += _attributes(_E_ATTRIBUTE, exc)
             parts += _framed(_S_EVENT, event)
-    for trace_id, span_id, link_attributes in structure.links:
+    for trace_id, span_id, link_attributes, remote in structure.links:
         link = [_L_TRACE_ID, b"\x10", trace_id.to_bytes(16, "big")]
         link += (_L_SPAN_ID, b"\x08", span_id.to_bytes(8, "big"))
         link += _attributes(_L_ATTRIBUTE, link_attributes)
-        link += (_L_FLAGS, _FIXED32(_HAS_IS_REMOTE))
+        link += (_L_FLAGS, _FIXED32(_HAS_IS_REMOTE | _IS_REMOTE if remote else _HAS_IS_REMOTE))
         parts += _framed(_S_LINK, link)
     parts += _framed(_S_STATUS, status)
     parts += (_S_FLAGS, _FIXED32(flags))

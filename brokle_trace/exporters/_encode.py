@@ -33,7 +33,7 @@ from brokle_trace._model import SpanData
 from brokle_trace._runtime.text import clean_span, clean_value
 from brokle_trace.exporters._frame import EncodedSpans, GroupKey
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE, ResourceCache
-from brokle_trace.exporters._structure import Structure, structure_of
+from brokle_trace.exporters._structure import Structure, dropped_counts, structure_of
 
 __all__ = [
     "add_span_data",
@@ -89,12 +89,12 @@ def _fill_structure(target: Span, structure: Structure) -> None:
         event.name = name
         event.time_unix_nano = when
         _fill_attributes(event.attributes, attributes)
-    for trace_id, span_id, attributes in structure.links:
+    for trace_id, span_id, attributes, remote in structure.links:
         link = target.links.add()
         link.trace_id = trace_id.to_bytes(16, "big")
         link.span_id = span_id.to_bytes(8, "big")
         _fill_attributes(link.attributes, attributes)
-        link.flags = int(_HAS_IS_REMOTE)
+        link.flags = int(_HAS_IS_REMOTE | _IS_REMOTE) if remote else int(_HAS_IS_REMOTE)
 
 
 def _fill_span(target: Span, span: SpanData, structure: Structure) -> None:
@@ -116,7 +116,10 @@ def _fill_span(target: Span, span: SpanData, structure: Structure) -> None:
     target.end_time_unix_nano = span.end_time_ns
     attributes, dropped = semconv.to_otel_attributes(span)
     _fill_attributes(target.attributes, attributes)
-    target.dropped_attributes_count = dropped
+    lost_attributes, lost_events, lost_links = dropped_counts(span.attributes)
+    target.dropped_attributes_count = dropped + lost_attributes
+    target.dropped_events_count = lost_events
+    target.dropped_links_count = lost_links
     if structure.events or structure.links:
         _fill_structure(target, structure)
     status = target.status

@@ -122,8 +122,8 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
     structure = structure_of(span.attributes)
     events: Sequence[Event] = [Event(n, a, timestamp=t) for n, t, a in structure.events]
     links = [
-        Link(SpanContext(t, s, is_remote=True, trace_flags=_SAMPLED), a)
-        for t, s, a in structure.links
+        Link(SpanContext(t, s, is_remote=remote, trace_flags=_SAMPLED), a)
+        for t, s, a, remote in structure.links
     ]
     status = _OK
     if span.status == "error":

@@ -39,7 +39,7 @@ class Structure:
         scope: tuple[str, str] | None,
         kind: int | None,
         events: list[tuple[str, int, dict[str, Any]]],
-        links: list[tuple[int, int, dict[str, Any]]],
+        links: list[tuple[int, int, dict[str, Any], bool]],
     ) -> None:
         self.scope = scope
         self.kind = kind
@@ -97,5 +97,32 @@ def structure_of(attributes: Mapping[str, Any]) -> Structure:
             continue
         trace_id, span_id = _hex(item.get("trace_id"), 32), _hex(item.get("span_id"), 16)
         if trace_id is not None and span_id is not None:
-            links.append((trace_id, span_id, event_attributes(item.get("attributes"))))
+            links.append(
+                (
+                    trace_id,
+                    span_id,
+                    event_attributes(item.get("attributes")),
+                    item.get("is_remote") is True,
+                )
+            )
     return Structure((name, version if isinstance(version, str) else ""), kind, events, links)
+
+
+def _count(attributes: Mapping[str, Any], key: str) -> int:
+    n = attributes.get(key)
+    return n if type(n) is int and n > 0 else 0
+
+
+def dropped_counts(attributes: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(attributes, events, links) a third-party span lost before export: OTLP's
+    ``dropped_*_count`` fields, as the SDK's own encoder writes them.
+
+    Example:
+        >>> dropped_counts({"brokle.otel.events_dropped": 3})
+        (0, 3, 0)
+    """
+    return (
+        _count(attributes, semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED),
+        _count(attributes, semconv.BROKLE_OTEL_EVENTS_DROPPED),
+        _count(attributes, semconv.BROKLE_OTEL_LINKS_DROPPED),
+    )

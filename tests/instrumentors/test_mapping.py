@@ -192,3 +192,31 @@ def test_events_past_the_limit_are_counted(memory: InMemoryExporter) -> None:
     (out,) = memory.spans
     assert len(out.attributes["brokle.otel.events"]) == foreign.MAX_EVENTS
     assert out.attributes["brokle.otel.events_dropped"] == 8
+
+
+@pytest.mark.parametrize(
+    ("input_", "own", "expected"),
+    [
+        ('{"messages": []}', "application/json", "application/json"),  # theirs kept
+        ("plain words", None, "text/plain"),  # none said: ours
+        (None, "application/json", None),  # no value (not captured): no mime either
+    ],
+)
+def test_third_party_mime_type_is_its_own(input_: Any, own: Any, expected: Any) -> None:
+    from brokle_trace import SpanData, semconv
+
+    attributes: dict[str, Any] = {"otel.scope.name": "openinference.instrumentation.openai"}
+    if own is not None:
+        attributes["input.mime_type"] = own
+    span = SpanData(
+        name="ChatCompletion",
+        trace_id="1" * 32,
+        span_id="2" * 16,
+        start_time_ns=1,
+        end_time_ns=2,
+        type="llm",
+        input=input_,
+        attributes=attributes,
+    )
+    out, _ = semconv.to_otel_attributes(span)
+    assert out.get("input.mime_type") == expected

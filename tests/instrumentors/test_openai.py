@@ -278,3 +278,28 @@ def test_thread_pool_with_context_helper(
     assert root.attributes["brokle.rollup.cost_usd"] == pytest.approx(
         sum(s.attributes["brokle.cost.total_usd"] for s in foreign)
     )
+
+
+def test_openinference_mime_types_reach_otlp_as_the_instrumentor_wrote_them(
+    server: FakeLLMServer, exported: Exported
+) -> None:
+    """OpenInference says its ``input.value``/``output.value`` are JSON; Phoenix renders
+    them by that mime type, so ours (the lifted text is a str: "text/plain") must not win."""
+    inst = _openinference()
+    inst.instrument(tracer_provider=brokle_trace.tracer_provider())
+    try:
+        _client(server).chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": f"hi (password={PASSWORD})"}],
+        )
+    finally:
+        inst.uninstrument()
+        unwrap_leftovers()
+    spans = check_exported_once(exported)
+    (llm,) = _foreign(spans)
+    (sent,) = (attrs(s.attributes) for s in exported.otlp() if s.name == llm.name)
+    assert sent["input.mime_type"] == "application/json"
+    assert sent["output.mime_type"] == "application/json"
+    # The value it describes is still there, still JSON, still redacted.
+    assert "[REDACTED:secret_param]" in sent["input.value"]
+    exported.assert_no_secrets()

@@ -121,7 +121,9 @@ def _records(draw: Any) -> tuple[Any, ...]:
         remote = SpanContext(0x1234, 0x99, is_remote=parent == "remote", trace_flags=TraceFlags(1))
         context = set_span_in_context(_NonRecording(remote))
     links = [
-        Link(SpanContext(draw(st.integers(1, 2**128 - 1)), 7, False), draw(_ATTRIBUTES))
+        Link(
+            SpanContext(draw(st.integers(1, 2**128 - 1)), 7, draw(st.booleans())), draw(_ATTRIBUTES)
+        )
         for _ in range(draw(st.integers(0, 2)))
     ]
     span = tracer.start_span(
