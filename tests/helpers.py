@@ -36,3 +36,16 @@ def one(spans: Iterable[SpanData], name: str) -> SpanData:
     found = by_name(spans, name)
     assert len(found) == 1, f"expected one span {name!r}, got {len(found)}"
     return found[0]
+
+
+def sigint_default() -> None:
+    """``preexec_fn`` for a child the test stops with SIGINT (Ctrl-C).
+
+    A shell running a job in the background without job control starts it with SIGINT
+    ignored, and a Python child inherits that (its KeyboardInterrupt handler is only
+    installed when SIGINT is not ignored): such a child would never stop. Tests of Ctrl-C
+    restore the default first, however the suite was started.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,6 +16,7 @@ import pytest
 from brokle_trace.cli import main
 from tests.cli.conftest import span, tid, write_jsonl
 from tests.cli.test_serve import append, trace
+from tests.helpers import sigint_default
 
 
 class Lines:
@@ -45,6 +46,7 @@ def test_follow_prints_new_traces_as_they_arrive(tmp_path: Path) -> None:
         [sys.executable, "-m", "brokle_trace", "view", "--follow", str(f), "--no-preview"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,  # noqa: PLW1509 - one signal reset, before exec
     )
     try:
         out = Lines(proc)
@@ -81,6 +83,7 @@ def test_follow_waits_for_a_file_not_there_yet(tmp_path: Path) -> None:
         [sys.executable, "-m", "brokle_trace", "view", "-f", str(f), "--errors"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,  # noqa: PLW1509 - one signal reset, before exec
     )
     try:
         out = Lines(proc)

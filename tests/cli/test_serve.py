@@ -21,6 +21,7 @@ import pytest
 from tests.cli.cdp import Chromium
 from tests.cli.conftest import llm_attrs, span, write_jsonl
 from tests.cli.test_browser import ARTIFACTS, browser, open_report, rows, wait_for
+from tests.helpers import sigint_default
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the report tests
 
@@ -58,6 +59,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
         [sys.executable, "-m", "brokle_trace", "serve", str(f), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,  # noqa: PLW1509 - one signal reset, before exec
         text=True,
         cwd=tmp_path,
     )
