@@ -222,14 +222,8 @@ def test_optimised_redactor_matches_naive_reference() -> None:
     run(prop, min_share=0.2)
 
 
-@settings(max_examples=200, deadline=None)
-@given(parts=st.lists(_FRAGMENTS, max_size=12))
-def test_redaction_is_idempotent(parts: list[str]) -> None:
-    r = _fast()
-    once = r.redact("".join(parts))[0]
-    assert r.redact(once)[0] == once
-
-
+# Found by this property: a key pasted right after a fixed-length one ("AKIA...sk-...")
+# starts where no separator is, and the first pass missed it.
 @example(
     parts=[
         "AIza00000700000000000000000000000000000",
@@ -239,9 +233,7 @@ def test_redaction_is_idempotent(parts: list[str]) -> None:
 )
 @settings(max_examples=200, deadline=None)
 @given(parts=st.lists(_FRAGMENTS, max_size=12))
-def test_redaction_is_idempotent_for_keys_pasted_together(parts: list[str]) -> None:
-    # Found by the property above: a key pasted right after a fixed-length one
-    # ("AKIA...sk-...") starts where no separator is, and the first pass missed it.
+def test_redaction_is_idempotent(parts: list[str]) -> None:
     r = _fast()
     once = r.redact("".join(parts))[0]
     assert r.redact(once)[0] == once

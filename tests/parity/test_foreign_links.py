@@ -90,3 +90,36 @@ def test_what_the_sdk_span_limits_dropped_is_counted_as_its_encoder_counts_it() 
         assert ours.dropped_attributes_count == stock.dropped_attributes_count
         assert ours.dropped_events_count == stock.dropped_events_count
         assert ours.dropped_links_count == stock.dropped_links_count
+
+
+def test_the_processors_inlined_record_is_foreign_record() -> None:
+    # span_processor's on_end builds the record tuple inline (once a span, on the
+    # instrumentor's thread); it must stay field for field what foreign_record builds.
+    import pytest
+
+    from brokle_trace._runtime import state as _state
+    from brokle_trace._trace.processor import BrokleSpanProcessor
+
+    mp = pytest.MonkeyPatch()
+    queued: list[tuple[object, ...]] = []
+    mp.setattr(_state, "enqueue_record", queued.append)
+    try:
+        provider = TracerProvider()
+        provider.add_span_processor(BrokleSpanProcessor())
+        parent = provider.get_tracer("t").start_span("parent")
+        from opentelemetry.trace import set_span_in_context
+
+        child = provider.get_tracer("t").start_span(
+            "child", context=set_span_in_context(parent), attributes={"a": 1}
+        )
+        child.end()
+        parent.end()
+    finally:
+        mp.undo()
+    assert len(queued) == 2
+    for record, sdk_span in zip(queued, (child, parent), strict=True):
+        readable = record[6]  # what the SDK handed on_end: a ReadableSpan of sdk_span
+        assert readable.context.span_id == sdk_span.context.span_id  # type: ignore[attr-defined]
+        expected = foreign_record(readable, record[7], record[9], record[10])  # type: ignore[arg-type]
+        assert record == expected
+    assert queued[0][3] == parent.context.span_id  # the child names its parent
