@@ -5,18 +5,15 @@ table (``chat.completions.create``, ``messages.stream``, ...) come back traced. 
 client's class (``isinstance(wrapped, OpenAI)`` holds) and keeps its context-manager
 behaviour, so code that receives it cannot tell the difference.
 
-Streams are the SDK's own objects, handed back as they are: we swap the iterator they read
-from (``_iterator``, which their ``__iter__``, ``text_stream``, ``until_done`` and
-``get_final_message`` all go through) for one that records each event, and wrap ``close``.
-The span ends when the stream is exhausted, fails, is closed, or its helper's ``with`` block
-exits, whichever comes first.
+Streams are the SDK's own objects, handed back as they are with their event iterator
+swapped (``_sdk_streams``). The span ends when the stream is exhausted, fails, is closed,
+or its helper's ``with`` block exits, whichever comes first.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +29,7 @@ from brokle_trace._trace.span import Span, TracingOff, begin, end, fail
 from brokle_trace.llm._errors import error_attributes
 from brokle_trace.llm._params import request_attributes
 from brokle_trace.llm._record import attrs_of, record
+from brokle_trace.llm._sdk_streams import StreamManager, instrument_stream
 from brokle_trace.llm._stream import on_end, on_item, set_output
 from brokle_trace.llm._usage import extract_usage, read, usage_object
 
@@ -197,133 +195,6 @@ class _Call:
             _errors.internal_error("llm_wrapper_end", internal)
 
 
-# -- streams --------------------------------------------------------------------------------------
-
-
-def _sync_events(inner: Any, call: _Call) -> Any:
-    try:
-        for event in inner:
-            call.item(event)
-            yield event
-    except GeneratorExit:
-        call.finish(None, streamed=True)
-        raise
-    except BaseException as exc:
-        call.finish(exc, streamed=True)
-        raise
-    call.finish(None, streamed=True)
-
-
-async def _async_events(inner: Any, call: _Call) -> Any:
-    try:
-        async for event in inner:
-            call.item(event)
-            yield event
-    except GeneratorExit:
-        call.finish(None, streamed=True)
-        raise
-    except BaseException as exc:
-        call.finish(exc, streamed=True)
-        raise
-    call.finish(None, streamed=True)
-
-
-def instrument_stream(stream: Any, call: _Call) -> bool:
-    """Route ``stream``'s events through ``call``; False if it is not a stream we know."""
-    try:
-        inner = stream._iterator  # the SDKs' Stream/AsyncStream read their events from here
-    except Exception:
-        return False
-    ref = weakref.ref(stream)  # no cycle: the SDKs avoid one so dropped streams close promptly
-    original_close = type(stream).close
-    if hasattr(inner, "__anext__"):
-        stream._iterator = _async_events(inner, call)
-
-        async def aclose() -> None:
-            target = ref()
-            try:
-                if target is not None:
-                    await original_close(target)
-            finally:
-                call.finish(None, streamed=True)
-
-        stream.close = aclose
-    elif hasattr(inner, "__next__"):
-        stream._iterator = _sync_events(inner, call)
-
-        def close() -> None:
-            target = ref()
-            try:
-                if target is not None:
-                    original_close(target)
-            finally:
-                call.finish(None, streamed=True)
-
-        stream.close = close
-    else:
-        return False
-    # A stream dropped without being read never runs our generator: end the span then.
-    weakref.finalize(stream, call.finish, None, streamed=True)
-    return True
-
-
-class _StreamManager:
-    """Stands in for an SDK stream helper's manager: the span spans the ``with`` block."""
-
-    __slots__ = ("__wrapped__", "_call", "_kwargs")
-
-    def __init__(self, manager: Any, call: _Call, kwargs: Mapping[str, Any]) -> None:
-        self.__wrapped__ = manager
-        self._call = call
-        self._kwargs = kwargs
-
-    def _entered(self, stream: Any) -> Any:
-        self._call.detach()
-        raw = getattr(stream, "_raw_stream", None)
-        if self._call.span is not None and not instrument_stream(
-            raw if raw is not None else stream, self._call
-        ):
-            _errors.internal_error("llm_wrapper_stream", TypeError(type(stream).__name__))
-        return stream
-
-    def __enter__(self) -> Any:
-        self._call.start(self._kwargs)
-        try:
-            stream = self.__wrapped__.__enter__()
-        except BaseException as exc:
-            self._call.failed(exc)
-            raise
-        return self._entered(stream)
-
-    def __exit__(self, *exc_info: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(*exc_info)
-        finally:
-            self._call.finish(exc_info[1], streamed=True)
-
-    async def __aenter__(self) -> Any:
-        self._call.start(self._kwargs)
-        try:
-            stream = await self.__wrapped__.__aenter__()
-        except BaseException as exc:
-            self._call.failed(exc)
-            raise
-        return self._entered(stream)
-
-    async def __aexit__(self, *exc_info: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(*exc_info)
-        finally:
-            self._call.finish(exc_info[1], streamed=True)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.__wrapped__, name)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:  # isinstance(manager, MessageStreamManager) keeps holding
-        return type(self.__wrapped__)
-
-
 # -- the proxy ------------------------------------------------------------------------------------
 
 
@@ -340,7 +211,7 @@ def _traced(method: Any, op: Operation, tracer: _Tracer) -> Any:
             manager = method(*args, **kwargs)
             if not _state.enabled:
                 return manager
-            return _StreamManager(manager, _Call(tracer, op), kwargs)
+            return StreamManager(manager, _Call(tracer, op), kwargs)
 
         return functools.wraps(method)(helper)
 
