@@ -39,6 +39,8 @@ _AsyncGeneratorType = types.AsyncGeneratorType
 #: Results that are neither a generator nor an object that may hold one: one set lookup.
 _PLAIN = frozenset({str, int, float, bool, type(None), list, dict, tuple, bytes, set})
 _stream_misses = _generators.misses
+#: What a capture that failed records (the snapshot's own fail-closed marker).
+CAPTURE_ERROR = "[CAPTURE_ERROR]"
 _GIVE_UP = _generators.GIVE_UP
 
 
@@ -56,40 +58,46 @@ def start_call(facts: SpanFacts, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         span = begin(facts)
         facts = span._facts  # a sampled-out trace swaps in facts that capture nothing
         if _state.inputs_on[facts.capture_inputs]:
-            cut = _state.capture_cut
-            values = args[1:] if facts.skip_first else args
-            for value in values:
-                t = type(value)
-                if t is str:
-                    if len(value) > cut:
-                        break
-                elif t not in _IMMUTABLE:
-                    break
-            else:
-                if kwargs:
-                    for value in kwargs.values():
-                        t = type(value)
-                        if t is str:
-                            if len(value) > cut:
-                                break
-                        elif t not in _IMMUTABLE:
+            try:
+                cut = _state.capture_cut
+                values = args[1:] if facts.skip_first else args
+                for value in values:
+                    t = type(value)
+                    if t is str:
+                        if len(value) > cut:
                             break
-                    else:
-                        span._input = (RAW_ARGS, args, kwargs)
-                        return span
+                    elif t not in _IMMUTABLE:
+                        break
                 else:
-                    span._input = (RAW_ARGS, args, None)
-                    return span
-            if kwargs or not facts.zip_args:
-                inputs = inputs_dict(facts, args, kwargs)
-            else:  # ``name_inputs`` for the commonest case, minus two calls (~0.3 us)
-                inputs = dict(zip(facts.param_names, values, strict=False))
-            span._input = _snapshot_inputs(
-                inputs,
-                _state.capture_settings,
-                facts.max_input_length,
-                facts.serializer,
-            )
+                    if kwargs:
+                        for value in kwargs.values():
+                            t = type(value)
+                            if t is str:
+                                if len(value) > cut:
+                                    break
+                            elif t not in _IMMUTABLE:
+                                break
+                        else:
+                            span._input = (RAW_ARGS, args, kwargs)
+                            return span
+                    else:
+                        span._input = (RAW_ARGS, args, None)
+                        return span
+                if kwargs or not facts.zip_args:
+                    inputs = inputs_dict(facts, args, kwargs)
+                else:  # ``name_inputs`` for the commonest case, minus two calls (~0.3 us)
+                    inputs = dict(zip(facts.param_names, values, strict=False))
+                span._input = _snapshot_inputs(
+                    inputs,
+                    _state.capture_settings,
+                    facts.max_input_length,
+                    facts.serializer,
+                )
+            except Exception as exc:  # a type whose metaclass __hash__ raises: keep the span
+                if _errors.strict:  # the library's own tests: surface it
+                    raise
+                report("capture_errors", exc, "reading the arguments failed")
+                span._input = CAPTURE_ERROR
         return span
     except TracingOff:  # tracing is off here (tracing_disabled(), OTel suppression)
         return None
@@ -167,37 +175,43 @@ def finish_call(span: Span, token: Any, result: Any) -> Any:
             _current_reset(token)
         except ValueError:
             reset_context(token)
-        kind = type(result)
-        if kind not in _PLAIN:
-            if kind is _GeneratorType or kind is _AsyncGeneratorType:
-                # A plain function returned a generator: the span stays open over its
-                # iteration, and ends even if it is never iterated.
-                return _generators.traced(result, span)
-            if _stream_misses.get(kind, 0) < _GIVE_UP:
-                key = _generators.stream_inside(result)
-                if key is not None:  # a streaming response: the span ends with its body
-                    return _generators.keep_open(result, key, span)
         facts = span._facts
-        if facts.result_hook is not None:
-            facts.result_hook(span, result)
-        if _state.outputs_on[facts.capture_outputs] and span._output is UNSET:
-            # Immutable results need no copy (what snapshot itself would return).
-            if kind in _IMMUTABLE or (
-                kind is str
-                and len(result) <= _state.capture_cut
-                and facts.max_output_length is None
-            ):
-                span._output = result
-            elif (
-                (kind is list or kind is tuple)
-                and len(result) <= _SMALL
-                and all(type(item) in _IMMUTABLE for item in result)
-            ):
-                span._output = list(result)  # a copy of numbers: done
-            else:
-                span._output = _snapshot(
-                    result, _state.capture_settings, facts.max_output_length, facts.serializer
-                )
+        try:
+            kind = type(result)
+            if kind not in _PLAIN:
+                if kind is _GeneratorType or kind is _AsyncGeneratorType:
+                    # A plain function returned a generator: the span stays open over its
+                    # iteration, and ends even if it is never iterated.
+                    return _generators.traced(result, span)
+                if _stream_misses.get(kind, 0) < _GIVE_UP:
+                    key = _generators.stream_inside(result)
+                    if key is not None:  # a streaming response: the span ends with its body
+                        return _generators.keep_open(result, key, span)
+            if facts.result_hook is not None:
+                facts.result_hook(span, result)
+            if _state.outputs_on[facts.capture_outputs] and span._output is UNSET:
+                # Immutable results need no copy (what snapshot itself would return).
+                if kind in _IMMUTABLE or (
+                    kind is str
+                    and len(result) <= _state.capture_cut
+                    and facts.max_output_length is None
+                ):
+                    span._output = result
+                elif (
+                    (kind is list or kind is tuple)
+                    and len(result) <= _SMALL
+                    and all(type(item) in _IMMUTABLE for item in result)
+                ):
+                    span._output = list(result)  # a copy of numbers: done
+                else:
+                    span._output = _snapshot(
+                        result, _state.capture_settings, facts.max_output_length, facts.serializer
+                    )
+        except Exception as exc:  # a type whose metaclass __hash__ raises: keep the span
+            if _errors.strict:  # the library's own tests: surface it
+                raise
+            report("capture_errors", exc, "reading the result failed")
+            span._output = CAPTURE_ERROR
         span._end_ns = _clock.time_ns()
         _state.enqueue(span)
         # release(span), inlined: a context copied during the call must not keep these.
