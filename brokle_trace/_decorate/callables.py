@@ -57,8 +57,27 @@ class TracedCallable:
             raise AttributeError(name)
         return getattr(wrapped, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The original is what calls run: a setting written to the proxy would be read
+        # back but never used (``tool.k = 10`` then ``tool(1)``). Dunders stay the proxy's.
+        if name.startswith("__") and name.endswith("__"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.__wrapped__, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("__") and name.endswith("__"):
+            object.__delattr__(self, name)
+        else:
+            delattr(self.__wrapped__, name)
+
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
+
+    def __reduce__(self) -> Any:
+        # The proxy's class is made per callable and cannot be found by name: pickle (and
+        # copy) get "decorate the original again", with the options it was decorated with.
+        return _remake(self)
 
 
 class TracedClass(TracedCallable):
@@ -81,6 +100,11 @@ class TracedClass(TracedCallable):
     def __ror__(self, other: Any) -> Any:
         return other | self.__wrapped__
 
+    def __reduce__(self) -> Any:
+        # By name, as classes are: the module's attribute is this proxy (pickle checks).
+        # (Instances of the class do not pickle: their class's name now finds the proxy.)
+        return self.__dict__.get("__qualname__") or _remake(self)
+
 
 class TracedPartial(functools.partial):  # type: ignore[type-arg]
     """A traced ``functools.partial``: a partial of the same function and arguments (what
@@ -89,9 +113,17 @@ class TracedPartial(functools.partial):  # type: ignore[type-arg]
 
     __wrapped__: Any
     __getattr__ = TracedCallable.__getattr__
+    __reduce__ = TracedCallable.__reduce__
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
+
+
+def _remake(proxy: Any) -> Any:
+    remake = proxy.__dict__.get("__brokle_remake__")
+    if remake is None:
+        raise TypeError(f"cannot pickle a traced {type(proxy.__wrapped__).__name__}")
+    return remake
 
 
 def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:

@@ -166,10 +166,18 @@ def _decorate(fn: Any, skip_first: bool | None, options: dict[str, Any]) -> Any:
     facts = facts_for(fn, skip_first=skip_first, code_params=code_params, **options)
     wrapper = _wrap(fn, facts, code_params, enabled)
     if type(fn) is functools.partial:
-        return traced_partial(fn, wrapper)  # still a partial, of the same parts
-    if not isinstance(fn, types.FunctionType):
-        return traced_callable(fn, wrapper)  # an instance, a builtin: binds as it did
-    return wrapper
+        proxy: Any = traced_partial(fn, wrapper)  # still a partial, of the same parts
+    elif not isinstance(fn, types.FunctionType):
+        proxy = traced_callable(fn, wrapper)  # an instance, a builtin: binds as it did
+    else:
+        return wrapper
+    # Pickled or copied (multiprocessing, a cache, copy.deepcopy), the proxy is decorated
+    # again around the original as pickle or copy rebuilds it (callables.py).
+    proxy.__dict__["__brokle_remake__"] = (
+        _decorate,
+        (fn, skip_first, {**options, "enabled": enabled}),
+    )
+    return proxy
 
 
 @overload

@@ -143,3 +143,30 @@ def test_an_object_answering_every_attribute_can_be_decorated() -> None:
     with capture_spans() as spans:
         close = traced("close")
     assert callable(close) and len(spans) == 1
+
+
+def test_settings_written_to_a_traced_object_reach_the_object_its_calls_run() -> None:
+    class Scaler:
+        def __init__(self) -> None:
+            self.k = 2
+
+        def __call__(self, x: int) -> int:
+            return x * self.k
+
+    original = Scaler()
+    traced: Any = observe(original)
+    traced.k = 5  # a setting changed after decoration, through the decorated name
+    assert original.k == 5
+    with capture_spans() as spans:
+        assert traced(1) == 5
+    assert [s.output for s in spans] == [5]
+    traced.extra = "x"
+    del traced.extra
+    assert not hasattr(original, "extra")
+
+    @observe
+    class Config:
+        level = 1
+
+    Config.level = 3  # a class setting, through the decorated class
+    assert Config().level == 3

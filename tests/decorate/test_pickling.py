@@ -1,0 +1,85 @@
+"""Traced callables pickle and copy as the originals do (multiprocessing, caches, deepcopy):
+a proxy comes back as the same kind of proxy around the unpickled original, still traced."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import pickle
+from typing import Any
+
+import pytest
+
+import brokle_trace
+from brokle_trace import observe
+from brokle_trace.testing import InMemoryExporter
+
+
+class Tool:
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, x: int) -> int:
+        return x * self.k
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@observe
+def traced_function(x: int) -> int:
+    return x
+
+
+@observe(name="constructed")
+class Built:
+    def __init__(self, a: int) -> None:
+        self.a = a
+
+
+TOOL = observe(name="tool-span")(Tool(3))
+PART = observe(functools.partial(add, 1))
+
+
+@pytest.mark.parametrize("protocol", range(2, pickle.HIGHEST_PROTOCOL + 1))
+def test_a_traced_callable_object_pickles_and_stays_traced(
+    memory: InMemoryExporter, protocol: int
+) -> None:
+    clone: Any = pickle.loads(pickle.dumps(TOOL, protocol))
+    assert clone is not TOOL and type(clone).__name__ == "Tool"
+    assert clone.k == 3 and clone(2) == 6
+    brokle_trace.flush(5)
+    assert [s.name for s in memory.spans] == ["tool-span"]
+    assert memory.spans[0].input == {"x": 2}
+
+
+def test_a_traced_partial_pickles_as_a_partial_of_the_same_parts(memory: InMemoryExporter) -> None:
+    clone: Any = pickle.loads(pickle.dumps(PART))
+    assert isinstance(clone, functools.partial)
+    assert (clone.func, clone.args, clone.keywords) == (add, (1,), {})
+    assert clone(2) == 3
+    brokle_trace.flush(5)
+    assert len(memory.spans) == 1
+
+
+def test_a_traced_class_and_function_pickle_by_name() -> None:
+    assert pickle.loads(pickle.dumps(Built)) is Built
+    assert pickle.loads(pickle.dumps(traced_function)) is traced_function
+
+
+def test_deepcopy_decorates_a_copy_of_the_original(memory: InMemoryExporter) -> None:
+    clone: Any = copy.deepcopy(TOOL)
+    clone.k = 10  # the copy's own original: TOOL's is untouched
+    assert clone(1) == 10 and TOOL(1) == 3
+    brokle_trace.flush(5)
+    assert [s.output for s in memory.spans] == [10, 3]
+
+
+def test_a_traced_object_whose_original_cannot_pickle_raises_what_pickle_raises() -> None:
+    local = observe(lambda x: x)  # a lambda is a function: pickled by name, which fails
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(local)
+    unpicklable = observe(functools.partial(lambda a, b: a, 1))
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(unpicklable)
