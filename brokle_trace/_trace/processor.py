@@ -23,13 +23,8 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, TraceFlags
 from opentelemetry.util.types import Attributes
 
-from brokle_trace._export.foreign import (
-    FOREIGN,
-    PRICED,
-    attributes_of,
-    foreign_type,
-    price,
-)
+from brokle_trace._export.foreign import FOREIGN, attributes_of
+from brokle_trace._export.foreign_conventions import PRICED, foreign_type, price
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
