@@ -13,6 +13,7 @@ __all__ = [
     "BROKLE_OTEL_KIND",
     "BROKLE_OTEL_LINKS",
     "BROKLE_OTEL_LINKS_DROPPED",
+    "BROKLE_OTEL_TRACE_STATE",
     "BROKLE_REMOTE_PARENT",
     "FOREIGN_FIELDS",
     "FOREIGN_MESSAGE_PREFIXES",
@@ -38,6 +39,8 @@ BROKLE_OTEL_EVENTS_DROPPED = "brokle.otel.events_dropped"
 BROKLE_OTEL_LINKS_DROPPED = "brokle.otel.links_dropped"
 BROKLE_OTEL_ATTRIBUTES_DROPPED = "brokle.otel.attributes_dropped"
 BROKLE_REMOTE_PARENT = "brokle.remote_parent"
+#: A third-party span's W3C ``tracestate`` (header form, redacted): OTLP's ``Span.trace_state``.
+BROKLE_OTEL_TRACE_STATE = "brokle.otel.trace_state"
 
 #: ``openinference.span.kind`` -> our span type (checked first).
 TYPE_BY_OPENINFERENCE_KIND = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from opentelemetry.trace import SpanKind, StatusCode
 
 from brokle_trace import capture, semconv
@@ -233,6 +234,20 @@ def _text(value: Any, settings: capture.CaptureSettings, field: str) -> Any:
     return out if isinstance(out, str) else str(out)
 
 
+def _relabel(attributes: dict[str, Any], key: str, before: Any, after: Any) -> None:
+    """A JSON text that capture cut (or changed) into one that no longer parses is labelled
+    ``text/plain``: a backend told ``application/json`` would try to parse it and fail."""
+    if after is before or type(after) is not str or after == before:
+        return
+    mime = attributes.get(key)
+    if not isinstance(mime, str) or not mime.lower().startswith("application/json"):
+        return
+    try:
+        orjson.loads(after)
+    except orjson.JSONDecodeError:
+        attributes[key] = "text/plain"
+
+
 def to_span_data(
     record: tuple[Any, ...], settings: capture.CaptureSettings, resource: Any
 ) -> SpanData:
@@ -277,6 +292,9 @@ def to_span_data(
     dropped = _sdk_dropped(span, "dropped_attributes")
     if dropped:
         attributes[semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED] = dropped
+    trace_state = span.context.trace_state
+    if trace_state:  # vendors' entries (W3C tracestate): redacted with the attributes
+        attributes[semconv.BROKLE_OTEL_TRACE_STATE] = trace_state.to_header()
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True
@@ -284,6 +302,12 @@ def to_span_data(
     inp = _io(raw, "input")
     out = _io(raw, "output")
     redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
+    if not isinstance(redacted, dict):
+        redacted = {"value": redacted}
+    final_in = None if inp is None else capture.finalize(inp, settings, field="input")
+    final_out = None if out is None else capture.finalize(out, settings, field="output")
+    _relabel(redacted, semconv.INPUT_MIME_TYPE, inp, final_in)
+    _relabel(redacted, semconv.OUTPUT_MIME_TYPE, out, final_out)
     service, environment, release = _resource_fields(span, resource)
     fields: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -298,13 +322,13 @@ def to_span_data(
         "status_message": status_message,
         "level": "error" if status == "error" else "default",
         "error": error,
-        "input": None if inp is None else capture.finalize(inp, settings, field="input"),
-        "output": None if out is None else capture.finalize(out, settings, field="output"),
+        "input": final_in,
+        "output": final_out,
         "metadata": {},
         "tags": [],
         "user_id": None,
         "session_id": None,
-        "attributes": redacted if isinstance(redacted, dict) else {"value": redacted},
+        "attributes": redacted,
         "service": service,
         "environment": environment,
         "release": release,
