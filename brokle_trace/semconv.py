@@ -265,6 +265,7 @@ _STRUCTURE |= {BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS, BROKLE_OTEL_TRACE_STATE}
 MAX_OTLP_ATTRIBUTES = 128
 
 _SCALARS = (str, bool, int, float)
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def otel_value(value: Any) -> Any:
@@ -321,17 +322,24 @@ def to_otel_attributes(
     """
     # A third-party span keeps every attribute its instrumentor wrote (deprecated names
     # too, and its own openinference.span.kind); ours are added where it has none.
-    foreign = SCOPE_NAME_ATTRIBUTE in span.attributes
-    own: dict[str, Any] = {}
-    for key, value in span.attributes.items():
-        if value is None or key in _STRUCTURE:
-            continue
-        new_key = _DEPRECATED.get(key)
-        if new_key is not None:
-            own.setdefault(new_key, value)
-            if not foreign:
+    attributes = span.attributes
+    foreign = SCOPE_NAME_ATTRIBUTE in attributes
+    own: dict[str, Any]
+    if foreign and _DEPRECATED.keys().isdisjoint(attributes) and None not in attributes.values():
+        own = dict(attributes)  # the loop below, in C: nothing to rename or leave out but
+        for key in _STRUCTURE:  # the structure
+            own.pop(key, None)
+    else:
+        own = {}
+        for key, value in attributes.items():
+            if value is None or key in _STRUCTURE:
                 continue
-        own[key] = value
+            new_key = _DEPRECATED.get(key)
+            if new_key is not None:
+                own.setdefault(new_key, value)
+                if not foreign:
+                    continue
+            own[key] = value
 
     out: dict[str, Any] = {
         OPENINFERENCE_SPAN_KIND: SPAN_KIND_BY_TYPE.get(span.type, "CHAIN"),
@@ -391,14 +399,15 @@ def to_otel_attributes(
 
     dropped = 0
     room = max_attributes - len(out)
+    scalars = _SCALAR_TYPES
     for key, value in own.items():
         if key in out:
             if foreign:
-                out[key] = otel_value(value)
+                out[key] = value if type(value) in scalars else otel_value(value)
             continue
         if room <= 0:
             dropped += 1
             continue
-        out[key] = otel_value(value)
+        out[key] = value if type(value) in scalars else otel_value(value)  # otel_value's test
         room -= 1
     return out, dropped

@@ -26,6 +26,7 @@ from brokle_trace._export.foreign_conventions import (
     _io,
     _ours,
     foreign_type,
+    plan_of,
     price,
 )
 from brokle_trace._model import (
@@ -257,17 +258,22 @@ def to_span_data(
     raw: Mapping[str, Any] = record[7] if record[7] is not None else attributes_of(span)
     trace_attrs = record[9]
     extra: dict[str, Any] = record[10]
-    span_type = foreign_type(raw)
+    plan = plan_of(raw)
+    span_type = foreign_type(raw, plan)
     name = _text(span.name, settings, "name")
-    attributes: dict[str, Any] = _ours(raw, span_type)
+    attributes: dict[str, Any] = _ours(raw, span_type, plan)
     attributes.update(extra)
     if attributes.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
         # No running ancestor needed it on the caller's thread: say what to price here.
-        price(None, raw, record[4], attributes)
+        price(None, raw, record[4], attributes, plan)
         attributes.pop(PRICED, None)
-    for key, value in raw.items():
-        if key not in _LIFTED:
-            attributes.setdefault(key, value)
+    # ``attributes.setdefault(key, value)`` for each of theirs but the lifted ones, in C.
+    theirs = dict(raw)
+    for key in _LIFTED:
+        theirs.pop(key, None)
+    for key in attributes:
+        theirs.pop(key, None)
+    attributes.update(theirs)
     scope = span.instrumentation_scope
     if scope is not None:
         attributes[semconv.SCOPE_NAME_ATTRIBUTE] = scope.name
@@ -299,8 +305,8 @@ def to_span_data(
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True
     status, status_message, error = _error(span, settings)
-    inp = _io(raw, "input")
-    out = _io(raw, "output")
+    inp = _io(raw, "input", plan)
+    out = _io(raw, "output", plan)
     redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
     if not isinstance(redacted, dict):
         redacted = {"value": redacted}
