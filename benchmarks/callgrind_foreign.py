@@ -9,6 +9,12 @@ counted), each with N and 2N replays of the recorded instrumentor spans, and pri
 difference per span: repeatable on a noisy machine where CPU times are not. As in
 ``bench_foreign``, ``bare`` (creating the spans with no processor) is subtracted from the
 ratios.
+
+``--split`` measures the worker's stages instead, in-process on the recorded spans' records
+(no queue, no worker thread, no HTTP): ``caller`` (the spans created through our
+processor, records kept in a list), ``convert`` (plus ``foreign.to_span_data``: capture,
+redaction, pricing) and ``encode`` (plus the direct OTLP bytes), redaction on and off; the
+differences between rows are each stage's instructions per span.
 """
 
 from __future__ import annotations
@@ -49,13 +55,42 @@ finally:
     rec.close()
 """
 
+_SPLIT_CHILD = """
+import sys
+sys.path.insert(0, {here!r})
+import bench_foreign as bf
+import brokle_trace
+from brokle_trace import capture
+from brokle_trace._export import foreign, foreign_otlp
+from brokle_trace._export.convert import Resource
+from brokle_trace._trace import processor
+from brokle_trace.exporters._structure import structure_of
+mode, times = sys.argv[1], int(sys.argv[2])
+stage, redact = mode.split(":")
+spans = bf.load_spans(sys.argv[3])
+bf._variants(spans, times)
+brokle_trace.configure(exporter="none", redact=redact == "on")
+settings = capture.CaptureSettings(redact=redact == "on")
+records = []
+processor._state.enqueue_record = records.append  # the records, not the queue
+bf.replay(brokle_trace.tracer_provider(), spans, times)
+if stage != "caller":
+    for record in records:
+        data = foreign.to_span_data(record, settings, Resource())
+        if stage == "encode":
+            foreign_otlp._span_bytes(data, structure_of(data.attributes))
+print(len(records))
+"""
+SPLIT_MODES = ("caller:on", "convert:on", "encode:on", "convert:off", "encode:off")
+
 
 def count(mode: str, times: int, spans: str) -> tuple[int, int]:
     """(instructions, spans) of one run over the spans saved in ``spans``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         script = Path(tmp) / "child.py"
-        script.write_text(_CHILD.format(here=str(HERE)))
+        child = _SPLIT_CHILD if ":" in mode else _CHILD
+        script.write_text(child.format(here=str(HERE)))
         done = subprocess.run(
             [
                 "valgrind",
@@ -80,8 +115,11 @@ def count(mode: str, times: int, spans: str) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", type=int, default=150, help="N: replays of the 6 spans")
-    parser.add_argument("--modes", nargs="*", default=list(MODES))
+    parser.add_argument("--modes", nargs="*", default=None)
+    parser.add_argument("--split", action="store_true", help="the worker's stages, in-process")
     args = parser.parse_args()
+    if args.modes is None:
+        args.modes = list(SPLIT_MODES if args.split else MODES)
     sys.path.insert(0, str(HERE))
     import bench_foreign
 
@@ -95,6 +133,17 @@ def main() -> None:
         per_span[mode] = (i2 - i1) / (n2 - n1)
         print(f"{mode:28s} {per_span[mode]:>10,.0f} instructions/span", flush=True)
     os.unlink(saved.name)
+    if args.split:
+        for stage, before in (("convert", "caller"), ("encode", "convert")):
+            for redact in ("on", "off"):
+                here, there = f"{stage}:{redact}", f"{before}:{redact}"
+                if there not in per_span:
+                    there = f"{before}:on"  # the caller's side does not redact
+                if here in per_span and there in per_span:
+                    print(f"{stage} (redact {redact}): {per_span[here] - per_span[there]:,.0f}")
+        if "convert:on" in per_span and "convert:off" in per_span:
+            print(f"redaction: {per_span['convert:on'] - per_span['convert:off']:,.0f}")
+        return
     bare = per_span.get("bare", 0.0)
     if "sdk" in per_span:
         sdk = per_span["sdk"] - bare

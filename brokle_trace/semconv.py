@@ -12,6 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from brokle_trace._semconv_foreign import (
+    BROKLE_OTEL_ATTRIBUTES_DROPPED,
+    BROKLE_OTEL_EVENTS,
+    BROKLE_OTEL_EVENTS_DROPPED,
+    BROKLE_OTEL_KIND,
+    BROKLE_OTEL_LINKS,
+    BROKLE_OTEL_LINKS_DROPPED,
+    BROKLE_OTEL_TRACE_STATE,
+    BROKLE_REMOTE_PARENT,
+    FOREIGN_FIELDS,
+    FOREIGN_MESSAGE_PREFIXES,
+    SCOPE_NAME_ATTRIBUTE,
+    SCOPE_VERSION_ATTRIBUTE,
+    TRACELOOP_SPAN_KIND,
+    TYPE_BY_GEN_AI_OPERATION,
+    TYPE_BY_OPENINFERENCE_KIND,
+    TYPE_BY_TRACELOOP_KIND,
+)
+
 __all__ = [
     "BROKLE_COST_INPUT_USD",
     "BROKLE_COST_MODEL",
@@ -20,8 +39,16 @@ __all__ = [
     "BROKLE_COST_TOTAL_USD",
     "BROKLE_COST_UNPRICED",
     "BROKLE_EMBEDDING_INPUT_COUNT",
+    "BROKLE_OTEL_ATTRIBUTES_DROPPED",
+    "BROKLE_OTEL_EVENTS",
+    "BROKLE_OTEL_EVENTS_DROPPED",
+    "BROKLE_OTEL_KIND",
+    "BROKLE_OTEL_LINKS",
+    "BROKLE_OTEL_LINKS_DROPPED",
+    "BROKLE_OTEL_TRACE_STATE",
     "BROKLE_PROVIDER_ERROR_CODE",
     "BROKLE_PROVIDER_ERROR_TYPE",
+    "BROKLE_REMOTE_PARENT",
     "BROKLE_RETRIEVAL_DOCUMENT_COUNT",
     "BROKLE_ROLLUP_COST_USD",
     "BROKLE_ROLLUP_INPUT_TOKENS",
@@ -64,10 +91,13 @@ __all__ = [
     "HTTP_RESPONSE_STATUS_CODE",
     "OPENINFERENCE_SPAN_KIND",
     "OPERATION_BY_TYPE",
+    "SCOPE_NAME_ATTRIBUTE",
+    "SCOPE_VERSION_ATTRIBUTE",
     "SPAN_KIND_BY_TYPE",
     "TOOL_DESCRIPTION",
     "TOOL_NAME",
     "TOOL_PARAMETERS",
+    "TRACELOOP_SPAN_KIND",
     "TYPE_BY_GEN_AI_OPERATION",
     "TYPE_BY_OPENINFERENCE_KIND",
     "TYPE_BY_TRACELOOP_KIND",
@@ -160,109 +190,7 @@ OPERATION_BY_TYPE = {
 }
 
 
-# ============================================================================================
-# Third-party spans: what the conventions instrumentors speak mean in ours (one table).
-# ============================================================================================
-
-TRACELOOP_SPAN_KIND = "traceloop.span.kind"
-#: Where a third-party span's instrumentation scope travels (OTel's names for non-OTLP formats).
-SCOPE_NAME_ATTRIBUTE = "otel.scope.name"
-SCOPE_VERSION_ATTRIBUTE = "otel.scope.version"
-#: A third-party span's OTel span kind (when not INTERNAL), events and links, as data.
-BROKLE_OTEL_KIND = "brokle.otel.kind"
-BROKLE_OTEL_EVENTS = "brokle.otel.events"
-BROKLE_OTEL_LINKS = "brokle.otel.links"
-#: How many of a third-party span's events, links, attributes were dropped (by the SDK's
-#: span limits or our cap of 32 events/links) before export: OTLP's ``dropped_*_count``.
-BROKLE_OTEL_EVENTS_DROPPED = "brokle.otel.events_dropped"
-BROKLE_OTEL_LINKS_DROPPED = "brokle.otel.links_dropped"
-BROKLE_OTEL_ATTRIBUTES_DROPPED = "brokle.otel.attributes_dropped"
-BROKLE_REMOTE_PARENT = "brokle.remote_parent"
-
-#: ``openinference.span.kind`` -> our span type (checked first).
-TYPE_BY_OPENINFERENCE_KIND = {
-    "LLM": "llm",
-    "RETRIEVER": "retrieval",
-    "RERANKER": "reranker",
-    "TOOL": "tool",
-    "EMBEDDING": "embedding",
-    "AGENT": "agent",
-    "CHAIN": "chain",
-    "GUARDRAIL": "guardrail",
-    "EVALUATOR": "evaluator",
-}
-#: ``gen_ai.operation.name`` -> our span type (checked second).
-TYPE_BY_GEN_AI_OPERATION = {
-    "chat": "llm",
-    "text_completion": "llm",
-    "generate_content": "llm",
-    "completion": "llm",
-    "embeddings": "embedding",
-    "execute_tool": "tool",
-    "invoke_agent": "agent",
-    "create_agent": "agent",
-    "retrieval": "retrieval",
-}
-#: ``traceloop.span.kind`` (OpenLLMetry's decorators) -> our span type (checked third).
-TYPE_BY_TRACELOOP_KIND = {
-    "workflow": "chain",
-    "task": "chain",
-    "agent": "agent",
-    "tool": "tool",
-}
-
-#: Our field <- the attribute names that carry it, first match wins (current names first,
-#: then older ones). Token counts follow the GenAI rule: input counts cached tokens too.
-FOREIGN_FIELDS: dict[str, tuple[str, ...]] = {
-    "input": ("input.value", "gen_ai.input.messages", "gen_ai.prompt"),
-    "output": ("output.value", "gen_ai.output.messages", "gen_ai.completion"),
-    "response_model": (
-        GEN_AI_RESPONSE_MODEL,
-        "llm.response.model_name",
-        "llm.model_name",
-        "gen_ai.response.model_name",
-    ),
-    "request_model": (GEN_AI_REQUEST_MODEL, "llm.request.model_name"),
-    "provider": (GEN_AI_PROVIDER_NAME, "llm.provider", "llm.system", "gen_ai.system"),
-    "input_tokens": (
-        GEN_AI_USAGE_INPUT_TOKENS,
-        "gen_ai.usage.prompt_tokens",
-        "llm.token_count.prompt",
-        "llm.usage.prompt_tokens",
-    ),
-    "output_tokens": (
-        GEN_AI_USAGE_OUTPUT_TOKENS,
-        "gen_ai.usage.completion_tokens",
-        "llm.token_count.completion",
-        "llm.usage.completion_tokens",
-    ),
-    "total_tokens": (
-        "gen_ai.usage.total_tokens",
-        "llm.token_count.total",
-        "llm.usage.total_tokens",
-    ),
-    "cache_read_tokens": (
-        GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-        "gen_ai.usage.cache_read_input_tokens",
-        "llm.token_count.prompt_details.cache_read",
-    ),
-    "cache_creation_tokens": (
-        GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-        "gen_ai.usage.cache_creation_input_tokens",
-        "llm.token_count.prompt_details.cache_write",
-    ),
-    "reasoning_tokens": (
-        GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-        "gen_ai.usage.reasoning_tokens",
-        "llm.token_count.completion_details.reasoning",
-    ),
-}
-#: Flattened chat messages (``<prefix>.<i>.message.role`` ...), read when no input/output
-#: attribute above is set: (input prefix, output prefix) per convention.
-FOREIGN_MESSAGE_PREFIXES = (
-    ("llm.input_messages.", "llm.output_messages."),  # OpenInference
-    ("gen_ai.prompt.", "gen_ai.completion."),  # OpenLLMetry before gen_ai.input.messages
-)
+# Third-party spans: the conventions table lives in _semconv_foreign (re-exported here).
 
 
 def llm_static_attributes(*, model: str | None, provider: str | None) -> dict[str, Any]:
@@ -331,12 +259,13 @@ CORE_ATTRIBUTES = frozenset(
 
 #: Third-party span structure kept in attributes (see exporters/_structure.py).
 _STRUCTURE = frozenset({SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE, BROKLE_OTEL_KIND})
-_STRUCTURE |= {BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS}
+_STRUCTURE |= {BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS, BROKLE_OTEL_TRACE_STATE}
 
 #: Default cap on attributes per exported span (OpenTelemetry's SDK default).
 MAX_OTLP_ATTRIBUTES = 128
 
 _SCALARS = (str, bool, int, float)
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def otel_value(value: Any) -> Any:
@@ -393,17 +322,24 @@ def to_otel_attributes(
     """
     # A third-party span keeps every attribute its instrumentor wrote (deprecated names
     # too, and its own openinference.span.kind); ours are added where it has none.
-    foreign = SCOPE_NAME_ATTRIBUTE in span.attributes
-    own: dict[str, Any] = {}
-    for key, value in span.attributes.items():
-        if value is None or key in _STRUCTURE:
-            continue
-        new_key = _DEPRECATED.get(key)
-        if new_key is not None:
-            own.setdefault(new_key, value)
-            if not foreign:
+    attributes = span.attributes
+    foreign = SCOPE_NAME_ATTRIBUTE in attributes
+    own: dict[str, Any]
+    if foreign and _DEPRECATED.keys().isdisjoint(attributes) and None not in attributes.values():
+        own = dict(attributes)  # the loop below, in C: nothing to rename or leave out but
+        for key in _STRUCTURE:  # the structure
+            own.pop(key, None)
+    else:
+        own = {}
+        for key, value in attributes.items():
+            if value is None or key in _STRUCTURE:
                 continue
-        own[key] = value
+            new_key = _DEPRECATED.get(key)
+            if new_key is not None:
+                own.setdefault(new_key, value)
+                if not foreign:
+                    continue
+            own[key] = value
 
     out: dict[str, Any] = {
         OPENINFERENCE_SPAN_KIND: SPAN_KIND_BY_TYPE.get(span.type, "CHAIN"),
@@ -463,14 +399,15 @@ def to_otel_attributes(
 
     dropped = 0
     room = max_attributes - len(out)
+    scalars = _SCALAR_TYPES
     for key, value in own.items():
         if key in out:
             if foreign:
-                out[key] = otel_value(value)
+                out[key] = value if type(value) in scalars else otel_value(value)
             continue
         if room <= 0:
             dropped += 1
             continue
-        out[key] = otel_value(value)
+        out[key] = value if type(value) in scalars else otel_value(value)  # otel_value's test
         room -= 1
     return out, dropped

@@ -17,9 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from opentelemetry.trace import SpanKind, StatusCode
 
 from brokle_trace import capture, semconv
+from brokle_trace._export.foreign_conventions import (
+    PRICED,
+    _io,
+    _ours,
+    foreign_type,
+    plan_of,
+    price,
+)
 from brokle_trace._model import (
     FORMAT_VERSION,
     MAX_STACKTRACE_CHARS,
@@ -27,15 +36,11 @@ from brokle_trace._model import (
     SpanData,
     fast_span_data,
 )
-from brokle_trace.llm._usage import Usage
 
 __all__ = [
     "FOREIGN",
     "attributes_of",
     "foreign_record",
-    "foreign_type",
-    "llm_facts",
-    "price",
     "to_span_data",
 ]
 
@@ -50,8 +55,6 @@ class _Foreign:
 #: First item of a record that holds a third-party span (ours hold a function's view).
 FOREIGN: Any = _Foreign()
 
-#: Key of the record's ``extra`` saying usage and cost were done on the caller's thread.
-PRICED = "\x00priced"
 #: ``llm._deferred.DEFERRED``, spelled here (the LLM package is imported only when needed).
 DEFERRED = "brokle.cost.deferred"
 #: Attributes lifted into ``input``/``output`` (not kept twice). Their mime types stay: the
@@ -64,38 +67,8 @@ _KIND_NAMES = {
     SpanKind.CONSUMER: "consumer",
 }
 _UNKNOWN_SERVICE = "unknown_service"
-_INT_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_creation_tokens",
-    "reasoning_tokens",
-)
 #: Most events and links kept per span; how many more there were is kept as a count.
 MAX_EVENTS = 32
-
-
-def foreign_type(attributes: Any) -> str:
-    """Our span type for a third-party span's attributes (see the ``TYPE_BY_*`` tables).
-
-    Example:
-        >>> foreign_type({"openinference.span.kind": "RETRIEVER"})
-        'retrieval'
-        >>> foreign_type({"gen_ai.operation.name": "chat"}), foreign_type({})
-        ('llm', 'span')
-    """
-    for key, table in (
-        (semconv.OPENINFERENCE_SPAN_KIND, semconv.TYPE_BY_OPENINFERENCE_KIND),
-        (semconv.GEN_AI_OPERATION_NAME, semconv.TYPE_BY_GEN_AI_OPERATION),
-        (semconv.TRACELOOP_SPAN_KIND, semconv.TYPE_BY_TRACELOOP_KIND),
-    ):
-        value = attributes.get(key)
-        if isinstance(value, str):
-            found = table.get(value) or table.get(value.lower()) or table.get(value.upper())
-            if found is not None:
-                return found
-    return "span"
 
 
 def attributes_of(span: Any) -> Mapping[str, Any]:
@@ -141,99 +114,6 @@ def foreign_record(
         None,
         None,
     )
-
-
-def _first(attrs: Mapping[str, Any], field: str) -> Any:
-    for key in semconv.FOREIGN_FIELDS[field]:
-        value = attrs.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-def llm_facts(attrs: Mapping[str, Any]) -> tuple[Usage | None, str | None]:
-    """The usage a span's attributes report (any convention), and the model to price it by.
-
-    Example:
-        >>> usage, model = llm_facts({"llm.token_count.prompt": 6,
-        ...                           "llm.token_count.completion": 3,
-        ...                           "llm.model_name": "gpt-4o-mini-2024-07-18"})
-        >>> usage.input_tokens, usage.output_tokens, model
-        (6, 3, 'gpt-4o-mini-2024-07-18')
-    """
-    counts = [_count(_first(attrs, field)) for field in _INT_FIELDS]
-    model = _first(attrs, "response_model") or _first(attrs, "request_model")
-    model = model if isinstance(model, str) else None
-    if counts[0] is None and counts[1] is None:
-        return None, model
-    return Usage(*counts), model
-
-
-def _flattened(attrs: Mapping[str, Any], prefix: str) -> list[Any] | None:
-    """``prefix.0.message.role = ..`` style attributes back into a list of messages."""
-    items: dict[int, dict[str, Any]] = {}
-    for key, value in attrs.items():
-        if not key.startswith(prefix):
-            continue
-        index, _, rest = key[len(prefix) :].partition(".")
-        if not index.isdigit() or not rest:
-            continue
-        if rest.startswith("message."):
-            rest = rest[8:]
-        node = items.setdefault(int(index), {})
-        parts = rest.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[parts[-1]] = value
-    if not items:
-        return None
-    return [items[i] for i in sorted(items)]
-
-
-def _io(attrs: Mapping[str, Any], field: str) -> Any:
-    # Kept as the instrumentor wrote it (JSON text, mostly): text redaction finds secrets in
-    # JSON text too, at a fraction of the cost of parsing and walking it.
-    value = _first(attrs, field)
-    if value is not None:
-        return value
-    for in_prefix, out_prefix in semconv.FOREIGN_MESSAGE_PREFIXES:
-        messages = _flattened(attrs, in_prefix if field == "input" else out_prefix)
-        if messages is not None:
-            return messages
-    return None
-
-
-def _ours(attrs: Mapping[str, Any], span_type: str) -> dict[str, Any]:
-    """Our normalised attributes for a foreign span (GenAI names), from any convention."""
-    out: dict[str, Any] = {}
-    request_model = _first(attrs, "request_model")
-    response_model = _first(attrs, "response_model")
-    provider = _first(attrs, "provider")
-    if isinstance(request_model, str):
-        out[semconv.GEN_AI_REQUEST_MODEL] = request_model
-    if isinstance(response_model, str):
-        out[semconv.GEN_AI_RESPONSE_MODEL] = response_model
-    if isinstance(provider, str):
-        out[semconv.GEN_AI_PROVIDER_NAME] = provider.lower()
-    operation = semconv.OPERATION_BY_TYPE.get(span_type)
-    if operation is not None and semconv.GEN_AI_OPERATION_NAME not in attrs:
-        out[semconv.GEN_AI_OPERATION_NAME] = operation
-    return out
 
 
 def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | None, Any]:
@@ -310,41 +190,6 @@ def _sdk_dropped(span: Any, name: str) -> int:
     return n if type(n) is int and n > 0 else 0
 
 
-def price(node: Any, raw: Mapping[str, Any], start_ns: int, extra: dict[str, Any]) -> None:
-    """An LLM span's usage attributes and the cost cell to price it by, rolled up.
-
-    As for our own LLM spans (``llm._record``), the caller's thread only says what to
-    price: the cell is priced by the export worker (``llm._deferred.finish``), here for
-    this span and, through the roll-up, for each running ancestor (ours and theirs).
-    ``node``: the running third-party span (``_trace.processor``), or None in the worker
-    (nothing left running to roll up to).
-    """
-    from brokle_trace.llm._deferred import CostCell, deferred_of
-    from brokle_trace.llm._record import _roll_up
-
-    extra[PRICED] = True
-    usage, model = llm_facts(raw)
-    if usage is None:
-        return
-    extra.update(usage.attributes())
-    provider = _first(raw, "provider")
-    cell = CostCell()
-    cell.request = (
-        (model, _first(raw, "request_model")),
-        provider.lower() if isinstance(provider, str) else None,
-        usage,
-        None,
-        start_ns,
-    )
-    deferred_of(extra).own = cell
-    if node is not None:
-        at = node._attributes if hasattr(node, "_attributes") else {}
-        node._attributes = at
-        ext: dict[str, Any] = {}
-        node._extra = ext
-        _roll_up(node, ext, at, usage, cell)
-
-
 def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
     """``attributes`` with the deferred costs (this span's, its subtree's) priced in."""
     if DEFERRED not in attributes:
@@ -390,6 +235,20 @@ def _text(value: Any, settings: capture.CaptureSettings, field: str) -> Any:
     return out if isinstance(out, str) else str(out)
 
 
+def _relabel(attributes: dict[str, Any], key: str, before: Any, after: Any) -> None:
+    """A JSON text that capture cut (or changed) into one that no longer parses is labelled
+    ``text/plain``: a backend told ``application/json`` would try to parse it and fail."""
+    if after is before or type(after) is not str or after == before:
+        return
+    mime = attributes.get(key)
+    if not isinstance(mime, str) or not mime.lower().startswith("application/json"):
+        return
+    try:
+        orjson.loads(after)
+    except orjson.JSONDecodeError:
+        attributes[key] = "text/plain"
+
+
 def to_span_data(
     record: tuple[Any, ...], settings: capture.CaptureSettings, resource: Any
 ) -> SpanData:
@@ -399,17 +258,22 @@ def to_span_data(
     raw: Mapping[str, Any] = record[7] if record[7] is not None else attributes_of(span)
     trace_attrs = record[9]
     extra: dict[str, Any] = record[10]
-    span_type = foreign_type(raw)
+    plan = plan_of(raw)
+    span_type = foreign_type(raw, plan)
     name = _text(span.name, settings, "name")
-    attributes: dict[str, Any] = _ours(raw, span_type)
+    attributes: dict[str, Any] = _ours(raw, span_type, plan)
     attributes.update(extra)
     if attributes.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
         # No running ancestor needed it on the caller's thread: say what to price here.
-        price(None, raw, record[4], attributes)
+        price(None, raw, record[4], attributes, plan)
         attributes.pop(PRICED, None)
-    for key, value in raw.items():
-        if key not in _LIFTED:
-            attributes.setdefault(key, value)
+    # ``attributes.setdefault(key, value)`` for each of theirs but the lifted ones, in C.
+    theirs = dict(raw)
+    for key in _LIFTED:
+        theirs.pop(key, None)
+    for key in attributes:
+        theirs.pop(key, None)
+    attributes.update(theirs)
     scope = span.instrumentation_scope
     if scope is not None:
         attributes[semconv.SCOPE_NAME_ATTRIBUTE] = scope.name
@@ -434,13 +298,22 @@ def to_span_data(
     dropped = _sdk_dropped(span, "dropped_attributes")
     if dropped:
         attributes[semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED] = dropped
+    trace_state = span.context.trace_state
+    if trace_state:  # vendors' entries (W3C tracestate): redacted with the attributes
+        attributes[semconv.BROKLE_OTEL_TRACE_STATE] = trace_state.to_header()
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True
     status, status_message, error = _error(span, settings)
-    inp = _io(raw, "input")
-    out = _io(raw, "output")
+    inp = _io(raw, "input", plan)
+    out = _io(raw, "output", plan)
     redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
+    if not isinstance(redacted, dict):
+        redacted = {"value": redacted}
+    final_in = None if inp is None else capture.finalize(inp, settings, field="input")
+    final_out = None if out is None else capture.finalize(out, settings, field="output")
+    _relabel(redacted, semconv.INPUT_MIME_TYPE, inp, final_in)
+    _relabel(redacted, semconv.OUTPUT_MIME_TYPE, out, final_out)
     service, environment, release = _resource_fields(span, resource)
     fields: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -455,13 +328,13 @@ def to_span_data(
         "status_message": status_message,
         "level": "error" if status == "error" else "default",
         "error": error,
-        "input": None if inp is None else capture.finalize(inp, settings, field="input"),
-        "output": None if out is None else capture.finalize(out, settings, field="output"),
+        "input": final_in,
+        "output": final_out,
         "metadata": {},
         "tags": [],
         "user_id": None,
         "session_id": None,
-        "attributes": redacted if isinstance(redacted, dict) else {"value": redacted},
+        "attributes": redacted,
         "service": service,
         "environment": environment,
         "release": release,

@@ -61,6 +61,7 @@ def _tag(message: Any, field: str) -> bytes:
 _S_TRACE_ID = _tag(PbSpan, "trace_id")
 _S_SPAN_ID = _tag(PbSpan, "span_id")
 _S_PARENT = _tag(PbSpan, "parent_span_id")
+_S_TRACE_STATE = _tag(PbSpan, "trace_state")
 _S_FLAGS = _tag(PbSpan, "flags")
 _S_NAME = _tag(PbSpan, "name")
 _S_KIND = _tag(PbSpan, "kind")
@@ -252,6 +253,8 @@ def _span_bytes(span: SpanData, structure: Structure) -> bytes:
     flags = _HAS_IS_REMOTE
     parts = [_S_TRACE_ID, b"\x10", bytes.fromhex(span.trace_id)]
     parts += (_S_SPAN_ID, b"\x08", bytes.fromhex(span.span_id))
+    if structure.trace_state:
+        parts.append(_string_field(_S_TRACE_STATE, structure.trace_state))
     if span.parent_span_id is not None:
         parts += (_S_PARENT, b"\x08", bytes.fromhex(span.parent_span_id))
         if attributes.get(semconv.BROKLE_REMOTE_PARENT):

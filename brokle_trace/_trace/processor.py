@@ -23,13 +23,8 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, TraceFlags
 from opentelemetry.util.types import Attributes
 
-from brokle_trace._export.foreign import (
-    FOREIGN,
-    PRICED,
-    attributes_of,
-    foreign_type,
-    price,
-)
+from brokle_trace._export.foreign import FOREIGN, attributes_of
+from brokle_trace._export.foreign_conventions import PRICED, foreign_type, plan_of, price
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime import state as _state
 from brokle_trace._trace import otel as _otel
@@ -222,8 +217,9 @@ class BrokleSpanProcessor(SpanProcessor):
                 # A running ancestor to roll up to: say what to price now, while it runs. A
                 # span with no ancestor of ours is left to the worker (extra not marked).
                 attributes = attributes_of(span)
-                if foreign_type(attributes) in _PRICED_TYPES:
-                    price(node, attributes, span.start_time or 0, extra)
+                plan = plan_of(attributes)
+                if foreign_type(attributes, plan) in _PRICED_TYPES:
+                    price(node, attributes, span.start_time or 0, extra, plan)
                 else:
                     extra[_PRICED] = True
             attrs = node.trace_attrs()

@@ -107,6 +107,8 @@ def _fill_span(target: Span, span: SpanData, structure: Structure) -> None:
             flags |= int(_IS_REMOTE)
     target.flags = flags
     target.name = span.name
+    if structure.trace_state:
+        target.trace_state = structure.trace_state
     if structure.kind is not None:
         # protobuf's enum counts UNSPECIFIED as 0, the SDK's INTERNAL as 0
         target.kind = Span.SpanKind.ValueType(structure.kind + 1)

@@ -16,11 +16,19 @@ from urllib.parse import unquote
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 
 from brokle_trace import semconv
 from brokle_trace._model import SpanData
-from brokle_trace.exporters._structure import structure_of
+from brokle_trace.exporters._structure import dropped_counts, structure_of
 
 __all__ = ["CLIENT_TYPES", "SCOPE", "ResourceCache", "to_readable_span", "to_readable_spans"]
 
@@ -41,15 +49,27 @@ _OK = Status(StatusCode.UNSET)
 
 
 class _ReadableSpan(ReadableSpan):
-    """A ReadableSpan that also reports how many attributes our limit dropped."""
+    """A ReadableSpan that also reports what was dropped before export: attributes (our
+    limit's and the SDK's span limits'), events and links (``_structure.dropped_counts``),
+    as the SDK's own encoder reads them for OTLP's ``dropped_*_count``."""
 
-    def __init__(self, *args: Any, dropped_attributes: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, dropped: tuple[int, int, int] = (0, 0, 0), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self._brokle_dropped = dropped_attributes
+        self._brokle_dropped = dropped
 
     @property
     def dropped_attributes(self) -> int:
-        return self._brokle_dropped
+        return self._brokle_dropped[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._brokle_dropped[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._brokle_dropped[2]
 
 
 def _env_resource(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -111,15 +131,24 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
         True
     """
     attributes, dropped = semconv.to_otel_attributes(span)
+    lost_attributes, lost_events, lost_links = dropped_counts(span.attributes)
     trace_id = int(span.trace_id, 16)
-    context = SpanContext(trace_id, int(span.span_id, 16), is_remote=False, trace_flags=_SAMPLED)
+    structure = structure_of(span.attributes)
+    context = SpanContext(
+        trace_id,
+        int(span.span_id, 16),
+        is_remote=False,
+        trace_flags=_SAMPLED,
+        trace_state=TraceState.from_header([structure.trace_state])
+        if structure.trace_state
+        else None,
+    )
     parent = None
     if span.parent_span_id is not None:
         remote = bool(span.attributes.get("brokle.remote_parent"))
         parent = SpanContext(
             trace_id, int(span.parent_span_id, 16), is_remote=remote, trace_flags=_SAMPLED
         )
-    structure = structure_of(span.attributes)
     events: Sequence[Event] = [Event(n, a, timestamp=t) for n, t, a in structure.events]
     links = [
         Link(SpanContext(t, s, is_remote=remote, trace_flags=_SAMPLED), a)
@@ -148,7 +177,7 @@ def to_readable_span(span: SpanData, resources: ResourceCache) -> ReadableSpan:
         start_time=span.start_time_ns,
         end_time=span.end_time_ns,
         instrumentation_scope=SCOPE if structure.scope is None else _scope(*structure.scope),
-        dropped_attributes=dropped,
+        dropped=(dropped + lost_attributes, lost_events, lost_links),
     )
 
 

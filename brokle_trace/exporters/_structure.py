@@ -23,6 +23,7 @@ STRUCTURE_KEYS = frozenset(
         semconv.BROKLE_OTEL_KIND,
         semconv.BROKLE_OTEL_EVENTS,
         semconv.BROKLE_OTEL_LINKS,
+        semconv.BROKLE_OTEL_TRACE_STATE,
     }
 )
 #: ``brokle.otel.kind`` -> OpenTelemetry ``SpanKind`` value.
@@ -30,9 +31,10 @@ KIND_VALUES = {"internal": 0, "server": 1, "client": 2, "producer": 3, "consumer
 
 
 class Structure:
-    """A span's scope (name, version), kind (None: ours by type), events and links."""
+    """A span's scope (name, version), kind (None: ours by type), events, links and W3C
+    trace state (header form, "" when none)."""
 
-    __slots__ = ("events", "kind", "links", "scope")
+    __slots__ = ("events", "kind", "links", "scope", "trace_state")
 
     def __init__(
         self,
@@ -40,11 +42,13 @@ class Structure:
         kind: int | None,
         events: list[tuple[str, int, dict[str, Any]]],
         links: list[tuple[int, int, dict[str, Any], bool]],
+        trace_state: str = "",
     ) -> None:
         self.scope = scope
         self.kind = kind
         self.events = events
         self.links = links
+        self.trace_state = trace_state
 
 
 _NONE = Structure(None, None, [], [])
@@ -105,7 +109,14 @@ def structure_of(attributes: Mapping[str, Any]) -> Structure:
                     item.get("is_remote") is True,
                 )
             )
-    return Structure((name, version if isinstance(version, str) else ""), kind, events, links)
+    trace_state = attributes.get(semconv.BROKLE_OTEL_TRACE_STATE)
+    return Structure(
+        (name, version if isinstance(version, str) else ""),
+        kind,
+        events,
+        links,
+        trace_state if isinstance(trace_state, str) else "",
+    )
 
 
 def _count(attributes: Mapping[str, Any], key: str) -> int:

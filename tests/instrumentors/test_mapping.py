@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Link, Status, StatusCode
 
 import brokle_trace
-from brokle_trace._export import foreign
+from brokle_trace._export import foreign, foreign_conventions
 from brokle_trace.exporters._encode import encode_request
 from brokle_trace.exporters._readable import ResourceCache
 from brokle_trace.testing import InMemoryExporter
@@ -37,7 +37,7 @@ from tests.capture.strategies import NO7, secrets
     ],
 )
 def test_span_type(attributes: dict[str, Any], expected: str) -> None:
-    assert foreign.foreign_type(attributes) == expected
+    assert foreign_conventions.foreign_type(attributes) == expected
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_span_type(attributes: dict[str, Any], expected: str) -> None:
     ],
 )
 def test_usage_and_model(attributes: dict[str, Any], expected: Any) -> None:
-    usage, model = foreign.llm_facts(attributes)
+    usage, model = foreign_conventions.llm_facts(attributes)
     counts = None
     if usage is not None:
         counts = (
@@ -106,12 +106,12 @@ def test_flattened_messages_become_the_input() -> None:
         "llm.input_messages.1.message.contents.0.message_content.text": "hi",
         "gen_ai.prompt.0.role": "ignored: OpenInference's come first",
     }
-    assert foreign._io(attrs, "input") == [
+    assert foreign_conventions._io(attrs, "input") == [
         {"role": "system", "content": "be brief"},
         {"role": "user", "contents": {"0": {"message_content": {"text": "hi"}}}},
     ]
     old = {"gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "4"}
-    assert foreign._io(old, "output") == [{"role": "assistant", "content": "4"}]
+    assert foreign_conventions._io(old, "output") == [{"role": "assistant", "content": "4"}]
 
 
 # -- every text of a third-party span is redacted ------------------------------------------

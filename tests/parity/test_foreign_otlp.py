@@ -21,6 +21,7 @@ from opentelemetry.trace import (
     Status,
     StatusCode,
     TraceFlags,
+    TraceState,
     set_span_in_context,
 )
 
@@ -35,6 +36,8 @@ from brokle_trace.exporters._frame import EncodedSpans
 from tests.capture.strategies import secrets
 from tests.parity.fired import Fired, run
 
+#: A vendor's entries, inherited by the child span (OTLP ``Span.trace_state``).
+_TRACE_STATE = TraceState([("vendor", "abc"), ("rojo", "00f067aa0ba902b7")])
 _TEXT = st.text(max_size=40) | st.sampled_from(["ünï 中文 🙂", "a\u2028b", "", "x" * 5000])
 _SCALAR = st.one_of(
     _TEXT,
@@ -118,7 +121,13 @@ def _records(draw: Any) -> tuple[Any, ...]:
     parent = draw(st.sampled_from(["none", "local", "remote"]))
     context = None
     if parent != "none":
-        remote = SpanContext(0x1234, 0x99, is_remote=parent == "remote", trace_flags=TraceFlags(1))
+        remote = SpanContext(
+            0x1234,
+            0x99,
+            is_remote=parent == "remote",
+            trace_flags=TraceFlags(1),
+            trace_state=draw(st.sampled_from([None, _TRACE_STATE])),
+        )
         context = set_span_in_context(_NonRecording(remote))
     links = [
         Link(

@@ -1,0 +1,147 @@
+"""What a third-party span carries besides its attributes reaches every route alike: its W3C
+trace state (JSONL, both OTLP encoders, the SDK-exporter adapter), what the SDK's span
+limits dropped (the adapter too), and a mime type that says what the exported text is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    TraceFlags,
+    TraceState,
+    set_span_in_context,
+)
+
+import brokle_trace
+from brokle_trace import capture
+from brokle_trace._export.convert import Resource
+from brokle_trace._export.foreign import attributes_of, foreign_record, to_span_data
+from brokle_trace._export.foreign_otlp import foreign_span_bytes
+from brokle_trace._model import SpanData
+from brokle_trace.exporters._encode import span_bytes
+from brokle_trace.exporters._readable import ResourceCache, to_readable_span
+from brokle_trace.testing import InMemoryExporter
+
+_SETTINGS = capture.CaptureSettings()
+_SCOPE = "openinference.instrumentation.openai"
+
+
+def _converted(span: Any, settings: capture.CaptureSettings = _SETTINGS) -> SpanData:
+    return to_span_data(foreign_record(span, attributes_of(span), None, {}), settings, Resource())
+
+
+def _under_trace_state(header: str) -> Any:
+    parent = SpanContext(
+        0xABC,
+        0x123,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        trace_state=TraceState.from_header([header]),
+    )
+    return set_span_in_context(NonRecordingSpan(parent))
+
+
+def test_trace_state_reaches_jsonl_both_otlp_encoders_and_the_adapter() -> None:
+    tracer = TracerProvider().get_tracer(_SCOPE)
+    span = tracer.start_span("chat", context=_under_trace_state("vendor=abc,other=x1"))
+    span.end()
+    data = _converted(span)
+    assert data.attributes["brokle.otel.trace_state"] == "vendor=abc,other=x1"
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    assert direct.trace_state == "vendor=abc,other=x1"
+    assert direct == PbSpan.FromString(span_bytes(data))  # the reference encoder agrees
+    assert "brokle.otel.trace_state" not in {kv.key for kv in direct.attributes}  # structure
+    readable = to_readable_span(data, ResourceCache({}))
+    assert readable.context.trace_state.to_header() == "vendor=abc,other=x1"
+
+
+def test_no_trace_state_writes_none() -> None:
+    span = TracerProvider().get_tracer(_SCOPE).start_span("chat")
+    span.end()
+    data = _converted(span)
+    assert "brokle.otel.trace_state" not in data.attributes
+    assert PbSpan.FromString(foreign_span_bytes(data)).trace_state == ""
+    assert not to_readable_span(data, ResourceCache({})).context.trace_state
+
+
+def test_trace_state_in_jsonl_line(memory: InMemoryExporter) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(brokle_trace.span_processor())
+    provider.get_tracer(_SCOPE).start_span("chat", context=_under_trace_state("k=v")).end()
+    assert brokle_trace.flush(5)
+    (out,) = memory.spans
+    assert out.attributes["brokle.otel.trace_state"] == "k=v"
+
+
+def test_the_adapter_reports_what_the_span_limits_dropped() -> None:
+    limits = SpanLimits(max_attributes=2, max_events=1, max_links=1)
+    tracer = TracerProvider(span_limits=limits).get_tracer(_SCOPE)
+    links = [Link(SpanContext(7, i + 1, is_remote=False)) for i in range(3)]
+    span = tracer.start_span("chat", attributes={"a": 1, "b": 2, "c": 3, "d": 4}, links=links)
+    for i in range(4):
+        span.add_event("chunk", {"i": i})
+    span.end()
+    data = _converted(span)
+    readable = to_readable_span(data, ResourceCache({}))
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    got = (readable.dropped_attributes, readable.dropped_events, readable.dropped_links)
+    assert got == (2, 3, 2)
+    assert got == (
+        direct.dropped_attributes_count,
+        direct.dropped_events_count,
+        direct.dropped_links_count,
+    )
+
+
+def test_the_adapter_adds_our_attribute_limit_to_the_sdks() -> None:
+    limits = SpanLimits(max_attributes=200)
+    tracer = TracerProvider(span_limits=limits).get_tracer(_SCOPE)
+    span = tracer.start_span("chat", attributes={f"k{i}": i for i in range(150)})
+    span.end()
+    data = _converted(span, capture.CaptureSettings(max_items=500))
+    readable = to_readable_span(data, ResourceCache({}))
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    assert readable.dropped_attributes == direct.dropped_attributes_count > 0
+
+
+def _with_input(value: str, mime: str | None = "application/json") -> Any:
+    attributes = {"openinference.span.kind": "LLM", "input.value": value}
+    if mime is not None:
+        attributes["input.mime_type"] = mime
+    span = TracerProvider().get_tracer(_SCOPE).start_span("chat", attributes=attributes)
+    span.end()
+    return span
+
+
+def test_a_cut_json_input_is_labelled_text_plain() -> None:
+    long_json = orjson.dumps({"messages": [{"role": "user", "content": "x" * 9000}]}).decode()
+    data = _converted(_with_input(long_json))
+    assert "[TRUNCATED:" in data.input
+    assert data.attributes["input.mime_type"] == "text/plain"  # the JSONL line says so too
+    otlp = {kv.key: kv.value for kv in PbSpan.FromString(foreign_span_bytes(data)).attributes}
+    assert otlp["input.mime_type"].string_value == "text/plain"
+    assert otlp["input.value"].string_value == data.input
+
+
+def test_a_whole_or_redacted_json_input_keeps_its_mime_type() -> None:
+    whole = orjson.dumps({"messages": [{"role": "user", "content": "hi"}]}).decode()
+    assert _converted(_with_input(whole)).attributes["input.mime_type"] == "application/json"
+    key = "sk-proj-Zq3vT8mN1pLx7Rk2Wc9Yb4Hd6Fs0Ga5Je"
+    with_key = orjson.dumps({"messages": [{"role": "user", "content": f"key {key}"}]}).decode()
+    data = _converted(_with_input(with_key))
+    assert key not in data.input and "[REDACTED:" in data.input
+    assert orjson.loads(data.input)  # still JSON: still labelled so
+    assert data.attributes["input.mime_type"] == "application/json"
+
+
+def test_a_cut_plain_text_input_keeps_its_mime_type() -> None:
+    data = _converted(_with_input("y" * 9000, mime="text/plain"))
+    assert data.attributes["input.mime_type"] == "text/plain"
+    data = _converted(_with_input("y" * 9000, mime=None))
+    assert "input.mime_type" not in data.attributes
