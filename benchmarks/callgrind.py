@@ -54,10 +54,14 @@ if mode == "hot":
     # at the queue (one counter) and the worker does nothing. The count is the caller's.
     brokle_trace.configure(exporter="none", exporters=[Gated()], max_queue_size=1)
 elif os.environ.get("BROKLE_CALLGRIND_OTLP"):
+    # Full batches only (the timer never fires before the final flush): under valgrind's
+    # slowdown a 0.2 s tick would cut batches of varying size, and each request's HTTP
+    # cost with them, so N and 2N would not differ by the same requests run to run.
     brokle_trace.configure(
         exporter="otlp",
         otlp_endpoint=os.environ["BROKLE_CALLGRIND_OTLP"],
         max_queue_size=1_000_000,
+        schedule_delay=60,
     )
 else:
     brokle_trace.configure(exporter="jsonl", traces_file=path, max_queue_size=1_000_000)
