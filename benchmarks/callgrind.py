@@ -1,9 +1,12 @@
 """Instruction counts per span under ``valgrind --tool=callgrind``: repeatable on a noisy machine.
 
-Run:  python benchmarks/callgrind.py [--calls 2000] [--scenarios S1,S2]
+Run:  python benchmarks/callgrind.py [--calls 2000] [--scenarios S1,S2] [--exporter otlp]
 
 For each scenario, the same program runs N and 2N decorated calls (then flushes to a JSONL
-file, so the export worker's instructions are counted too); the difference divided by N is
+file, so the export worker's instructions are counted too; with ``--exporter otlp``, our
+``OTLPExporter`` posts to the loopback receiver of ``run.py``, started by this script in its
+own process outside valgrind: encoding, gzip, request framing and the HTTP client are
+counted, the receiver is not); the difference divided by N is
 the cost of one span, caller and worker together, with interpreter start-up, imports and
 warm-up cancelled out. ``bare`` runs the undecorated function the same way (``bare6``
 the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas).
@@ -50,6 +53,16 @@ if mode == "hot":
     # A queue of one span, held by the blocked worker's batch: every later span is refused
     # at the queue (one counter) and the worker does nothing. The count is the caller's.
     brokle_trace.configure(exporter="none", exporters=[Gated()], max_queue_size=1)
+elif os.environ.get("BROKLE_CALLGRIND_OTLP"):
+    # Full batches only (the timer never fires before the final flush): under valgrind's
+    # slowdown a 0.2 s tick would cut batches of varying size, and each request's HTTP
+    # cost with them, so N and 2N would not differ by the same requests run to run.
+    brokle_trace.configure(
+        exporter="otlp",
+        otlp_endpoint=os.environ["BROKLE_CALLGRIND_OTLP"],
+        max_queue_size=1_000_000,
+        schedule_delay=60,
+    )
 else:
     brokle_trace.configure(exporter="jsonl", traces_file=path, max_queue_size=1_000_000)
 TEXT = "x" * 100
@@ -64,6 +77,14 @@ def root():
     for i in range(3):
         traced_child(i)
 
+import asyncio
+
+async def achild(i):
+    return i
+
+async def aroot():
+    return await asyncio.gather(*(traced_achild(i) for i in range(10)))
+
 def chat(messages, tools):
     return S6_RESPONSE
 
@@ -74,10 +95,14 @@ traced_flat = observe(flat)
 traced_chat = observe(chat)
 traced_child = observe(child)
 traced_root = observe(root)
+traced_achild = observe(achild)
+traced_aroot = observe(aroot)
+loop = asyncio.new_event_loop()
 fn = {
     "bare": lambda: flat(TEXT),
     "S1": lambda: traced_flat(TEXT),
     "S2": traced_root,
+    "S3": lambda: loop.run_until_complete(traced_aroot()),
     "bare6": lambda: chat(S6_MESSAGES, S6_TOOLS),
     "S6": lambda: traced_chat(S6_MESSAGES, S6_TOOLS),
 }[scenario]
@@ -93,12 +118,17 @@ for _ in range(n):
 if mode == "hot":
     gate.set()
 assert brokle_trace.flush(600)
+if mode != "hot":  # every span reached the file or the receiver
+    dropped = brokle_trace.stats()["dropped"]
+    assert not any(dropped.values()), dropped
 """
 
-_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "bare6": 1, "S6": 1}
+_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "S3": 11, "bare6": 1, "S6": 1}
 
 
-def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> int:
+def _instructions(  # noqa: PLR0917 - one measurement's knobs
+    python: str, n: int, scenario: str, root: Path, mode: str, endpoint: str = ""
+) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         proc = subprocess.run(
@@ -119,6 +149,7 @@ def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> 
                 **os.environ,
                 "PYTHONPATH": str(root),
                 "BROKLE_CALLGRIND_MODE": mode,
+                "BROKLE_CALLGRIND_OTLP": endpoint,
                 "PYTHONHASHSEED": "0",
                 "BROKLE_BENCH_DIR": str(Path(__file__).resolve().parent),
             },
@@ -136,24 +167,41 @@ def main() -> None:
     parser.add_argument("--scenarios", default="bare,S1,S2")
     parser.add_argument("--mode", default="total", choices=["total", "hot"])
     parser.add_argument(
+        "--exporter",
+        default="jsonl",
+        choices=["jsonl", "otlp"],
+        help="total mode: a JSONL file, or OTLP/HTTP to a loopback receiver (not counted)",
+    )
+    parser.add_argument(
         "--root",
         default=str(Path(__file__).resolve().parents[1]),
         help="the checkout whose brokle_trace is measured",
     )
     args = parser.parse_args()
     root = Path(args.root)
+    receiver, endpoint = None, ""
+    if args.exporter == "otlp" and args.mode == "total":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from harness import start_receiver
+
+        receiver, endpoint = start_receiver()
     print(
         f"python {sys.version.split()[0]}, {args.calls} and {2 * args.calls} calls, "
-        f"mode {args.mode}, {root}"
+        f"mode {args.mode}, exporter {args.exporter if args.mode == 'total' else '-'}, {root}"
     )
     what = "caller's thread" if args.mode == "hot" else "caller + worker"
     print(f"| scenario | instructions per span ({what}) |")
     print("|---|---:|")
-    for scenario in args.scenarios.split(","):
-        one = _instructions(sys.executable, args.calls, scenario, root, args.mode)
-        two = _instructions(sys.executable, 2 * args.calls, scenario, root, args.mode)
-        per_span = (two - one) / (args.calls * _SPANS_PER_CALL[scenario])
-        print(f"| {scenario} | {per_span:,.0f} |", flush=True)
+    try:
+        for scenario in args.scenarios.split(","):
+            one = _instructions(sys.executable, args.calls, scenario, root, args.mode, endpoint)
+            two = _instructions(sys.executable, 2 * args.calls, scenario, root, args.mode, endpoint)
+            per_span = (two - one) / (args.calls * _SPANS_PER_CALL[scenario])
+            print(f"| {scenario} | {per_span:,.0f} |", flush=True)
+    finally:
+        if receiver is not None:
+            receiver.kill()
+            receiver.wait()
 
 
 if __name__ == "__main__":

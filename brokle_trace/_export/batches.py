@@ -52,10 +52,6 @@ def form_of(exporters: Sequence[object]) -> str:
     return "data"
 
 
-def _discard(_: object) -> None:
-    """What the OTLP converter returns (nothing: it wrote into its batch)."""
-
-
 def convert(
     batch: list[Record],
     form: str,
@@ -68,17 +64,20 @@ def convert(
     records: Any
     convert_one: Any
     add: Any
+    if form == "otlp":  # its own loop: the converter writes into the batch itself
+        # Imported here: the protobuf classes (and the OTel SDK they come with) are not
+        # loaded, nor walked by every garbage collection, in a process that never uses OTLP.
+        from brokle_trace._export.otlp_spans import encode_batch
+
+        def failed(record: Record, exc: Exception, clean_add: Callable[[Any], None]) -> None:
+            if not _converted_clean(record, form, clean_add, settings, resource):
+                lost(exc)
+
+        return encode_batch(batch, settings, resource, failed)
     if form == "lines":
         records = EncodedLines()
         add = clean_add = records.add
         convert_one = to_line
-    elif form == "otlp":  # the converter writes into the batch itself
-        # Imported here: the protobuf classes (and the OTel SDK they come with) are not
-        # loaded, nor walked by every garbage collection, in a process that never uses OTLP.
-        from brokle_trace._export.otlp_spans import encoded_spans
-
-        records, convert_one, clean_add = encoded_spans()
-        add = _discard
     else:
         records = []
         add = clean_add = records.append

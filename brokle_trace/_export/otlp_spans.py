@@ -4,15 +4,16 @@ An ordinary span (no error, no trace attributes, no ``update()``) of one functio
 from its siblings only in its ids, its two times and its captured input and output. So each
 function gets a template made once from its span template (``convert.template``) through
 the reference mapping (``semconv.to_otel_attributes``, ``_encode``): the bytes of its
-constant fields (name, kind, the attributes around ``input.value``/``output.value``, the
-dropped count, the status). A span then costs one small ``Span`` message with the variable
-fields set on OpenTelemetry's own class, serialised, between the template's two halves:
-protobuf merges concatenated messages and keeps repeated fields in wire order, so the
-result decodes to exactly the message ``_encode`` fills (a hypothesis test compares them).
-Third-party spans take their own direct route (``_export.foreign_otlp``). Other spans
-(failed, updated, with trace attributes, LLM and retrieval spans
-whose OpenInference attributes are derived from their input) take the reference way, still
-encoded once here.
+constant fields (name, kind, flags, the attributes around ``input.value``/``output.value``,
+the dropped count, the status), serialised by OpenTelemetry's own classes. A span then
+costs one ``struct`` call for its ids (tags and lengths from ``_frame``, which derives them
+from those classes), one for its two times, each value's attribute header (remembered by
+the value's length) and one join: a protobuf decoder takes fields in any order and keeps
+repeated fields in wire order, so the result decodes to exactly the message ``_encode``
+fills (hypothesis tests compare them, over real spans and over edge ids, times and value
+lengths). Third-party spans take their own direct route (``_export.foreign_otlp``). Other
+spans (failed, updated, with trace attributes, LLM and retrieval spans whose OpenInference
+attributes are derived from their input) take the reference way, still encoded once here.
 """
 
 from __future__ import annotations
@@ -39,31 +40,27 @@ from brokle_trace._export.record import Record
 from brokle_trace._model import SpanData, fast_span_data
 from brokle_trace._runtime.state import UNSET
 from brokle_trace.capture._encoded import Encoded
+from brokle_trace.capture._fast import NOT_LEAF, leaf
 from brokle_trace.capture._passthrough import passthrough
 from brokle_trace.exporters._encode import add_span_data, fill_attributes
 from brokle_trace.exporters._frame import (
-    ATTRIBUTE,
     END,
     PARENT_ID,
-    SMALL,
     SPAN_ID,
     SPANS,
     START,
-    STRING,
-    STRING_LEN,
     TRACE_ID,
-    VALUE,
-    VALUE_LEN,
     EncodedSpans,
     flags_field,
     key_field,
     string_attribute,
+    string_attribute_head,
     varint,
 )
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE
 from brokle_trace.exporters._structure import STRUCTURE_KEYS
 
-__all__ = ["add_record", "encode_record", "encoded_spans"]
+__all__ = ["add_record", "encode_batch", "encode_record"]
 
 _OURS = (SCOPE.name, SCOPE.version or "")
 _HAS_IS_REMOTE = int(SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
@@ -95,32 +92,42 @@ def _json(value: Any) -> bytes:
 _INPUT_KEY = key_field(semconv.INPUT_VALUE)
 _OUTPUT_KEY = key_field(semconv.OUTPUT_VALUE)
 #: The mime-type attribute after a text value, after a JSON value.
-_INPUT_MIMES = tuple(
+_INPUT_TEXT, _INPUT_JSON = (
     string_attribute(key_field(semconv.INPUT_MIME_TYPE), m)
     for m in (b"text/plain", b"application/json")
 )
-_OUTPUT_MIMES = tuple(
+_OUTPUT_TEXT, _OUTPUT_JSON = (
     string_attribute(key_field(semconv.OUTPUT_MIME_TYPE), m)
     for m in (b"text/plain", b"application/json")
 )
-assert len(START) == len(END) == 1  # one-byte tags: the two times are one struct call
+# The ids are one struct call, the two times another: each field's tag (and length) as a
+# prefix, then the trace id's 16 bytes and the span ids' 8 big-endian (as
+# ``int.to_bytes(n, "big")`` writes them), the times fixed64 little-endian (one-byte tags;
+# _frame checks their layout).
+assert len(START) == len(END) == 1
 _TIMES = struct.Struct("<BQBQ")
-_TIMES_LEN = _TIMES.size
 _times = _TIMES.pack
 _START, _END = START[0], END[0]
+_ROOT_IDS = struct.Struct(f">{len(TRACE_ID)}sQQ{len(SPAN_ID)}sQ")
+_CHILD_IDS = struct.Struct(f">{len(TRACE_ID)}sQQ{len(SPAN_ID)}sQ{len(PARENT_ID)}sQ")
+_root_ids = _ROOT_IDS.pack
+_child_ids = _CHILD_IDS.pack
+_LOW = (1 << 64) - 1
 
 
 class _Template:
     """The constant bytes of one function's ordinary spans (``has_in``/``has_out`` fixed)."""
 
-    __slots__ = ("child_flags", "head", "key", "root_flags", "tail")
+    __slots__ = ("child_head", "key", "root_head", "tail")
 
     def __init__(self, head: bytes, tail: bytes, key: tuple[Any, ...], remote: bool) -> None:
-        self.head = head
+        # The flags (field 16) ride with the head: a decoder takes fields in any order.
+        self.root_head = head + flags_field(_HAS_IS_REMOTE)
+        self.child_head = head + flags_field(
+            _HAS_IS_REMOTE | _IS_REMOTE if remote else _HAS_IS_REMOTE
+        )
         self.tail = tail
         self.key = key
-        self.root_flags = flags_field(_HAS_IS_REMOTE)
-        self.child_flags = flags_field(_HAS_IS_REMOTE | _IS_REMOTE if remote else _HAS_IS_REMOTE)
 
 
 def _make(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None:
@@ -247,77 +254,104 @@ def encode_record(
     if out is not UNSET and (
         type(out) is not Encoded or (output := passthrough(out, c, view[5])) is None
     ):
-        output = output_value(view, out, settings, output_ok, c)
-    which = (input_ is not None) * 2 + (output is not None)
-    made = hit[4][which]
+        # output_value's own first step, here: a value it would return as it is (most
+        # results) costs no call.
+        output = leaf(out, c) if output_ok else NOT_LEAF
+        if output is NOT_LEAF:
+            output = output_value(view, out, settings, output_ok, c)
+    made = hit[4][(input_ is not None) * 2 + (output is not None)]
     if made is _UNMADE:
-        made = hit[4][which] = _template_of(base, input_ is not None, output is not None)
+        made = hit[4][(input_ is not None) * 2 + (output is not None)] = _template_of(
+            base, input_ is not None, output is not None
+        )
     if made is None:
         return False
-    ids = _ids(trace_id, span_id)
     if parent_id:
-        ids = b"".join((ids, PARENT_ID, parent_id.to_bytes(8, "big"), made.child_flags))
-    else:
-        ids += made.root_flags
-    times = _times(_START, start_ns, _END, end_ns)
-    pieces = []
-    for value, key, mimes in (
-        (input_, _INPUT_KEY, _INPUT_MIMES),
-        (output, _OUTPUT_KEY, _OUTPUT_MIMES),
-    ):
-        if value is None:
-            continue
-        if type(value) is bytes:  # a snapshot's own JSON
-            data = value
-            mime = mimes[1]
-        elif isinstance(value, str):
-            # strict UTF-8: a lone surrogate raises here as in upb (the reference way cleans)
-            data = value.encode()
-            mime = mimes[0]
-        else:
-            data = _json(value)
-            mime = mimes[1]
-        # string_attribute(key, data), inlined (two calls a span)
-        n = len(data)
-        size = SMALL[n] if n < 0x80 else varint(n)
-        inner = STRING_LEN + len(size) + n
-        inner_size = SMALL[inner] if inner < 0x80 else varint(inner)
-        entry = len(key) + VALUE_LEN + len(inner_size) + inner
-        pieces.append(
-            b"".join(
-                (
-                    ATTRIBUTE,
-                    SMALL[entry] if entry < 0x80 else varint(entry),
-                    key,
-                    VALUE,
-                    inner_size,
-                    STRING,
-                    size,
-                    data,
-                    mime,
-                )
-            )
+        head = made.child_head
+        ids = _child_ids(
+            TRACE_ID, trace_id >> 64, trace_id & _LOW, SPAN_ID, span_id, PARENT_ID, parent_id
         )
-    head, tail = made.head, made.tail
-    total = len(head) + len(ids) + _TIMES_LEN + len(tail)
-    for piece in pieces:
-        total += len(piece)
+    else:
+        head = made.root_head
+        ids = _root_ids(TRACE_ID, trace_id >> 64, trace_id & _LOW, SPAN_ID, span_id)
+    # The two values' bytes and mime types, then each one's attribute header from the
+    # cache by length (the same few lengths recur: one lookup instead of three varints).
+    # Unrolled for the two values: a loop over a tuple built per span costs more.
+    in_head = in_data = in_mime = out_head = out_data = out_mime = b""
+    if input_ is not None:
+        t = type(input_)
+        if t is bytes:  # a snapshot's own JSON
+            in_data, in_mime = input_, _INPUT_JSON
+        elif t is str or isinstance(input_, str):
+            # strict UTF-8: a lone surrogate raises here as in upb (the reference way cleans)
+            in_data, in_mime = input_.encode(), _INPUT_TEXT
+        else:
+            in_data, in_mime = _json(input_), _INPUT_JSON
+        n = len(in_data)
+        in_head = _input_heads.get(n) or _head(_input_heads, _INPUT_KEY, n)
+    if output is not None:
+        t = type(output)
+        if t is bytes:
+            out_data, out_mime = output, _OUTPUT_JSON
+        elif t is str or isinstance(output, str):
+            out_data, out_mime = output.encode(), _OUTPUT_TEXT
+        else:
+            out_data, out_mime = _json(output), _OUTPUT_JSON
+        n = len(out_data)
+        out_head = _output_heads.get(n) or _head(_output_heads, _OUTPUT_KEY, n)
+    span = b"".join(
+        (
+            head,
+            ids,
+            _times(_START, start_ns, _END, end_ns),
+            in_head,
+            in_data,
+            in_mime,
+            out_head,
+            out_data,
+            out_mime,
+            made.tail,
+        )
+    )
+    n = len(span)
     # EncodedSpans.add, inlined: the group of the last span is nearly always this one's.
     last = into._last
-    group = last[1] if last[0] is made.key else into.group(made.key)
+    group: tuple[bytearray, list[int]] = last[1] if last[0] is made.key else into.group(made.key)
     buf = group[0]
-    buf += SPANS
-    buf += SMALL[total] if total < 0x80 else varint(total)
-    buf += head
-    buf += ids
-    buf += times
-    for piece in pieces:
-        buf += piece
-    buf += tail
+    buf += _prefixes.get(n) or _prefix(n)
+    buf += span
     group[1].append(len(buf))
     into.n += 1
-    into.nbytes += total
+    into.nbytes += n
     return True
+
+
+def _head(heads: dict[int, bytes], key: bytes, n: int) -> bytes:
+    """``string_attribute_head(key, n)``, remembered by length (for lengths that recur)."""
+    head = string_attribute_head(key, n)
+    if n < _HEADS_MAX_LEN:  # a long value's header is cheap next to its copy
+        if len(heads) >= _TEMPLATES_MAX:
+            heads.clear()
+        heads[n] = head
+    return head
+
+
+def _prefix(size: int) -> bytes:
+    """The spans field's tag and the length of a ``size``-byte span, remembered (a
+    function's spans mostly share a few sizes)."""
+    prefix = SPANS + varint(size)
+    if len(_prefixes) >= _TEMPLATES_MAX:
+        _prefixes.clear()
+    _prefixes[size] = prefix
+    return prefix
+
+
+#: span size -> ``_prefix(size)``
+_prefixes: dict[int, bytes] = {}
+_HEADS_MAX_LEN = 1 << 16
+#: data length -> the attribute header of input.value / output.value of that length
+_input_heads: dict[int, bytes] = {}
+_output_heads: dict[int, bytes] = {}
 
 
 def add_record(
@@ -329,31 +363,26 @@ def add_record(
         add_span_data(into, to_span_data(record, settings, resource))
 
 
-def _ids(trace_id: int, span_id: int) -> bytes:
-    global _last_trace
-    last = _last_trace
-    if last[0] != trace_id:  # the spans of a trace arrive together
-        last = _last_trace = (trace_id, TRACE_ID + trace_id.to_bytes(16, "big") + SPAN_ID)
-    return last[1] + span_id.to_bytes(8, "big")
-
-
-#: (trace id, its framed field and the span id's tag): the worker's last trace.
-_last_trace: tuple[int, bytes] = (-1, b"")
-
-
-def encoded_spans() -> tuple[
-    EncodedSpans, Callable[[Record, Any, Any], None], Callable[[SpanData], None]
-]:
-    """An empty batch, the converter the worker calls for each record of it (which writes
-    into the batch), and how a SpanData is added (the reference encoder: for a record the
-    converter failed on; nothing of it was written)."""
+def encode_batch(
+    batch: list[Record],
+    settings: capture.CaptureSettings,
+    resource: Resource,
+    failed: Callable[[Record, Exception, Callable[[SpanData], None]], None],
+) -> EncodedSpans:
+    """``batch`` as one ``EncodedSpans`` (``batches.convert``'s loop for OTLP, here so that
+    a span costs one call). A record that raised is handed to ``failed`` with how a SpanData
+    is added (the reference encoder, which cleans its text; nothing of it was written).
+    Each record is let go once written, as in ``batches.convert``."""
     encoded = EncodedSpans()
-
-    def convert(record: Record, settings: capture.CaptureSettings, resource: Resource) -> None:
-        if not encode_record(record, settings, resource, encoded):
-            add_span_data(encoded, to_span_data(record, settings, resource))
 
     def add(span: SpanData) -> None:
         add_span_data(encoded, span)
 
-    return encoded, convert, add
+    for i, record in enumerate(batch):
+        batch[i] = None  # type: ignore[call-overload]
+        try:
+            if not encode_record(record, settings, resource, encoded):
+                add_span_data(encoded, to_span_data(record, settings, resource))
+        except Exception as exc:
+            failed(record, exc, add)
+    return encoded

@@ -198,3 +198,70 @@ def test_requests_from_records_equal_the_reference_encoding() -> None:
     # About a third of the examples have an ordinary span (the rest fail, update, carry trace
     # attributes or are LLM/retrieval spans): a tenth is a safe floor.
     run(_property, min_share=0.1)
+
+
+# -- the fixed-width fields and the value headers the shortcut writes itself ----------------
+_U64 = (1 << 64) - 1
+IDS = st.integers(1, _U64) | st.sampled_from([1, _U64, 1 << 63])
+TRACE_IDS = st.integers(1, (1 << 128) - 1) | st.sampled_from([1, (1 << 128) - 1, 1 << 64])
+TIMES = st.integers(0, _U64) | st.sampled_from([0, 1, _U64, 1 << 63])
+#: Texts whose encodings cross the varint boundaries of the attribute headers (127/128,
+#: 16383/16384 bytes, and past the 4000-character cut), ASCII or not.
+SIZED_TEXT = st.builds(
+    lambda unit, n: unit * n,
+    st.sampled_from(["x", "ü", "中", "🙂", "a\u2028"]),
+    st.sampled_from([0, 1, 40, 41, 42, 62, 63, 64, 120, 127, 128, 3999, 4000, 5461, 16384]),
+) | st.text(max_size=20)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    trace_id=TRACE_IDS,
+    span_id=IDS,
+    parent_id=st.none() | IDS,
+    start=TIMES,
+    end=TIMES,
+    text=SIZED_TEXT,
+    returned=SIZED_TEXT | st.integers(-5, 5) | st.none(),
+    name=st.sampled_from(["s1", "ünï", "x" * 200]),
+    remote=st.booleans(),
+)
+def _fixed_fields_property(  # noqa: PLR0917 - one example's knobs
+    fired: Fired,
+    trace_id: int,
+    span_id: int,
+    parent_id: int | None,
+    start: int,
+    end: int,
+    text: str,
+    returned: Any,
+    name: str,
+    remote: bool,
+) -> None:
+    static = {"brokle.remote_parent": True} if remote else {}
+    fn = observe(name=name, attributes=static)(lambda t: returned)
+    records = _records(lambda: fn(text))
+    assert len(records) == 1
+    ids = (trace_id, span_id, parent_id or 0, start, end)
+    record = (records[0][0], *ids, *records[0][6:])
+    resource = Resource("svc", "prod", "1")
+    encoded = EncodedSpans()
+    # Twice: a length written wrong before the first span would misplace the second.
+    took = [encode_record(record, _state.capture_settings, resource, encoded) for _ in "ab"]
+    fired.example(all(took))
+    if not any(took):
+        return
+    reference = encode_request(
+        [to_span_data(record, _state.capture_settings, resource)] * 2,
+        OTLPExporter("http://127.0.0.1:9", environ={})._resources,
+        lambda span, exc: None,
+    )
+    ((count, raw),) = OTLPExporter("http://127.0.0.1:9", environ={})._requests(encoded, {})
+    assert count == 2
+    assert ExportTraceServiceRequest.FromString(raw) == reference
+
+
+def test_ids_times_and_value_lengths_written_by_the_shortcut_equal_the_reference() -> None:
+    # Every example is an ordinary span of a plain function: the shortcut must take nearly
+    # all of them (a text that cannot be encoded strictly would be the exception).
+    run(_fixed_fields_property, min_share=0.9)
