@@ -307,6 +307,11 @@ def to_span_data(
     status, status_message, error = _error(span, settings)
     inp = _io(raw, "input", plan)
     out = _io(raw, "output", plan)
+    if len(attributes) > settings.max_items:
+        # The cut keeps the first max_items: ours and the structure (scope, kind, events,
+        # links, trace state: the OTLP fields, and what makes this a third-party span)
+        # before theirs, which are the ones cut.
+        attributes = {k: v for k, v in attributes.items() if k not in theirs} | theirs
     redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
     if not isinstance(redacted, dict):
         redacted = {"value": redacted}

@@ -13,6 +13,7 @@ from opentelemetry.trace import (
     Link,
     NonRecordingSpan,
     SpanContext,
+    SpanKind,
     TraceFlags,
     TraceState,
     set_span_in_context,
@@ -145,3 +146,28 @@ def test_a_cut_plain_text_input_keeps_its_mime_type() -> None:
     assert data.attributes["input.mime_type"] == "text/plain"
     data = _converted(_with_input("y" * 9000, mime=None))
     assert "input.mime_type" not in data.attributes
+
+
+def test_a_span_with_more_attributes_than_max_items_keeps_its_structure_and_ours() -> None:
+    tracer = TracerProvider().get_tracer(_SCOPE, "1.2")
+    many = {f"extra.{i}": i for i in range(110)}  # under the SDK's 128, over our 100
+    span = tracer.start_span(
+        "chat",
+        kind=SpanKind.CLIENT,
+        context=_under_trace_state("vendor=abc"),
+        attributes={"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini", **many},
+    )
+    span.add_event("retry", {"attempt": 1})
+    span.end()
+    data = _converted(span)
+    kept = data.attributes
+    assert len(kept) == _SETTINGS.max_items
+    assert kept["gen_ai.response.model"] == "gpt-4o-mini"  # ours, derived from theirs
+    assert kept["llm.model_name"] == "gpt-4o-mini"
+    assert "more of" in kept["[TRUNCATED]"]  # theirs were cut, and it says so
+    direct = PbSpan.FromString(foreign_span_bytes(data))  # still a third-party span
+    assert direct == PbSpan.FromString(span_bytes(data))
+    assert direct.kind == PbSpan.SPAN_KIND_CLIENT
+    assert [e.name for e in direct.events] == ["retry"]
+    assert direct.trace_state == "vendor=abc"
+    assert data.type == "llm"
