@@ -6,7 +6,8 @@ For each scenario, the same program runs N and 2N decorated calls (then flushes 
 file, so the export worker's instructions are counted too); the difference divided by N is
 the cost of one span, caller and worker together, with interpreter start-up, imports and
 warm-up cancelled out. ``bare`` runs the undecorated function the same way (``bare6``
-the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas).
+the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas;
+``bare7`` and ``S7`` the same for run.py's retrieval call returning ten documents).
 ``--mode hot`` keeps the queue full so the worker does nothing: the count is then the
 caller's thread alone (each span ends at the queue-full counter instead of the append).
 Hash randomisation is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the
@@ -67,11 +68,15 @@ def root():
 def chat(messages, tools):
     return S6_RESPONSE
 
+def retrieve(query, k=10):
+    return S7_DOCS[:k]
+
 sys.path.insert(0, os.environ["BROKLE_BENCH_DIR"])
-from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS
+from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS, S7_DOCS
 
 traced_flat = observe(flat)
 traced_chat = observe(chat)
+traced_retrieve = observe(retrieve)
 traced_child = observe(child)
 traced_root = observe(root)
 fn = {
@@ -80,6 +85,8 @@ fn = {
     "S2": traced_root,
     "bare6": lambda: chat(S6_MESSAGES, S6_TOOLS),
     "S6": lambda: traced_chat(S6_MESSAGES, S6_TOOLS),
+    "bare7": lambda: retrieve("what did customers say about onboarding?", k=10),
+    "S7": lambda: traced_retrieve("what did customers say about onboarding?", k=10),
 }[scenario]
 for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
@@ -95,7 +102,7 @@ if mode == "hot":
 assert brokle_trace.flush(600)
 """
 
-_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "bare6": 1, "S6": 1}
+_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "bare6": 1, "S6": 1, "bare7": 1, "S7": 1}
 
 
 def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> int:
