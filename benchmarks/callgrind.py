@@ -9,7 +9,10 @@ own process outside valgrind: encoding, gzip, request framing and the HTTP clien
 counted, the receiver is not); the difference divided by N is
 the cost of one span, caller and worker together, with interpreter start-up, imports and
 warm-up cancelled out. ``bare`` runs the undecorated function the same way (``bare6``
-the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas).
+the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas;
+``bare7`` and ``S7`` the same for run.py's retrieval call returning ten documents;
+``S6new`` S6 with new message texts on every call, which no cache has seen: its
+worker's cost, total minus hot, is what a chat whose history is new costs).
 ``--mode hot`` keeps the queue full so the worker does nothing: the count is then the
 caller's thread alone (each span ends at the queue-full counter instead of the append).
 Hash randomisation is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the
@@ -88,11 +91,32 @@ async def aroot():
 def chat(messages, tools):
     return S6_RESPONSE
 
+def retrieve(query, k=10):
+    return S7_DOCS[:k]
+
 sys.path.insert(0, os.environ["BROKLE_BENCH_DIR"])
-from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS
+from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS, S7_DOCS
+from payloads import _SENTENCES as S6_TEXT
+
+WORDS = " ".join(S6_TEXT).split()
+turn = iter(range(10**9))
+
+
+def new_messages():  # S6's shape with new texts on every call (caches see nothing twice)
+    i = next(turn)
+    return [
+        {
+            "role": m["role"],
+            "content": [{"type": "text", "text": (f"{i}.{j} " + " ".join(
+                WORDS[(i * 7 + j * 13 + k) % len(WORDS)] for k in range(40)))[:200]}],
+        }
+        for j, m in enumerate(S6_MESSAGES)
+    ]
+
 
 traced_flat = observe(flat)
 traced_chat = observe(chat)
+traced_retrieve = observe(retrieve)
 traced_child = observe(child)
 traced_root = observe(root)
 traced_achild = observe(achild)
@@ -105,6 +129,9 @@ fn = {
     "S3": lambda: loop.run_until_complete(traced_aroot()),
     "bare6": lambda: chat(S6_MESSAGES, S6_TOOLS),
     "S6": lambda: traced_chat(S6_MESSAGES, S6_TOOLS),
+    "S6new": lambda: traced_chat(new_messages(), S6_TOOLS),
+    "bare7": lambda: retrieve("what did customers say about onboarding?", k=10),
+    "S7": lambda: traced_retrieve("what did customers say about onboarding?", k=10),
 }[scenario]
 for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
@@ -123,7 +150,17 @@ if mode != "hot":  # every span reached the file or the receiver
     assert not any(dropped.values()), dropped
 """
 
-_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "S3": 11, "bare6": 1, "S6": 1}
+_SPANS_PER_CALL = {
+    "bare": 1,
+    "S1": 1,
+    "S2": 4,
+    "S3": 11,
+    "bare6": 1,
+    "S6": 1,
+    "bare7": 1,
+    "S7": 1,
+    "S6new": 1,
+}
 
 
 def _instructions(  # noqa: PLR0917 - one measurement's knobs

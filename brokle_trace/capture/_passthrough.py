@@ -42,6 +42,15 @@ Every candidate inside a string (quotes counted from the start, escaped ones neu
 first) sends that whole string to ``redact``; one redaction anywhere, or any doubt, and
 the caller takes the reference walk. So this is only ever a way to the same bytes, and
 the counters stay the reference's: nothing was redacted or cut.
+
+What it costs is passes over the bytes (~5-10 instructions a byte each, a memchr ~0.2),
+plus one bytes object per key and string. So the passes are few: the key marking is a
+same-length ``replace`` (one pass, in place), a fully known value is one ``issuperset``
+(no set built), single needed characters are tested as ints. And the verdict is a pure
+function of the bytes, the limits and the rules: an encoding judged clean is remembered
+whole (``Gate.seen``: the latest one of each length, bounded in bytes), so the same value
+again (a retried call, a fixed tool list, a document returned again) costs one ``memcmp``
+and a value never seen before costs a dictionary lookup by its length, no hashing.
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ from brokle_trace.capture._rules import BUILTIN_VALUE_RULES
 from brokle_trace.capture._scan import _TOKEN_CLASS, MIN_RUN
 from brokle_trace.capture._settings import Compiled
 
-__all__ = ["KNOWN_BYTES_MAX", "TALLY", "Gate", "passthrough"]
+__all__ = ["KNOWN_BYTES_MAX", "TALLY", "WHOLE_BYTES_MAX", "Gate", "passthrough"]
 
 #: Hand-written anchors for built-in patterns whose ``literal_prefix`` is too short to be of
 #: use, by pattern source (a user's rule of the same name is not this pattern): every match
@@ -75,9 +84,11 @@ _RUNS = re.compile(b"a" * MIN_RUN + b"a*")
 # Escaped backslashes first, then escaped quotes: what is left of every quote is structure.
 # The stand-ins are control bytes, which orjson always escapes, so no text is confused.
 _ESC_BACKSLASH, _ESC_QUOTE = b"\x01\x01", b"\x02\x02"
-#: Appended to each key (before its closing quote): another control byte orjson escapes.
+_BACKSLASH = ord("\\")  # an int: see _Pattern
+#: Put at the end of each key in place of its closing quote, which takes the colon's place:
+#: another control byte orjson escapes. Same length, so ``replace`` makes one pass, in place.
 _KEY_MARK = b"\x03"
-_KEY_END = _KEY_MARK + b'":'
+_KEY_END = _KEY_MARK + b'"'
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_SKELETON = bytes(sorted(set(range(256)) - set(b"[]{},")))
 _INNERMOST = re.compile(rb"\[,*\]")
@@ -86,15 +97,22 @@ _NOT_CONTINUATION = bytes(sorted(set(range(256)) - set(range(0x80, 0xC0))))
 _CACHE_MAX = 4096
 #: Bytes of remembered parts, at most: prompts repeat, but each is user text kept alive.
 KNOWN_BYTES_MAX = 1 << 20
+#: Whole encodings remembered (``Gate.seen``), at most, and the bytes they may hold.
+WHOLE_MAX = 256
+WHOLE_BYTES_MAX = 1 << 19
 
 
 class _Pattern(NamedTuple):
     """One value-rule pattern as bytes tests: ``need_all``/``need_any`` on the encoding,
-    ``needs`` and one of ``anchors`` on it or (``folded``) on its lower-cased copy."""
+    ``needs`` and one of ``anchors`` on it or (``folded``) on its lower-cased copy.
 
-    need_all: tuple[bytes, ...]
-    need_any: tuple[bytes, ...]
-    needs: tuple[bytes, ...]
+    A needed character is an int when it is one byte: ``int in bytes`` is a memchr, where
+    ``bytes in bytes`` first tries its needle as an int and builds, then clears, a
+    TypeError (~2 000 instructions a test, ~60 000 a new text's pass)."""
+
+    need_all: tuple[int | bytes, ...]
+    need_any: tuple[int | bytes, ...]
+    needs: tuple[int | bytes, ...]
     anchors: tuple[bytes, ...]
     folded: bool
 
@@ -127,7 +145,7 @@ class Gate:
         (True, True)
     """
 
-    __slots__ = ("known", "known_bytes", "patterns", "usable")
+    __slots__ = ("known", "known_bytes", "patterns", "usable", "whole", "whole_bytes")
 
     def __init__(self, redactor: Redactor | None) -> None:
         # The redactor is not kept (``clean`` is given it): the gate is kept by it.
@@ -136,6 +154,9 @@ class Gate:
         #: structure between them) that ``redact`` leaves as they are
         self.known: set[bytes] = set()
         self.known_bytes = 0  # what the remembered parts hold (user text: bounded)
+        #: length -> (an encoding judged clean whole, the limits it was judged for)
+        self.whole: dict[int, tuple[bytes, tuple[int, int, int]]] = {}
+        self.whole_bytes = 0
         self.patterns: list[_Pattern] = []
         self._build(redactor)
 
@@ -167,6 +188,26 @@ class Gate:
                     )
                 )
 
+    def seen(self, data: bytes, limits: tuple[int, int, int]) -> bool:
+        """Whether ``data`` itself was judged clean for ``limits`` (string limit, max_items,
+        max_depth): looked up by length, then compared (a miss costs no hash of the data;
+        a hit one ``memcmp``)."""
+        entry = self.whole.get(len(data))
+        return entry is not None and entry[1] == limits and entry[0] == data
+
+    def remember(self, data: bytes, limits: tuple[int, int, int]) -> None:
+        """Keep ``data`` (judged clean for ``limits``) for ``seen``: the latest one of each
+        length, within ``WHOLE_MAX`` entries and ``WHOLE_BYTES_MAX`` bytes."""
+        whole = self.whole
+        if len(whole) >= WHOLE_MAX or self.whole_bytes + len(data) > WHOLE_BYTES_MAX:
+            whole.clear()
+            self.whole_bytes = 0
+        old = whole.get(len(data))
+        if old is not None:
+            self.whole_bytes -= len(old[0])
+        whole[len(data)] = (data, limits)
+        self.whole_bytes += len(data)
+
     def clean(self, parts: list[bytes], norm: bytes, red: Redactor) -> bool:
         """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
 
@@ -175,13 +216,14 @@ class Gate:
         between them, which the walk never changes (numbers, brackets). Strings judged
         before are found by one C-level set difference; only new ones are judged.
         """
-        novel = set(parts[1::2]).difference(self.known)  # strings: the walk changes nothing else
-        if not novel:
+        strings = parts[1::2]  # the walk changes nothing else
+        known = self.known
+        if known.issuperset(strings):  # no set built: each string hashed and looked up once
             return True
+        novel = set(strings).difference(known)
         fresh = self._judge(novel, norm, red)
         if fresh is None:
             return False
-        known = self.known
         size = sum(map(len, fresh))
         if len(known) + len(fresh) > _CACHE_MAX or self.known_bytes + size > KNOWN_BYTES_MAX:
             known.clear()
@@ -256,8 +298,9 @@ def _safe(c: str) -> bool:
     return c >= " " and c not in '"\\' and not "\ud800" <= c <= "\udfff"
 
 
-def _safe_chars(chars: str) -> tuple[bytes, ...]:
-    return tuple(c.encode() for c in chars if _safe(c))
+def _safe_chars(chars: str) -> tuple[int | bytes, ...]:
+    encoded = [c.encode() for c in chars if _safe(c)]
+    return tuple(b[0] if len(b) == 1 else b for b in encoded)
 
 
 def _usable(anchor: str) -> bool:
@@ -293,7 +336,7 @@ def _shape_ok(structure: bytes, max_items: int, max_depth: int) -> bool:
         return False
     too_many = b"," * max_items
     for _ in range(max_depth):
-        if too_many in skeleton:
+        if skeleton.find(too_many) >= 0:  # not ``in``: see _Pattern
             return False
         skeleton = _INNERMOST.sub(b"", skeleton)
         if not skeleton:
@@ -379,15 +422,25 @@ def _decide(snap: Encoded, c: Compiled, max_string_length: int | None) -> bool:
     limit = c.string_limits(max_string_length)[0]
     if snap.limit < limit:
         limit = c.string_limits(snap.limit)[0]
+    limits = (limit, c.max_items, c.max_depth)
+    if gate.seen(data, limits):
+        return True  # the same bytes, the same limits, the same rules: the same verdict
+    if _judged_clean(data, limit, c, gate):
+        gate.remember(data, limits)
+        return True
+    return False
+
+
+def _judged_clean(data: bytes, limit: int, c: Compiled, gate: Gate) -> bool:
     norm = data
-    if b"\\" in data:
+    if _BACKSLASH in data:
         norm = data.replace(b"\\\\", _ESC_BACKSLASH).replace(b'\\"', _ESC_QUOTE)
     # With escaped quotes neutralised, '":' only ever closes a key: marked, a key is its own
     # part, judged (and remembered) as a key, apart from the same text as a value.
     parts = norm.replace(b'":', _KEY_END).split(b'"')
     structure = b'"'.join(parts[::2])  # a quote where each string was
     red = c.redactor
-    if red is not None and b'[["' in structure:
+    if red is not None and structure.find(b'[["') >= 0:
         return False  # maybe a list of [name, value] pairs: redacted by name
     if not _shape_ok(structure, c.max_items, c.max_depth):
         return False

@@ -139,3 +139,58 @@ def test_a_secret_name_seen_as_a_value_is_still_a_secret_key_later(name: str) ->
     snap = _encoded({name: "hunter2-value"}, s)
     assert passthrough(snap, c, None) is None
     assert finalize(snap, s) == {name: f"[REDACTED:{c.redactor.key_rule(name)}]"}  # type: ignore[union-attr]
+
+
+def test_an_encoding_seen_clean_before_is_remembered_whole_and_only_for_its_limits() -> None:
+    # The verdict is a pure function of the bytes, the limits and the rules: the same bytes
+    # again skip the passes (one memcmp); other limits or other rules are judged afresh.
+    s = CaptureSettings()
+    c = s._compiled
+    value = [{"role": "user", "content": "hello there " * 20}]
+    first = _encoded(value, s)
+    assert passthrough(first, c, None) == first.data
+    gate = passthrough_module._gate(c)
+    assert gate.seen(first.data, (c.limit, c.max_items, c.max_depth))
+    twin = Encoded(bytes(first.data), first.limit)
+    with mock.patch.object(passthrough_module, "_judged_clean", side_effect=AssertionError):
+        assert passthrough(twin, c, None) == twin.data
+    # A field limit under the text's length: judged again, and cut by the walk.
+    assert passthrough(Encoded(bytes(first.data), first.limit), c, 100) is None
+    # Other rules (a redactor of their own): judged again, and redacted.
+    keyed = CaptureSettings(redact_keys=("role",))
+    snap = Encoded(bytes(first.data), first.limit)
+    assert passthrough(snap, keyed._compiled, None) is None
+    assert finalize(snap, keyed) == [{"role": "[REDACTED:role]", "content": value[0]["content"]}]
+
+
+def test_an_encoding_of_the_same_length_holding_a_secret_is_still_refused() -> None:
+    # Remembered by length, but compared whole: a same-sized value is never taken for it.
+    s = CaptureSettings()
+    c = s._compiled
+    clean = _encoded({"note": "x" * 40}, s)
+    secret = _encoded({"note": "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"}, s)
+    assert len(clean.data) == len(secret.data)
+    assert passthrough(clean, c, None) == clean.data
+    assert passthrough(secret, c, None) is None
+    assert b"ghp_" not in orjson.dumps(finalize(secret, s))
+
+
+def test_whole_encodings_remembered_stay_within_a_byte_budget() -> None:
+    s = CaptureSettings()
+    c = s._compiled
+    gate = passthrough_module._gate(c)
+    for i in range(400):  # 400 different lengths of ~3 KB: ~1.2 MB if all were kept
+        snap = _encoded([{"id": i, "text": "plain words " * 250 + "x" * i}], s)
+        assert passthrough(snap, c, None) == snap.data
+        held = sum(len(data) for data, _ in gate.whole.values())
+        assert held == gate.whole_bytes <= passthrough_module.WHOLE_BYTES_MAX
+        assert len(gate.whole) <= passthrough_module.WHOLE_MAX
+
+
+def test_single_needed_characters_are_looked_for_as_ints() -> None:
+    # ``bytes in bytes`` builds and clears a TypeError before its search (~2 000
+    # instructions); ``int in bytes`` is a memchr. A multi-byte character stays bytes.
+    assert passthrough_module._safe_chars("k?\u00e9") == (ord("k"), ord("?"), "\u00e9".encode())
+    gate = passthrough_module._gate(CaptureSettings()._compiled)
+    needles = [n for p in gate.patterns for n in (*p.need_all, *p.need_any, *p.needs)]
+    assert needles and all(type(n) is int for n in needles)

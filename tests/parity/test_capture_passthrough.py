@@ -146,6 +146,10 @@ def _finalize_parity(fired: Fired, value: Any, kwargs: dict[str, Any]) -> None:
     if fast is not None:
         assert fast == orjson.dumps(reference)
         assert fast_counts == ref_counts  # nothing redacted or cut on either way
+        # The same bytes again (another object): the remembered verdict, the same bytes.
+        twin = Encoded(bytes(snap.data), snap.limit)
+        with mock.patch.object(passthrough_module, "_judged_clean", side_effect=AssertionError):
+            assert passthrough(twin, c, None) == fast
     again, again_counts = _counts(lambda: finalize(snap, s))
     assert (again, again_counts) == (reference, ref_counts)
 
