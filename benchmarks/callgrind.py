@@ -7,6 +7,8 @@ file, so the export worker's instructions are counted too); the difference divid
 the cost of one span, caller and worker together, with interpreter start-up, imports and
 warm-up cancelled out. ``bare`` runs the undecorated function the same way (``bare6``
 the undecorated S6 ``chat``: run.py's chat call with content parts and tool schemas).
+``S4`` and ``S4n`` are run.py's 200 000-char string with 1000 flat rows, and with rows that
+each carry a 2-tag list; total minus hot is the export worker's share.
 ``--mode hot`` keeps the queue full so the worker does nothing: the count is then the
 caller's thread alone (each span ends at the queue-full counter instead of the append).
 Hash randomisation is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the
@@ -68,18 +70,29 @@ def chat(messages, tools):
     return S6_RESPONSE
 
 sys.path.insert(0, os.environ["BROKLE_BENCH_DIR"])
-from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS
+from payloads import S4N_PAYLOAD, S6_MESSAGES, S6_RESPONSE, S6_TOOLS
+
+S4_PAYLOAD = {  # run.py's S4
+    "text": "x" * 200_000,
+    "items": [{"id": i, "text": "short", "score": 0.5} for i in range(1000)],
+}
+
+def s4(payload):
+    return len(payload["text"])
 
 traced_flat = observe(flat)
 traced_chat = observe(chat)
 traced_child = observe(child)
 traced_root = observe(root)
+traced_s4 = observe(s4)
 fn = {
     "bare": lambda: flat(TEXT),
     "S1": lambda: traced_flat(TEXT),
     "S2": traced_root,
     "bare6": lambda: chat(S6_MESSAGES, S6_TOOLS),
     "S6": lambda: traced_chat(S6_MESSAGES, S6_TOOLS),
+    "S4": lambda: traced_s4(S4_PAYLOAD),
+    "S4n": lambda: traced_s4(S4N_PAYLOAD),
 }[scenario]
 for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
@@ -95,7 +108,7 @@ if mode == "hot":
 assert brokle_trace.flush(600)
 """
 
-_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "bare6": 1, "S6": 1}
+_SPANS_PER_CALL = {"bare": 1, "S1": 1, "S2": 4, "bare6": 1, "S6": 1, "S4": 1, "S4n": 1}
 
 
 def _instructions(python: str, n: int, scenario: str, root: Path, mode: str) -> int:
