@@ -13,6 +13,8 @@ the undecorated S6 ``chat``: run.py's chat call with content parts and tool sche
 ``bare7`` and ``S7`` the same for run.py's retrieval call returning ten documents;
 ``S6new`` S6 with new message texts on every call, which no cache has seen: its
 worker's cost, total minus hot, is what a chat whose history is new costs).
+``S4`` and ``S4n`` are run.py's 200 000-char string with 1000 flat rows, and with rows that
+each carry a 2-tag list; total minus hot is the export worker's share.
 ``--mode hot`` keeps the queue full so the worker does nothing: the count is then the
 caller's thread alone (each span ends at the queue-full counter instead of the append).
 Hash randomisation is fixed (PYTHONHASHSEED=0) so that dict probes, and with them the
@@ -95,7 +97,7 @@ def retrieve(query, k=10):
     return S7_DOCS[:k]
 
 sys.path.insert(0, os.environ["BROKLE_BENCH_DIR"])
-from payloads import S6_MESSAGES, S6_RESPONSE, S6_TOOLS, S7_DOCS
+from payloads import S4N_PAYLOAD, S6_MESSAGES, S6_RESPONSE, S6_TOOLS, S7_DOCS
 from payloads import _SENTENCES as S6_TEXT
 
 WORDS = " ".join(S6_TEXT).split()
@@ -114,6 +116,14 @@ def new_messages():  # S6's shape with new texts on every call (caches see nothi
     ]
 
 
+S4_PAYLOAD = {  # run.py's S4
+    "text": "x" * 200_000,
+    "items": [{"id": i, "text": "short", "score": 0.5} for i in range(1000)],
+}
+
+def s4(payload):
+    return len(payload["text"])
+
 traced_flat = observe(flat)
 traced_chat = observe(chat)
 traced_retrieve = observe(retrieve)
@@ -122,6 +132,7 @@ traced_root = observe(root)
 traced_achild = observe(achild)
 traced_aroot = observe(aroot)
 loop = asyncio.new_event_loop()
+traced_s4 = observe(s4)
 fn = {
     "bare": lambda: flat(TEXT),
     "S1": lambda: traced_flat(TEXT),
@@ -132,6 +143,8 @@ fn = {
     "S6new": lambda: traced_chat(new_messages(), S6_TOOLS),
     "bare7": lambda: retrieve("what did customers say about onboarding?", k=10),
     "S7": lambda: traced_retrieve("what did customers say about onboarding?", k=10),
+    "S4": lambda: traced_s4(S4_PAYLOAD),
+    "S4n": lambda: traced_s4(S4N_PAYLOAD),
 }[scenario]
 for _ in range(200):  # warm-up: caches, first-span set-up
     fn()
@@ -160,6 +173,8 @@ _SPANS_PER_CALL = {
     "bare7": 1,
     "S7": 1,
     "S6new": 1,
+    "S4": 1,
+    "S4n": 1,
 }
 
 

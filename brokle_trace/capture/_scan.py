@@ -71,8 +71,14 @@ _TOKEN_BYTES = frozenset(TOKEN_CHARS.encode())
 # tries the needle as an int and formats the TypeError it then clears (~2 000 instructions).
 _PLUS, _SLASH = ord("+"), ord("/")
 # A literal prefix ("aaaa...") lets re skip to each run with its fast (KMP) search;
-# bytes.find degrades on a needle of one repeated character.
-_RUNS = re.compile(b"a" * MIN_RUN + b"a*")
+# bytes.find degrades on a needle of one repeated character. The run's end is then one
+# memchr (``find(b" ")``): an ``a*`` tail costs ~5 instructions a character.
+_RUNS = re.compile(b"a" * MIN_RUN)
+_HEX_BYTES = frozenset(b"0123456789abcdef-")
+#: The separators inside a run of token characters; a family key after one of them, and the
+#: prefixed rule's body, need one. A run without any (a long word, "xxxx...") skips those
+#: regexes: a charset-led search costs ~40 instructions a character, ``in`` is a memchr.
+_SEPARATORS = "_-+/."
 # The three characters after each separator (a look-ahead: "x_hf_a" has two boundaries).
 _BOUNDARY = re.compile(r"[_\-+/.](?=([A-Za-z0-9][A-Za-z0-9_\-+/.]{2}))")
 # Whole runs that are never secrets: hex digests and UUIDs (one case), numbers and dates.
@@ -118,14 +124,23 @@ def candidate_runs(text: str, hex_keys: frozenset[str] = frozenset()) -> list[tu
     full: bytes | None = None
     m = _RUNS.search(classes)
     if m is not None:
-        hex_classes = data.translate(_HEX_CLASS)
+        hex_classes: bytes | None = None  # made for the first run that starts with hex
+        hex_start = _HEX_BYTES
         token = _TOKEN_BYTES
         search = _RUNS.search
         n = len(data)
         while m is not None:
-            k, e = m.span()
+            k = m.start()
+            e = classes.find(b" ", k + MIN_RUN)
+            if e < 0:
+                e = n
+            digest = False
+            if data[k] in hex_start:
+                if hex_classes is None:
+                    hex_classes = data.translate(_HEX_CLASS)
+                digest = hex_classes.find(b" ", k, e) < 0
             if (
-                hex_classes.find(b" ", k, e) < 0
+                digest
                 and (k == 0 or data[k - 1] not in token)
                 and (e == n or data[e] not in token)
                 and text[k : k + 3] not in hex_keys
@@ -158,6 +173,16 @@ def candidate_runs(text: str, hex_keys: frozenset[str] = frozenset()) -> list[tu
         if more:
             out = sorted(set(out + more))
     return out
+
+
+def _first_separator(run: str) -> int:
+    """Where the first of ``_-+/.`` is in ``run``, or -1 (five memchr calls)."""
+    first = -1
+    for c in _SEPARATORS:
+        k = run.find(c, 0, first) if first >= 0 else run.find(c)
+        if k >= 0:
+            first = k
+    return first
 
 
 def _widen(classes: bytes, k: int) -> tuple[int, int]:
@@ -246,7 +271,8 @@ class Scanner:
             # Whether a family starts in the run, and what the shape rules find in it,
             # depend on its text alone (ids, paths and names repeat: a tool call's id,
             # every frame's file); only a family's own match may look around the run.
-            hit = cache.get(run)
+            # A long run is never kept, so never looked up (hashing it costs ~3 a character).
+            hit = cache.get(run) if j - i <= _CACHED_RUN_MAX else None
             if hit is None:
                 hit = self._judge(run)
                 if j - i <= _CACHED_RUN_MAX:
@@ -273,17 +299,20 @@ class Scanner:
         if _BORING.fullmatch(run) and run[:3] not in self._hex_keys:
             return False, ()  # digests, UUIDs, numbers
         shapes: list[tuple[int, int, str]] = []
+        sep = _first_separator(run)
         if not run.startswith(self.ids):  # an object id (or a digest) is never a secret
-            self._shapes(run, 0, len(run), shapes)
-        keys = _BOUNDARY.findall(run)
+            self._shapes(run, sep, shapes)
+        keys = _BOUNDARY.findall(run, sep) if sep >= 0 else []
         keys.append(run[:3])
         return not self._by_key.keys().isdisjoint(keys), tuple(shapes)
 
-    def _shapes(self, text: str, i: int, j: int, found: list[tuple[int, int, str]]) -> None:
-        if self.prefixed is not None and _BODY.search(text, i, j):
-            self._prefixed(text, i, j, found)
-        if self.entropy is not None and j - i >= self.entropy.min_length:
-            self._entropy(text, i, j, found)
+    def _shapes(self, run: str, sep: int, found: list[tuple[int, int, str]]) -> None:
+        """What the shape rules find in ``run``, whose first separator is at ``sep``."""
+        n = len(run)
+        if self.prefixed is not None and sep >= 0 and _BODY.search(run, sep):
+            self._prefixed(run, 0, n, found)
+        if self.entropy is not None and n >= self.entropy.min_length:
+            self._entropy(run, 0, n, found)
 
     def _families(self, text: str, i: int, j: int, found: list[tuple[int, int, str]]) -> None:
         by_key = self._by_key
@@ -371,7 +400,7 @@ def _pieces(text: str, i: int, j: int, minimum: int) -> list[tuple[int, int]]:
         if b - a < minimum:
             continue
         parts = [(a, b)]
-        slashes = text.count("/", a, b)
+        slashes = text.count("/", a, b) if text.find("/", a, b) >= 0 else 0  # find: memchr
         if slashes:
             segments = _split(text, a, b, "/")
             if (

@@ -206,6 +206,11 @@ def test_optimised_redactor_matches_naive_reference() -> None:
         @example(parts=["Password=", "\x1f"])  # a control character is not a value's end
         @example(parts=["x-", "SG.", "A" * 22, ".", "b" * 43])  # a family after a separator
         @example(parts=["base64,", "Zq8xK2vNp7LwR4mT9bY3cH6jD1fG5sA0eQ+/"])
+        # Runs past the run cache's bound: one without separators (no boundary or body
+        # regex), one whose only separators come late, before a family and a shape.
+        @example(parts=["x" * 5000])
+        @example(parts=["q" * 600, "_", "hf_", "Ab1" * 12, "/", "sk-", "A1b2C3d4" * 6])
+        @example(parts=["0f" * 12, "Zq8xK2vNp7LwR4mT9bY3cH6jD1fG5sA0eQ", " ", "0f" * 20])
         def check(parts: list[str]) -> None:
             text = "".join(parts)
             fast = _fast()

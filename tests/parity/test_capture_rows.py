@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from unittest import mock
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from brokle_trace.capture import CaptureSettings, _finalize, snapshot
 from brokle_trace.capture import _counters as counters
 from brokle_trace.capture import _rows as rows_module
+from brokle_trace.capture._fast import INT_MAX, INT_MIN
 from brokle_trace.capture._finalize import finalize_value
 from tests.capture.strategies import TEXT, secrets, settings_kwargs
 from tests.parity.fired import Fired, run
@@ -74,6 +76,14 @@ def test_rows_equal_the_walk() -> None:
     @settings(max_examples=400, deadline=None)
     @given(table=tables(), kwargs=settings_kwargs(), wrap=st.booleans())
     @example(table=[{"id": i, "text": "short"} for i in range(8)], kwargs={}, wrap=False)
+    # The int and float columns' one-pass checks at their edges: the 64-bit bounds and one
+    # past them; a NaN, an infinity; finite floats whose sum overflows.
+    @example(table=[{"n": v} for v in [0, INT_MIN, INT_MAX, 7]], kwargs={}, wrap=False)
+    @example(table=[{"n": v} for v in [0, INT_MIN, INT_MAX + 1, 7]], kwargs={}, wrap=False)
+    @example(table=[{"n": v} for v in [0, INT_MIN - 1, INT_MAX, 7]], kwargs={}, wrap=False)
+    @example(table=[{"x": v} for v in [0.5, math.nan, 1.0, 2.0]], kwargs={}, wrap=True)
+    @example(table=[{"x": v} for v in [0.5, -math.inf, 1.0, 2.0]], kwargs={}, wrap=False)
+    @example(table=[{"x": v} for v in [1.7e308, 1.7e308, -1.0, 2.0]], kwargs={}, wrap=False)
     @example(  # rebuilt rows (a redaction) with one row's keys in another order, then cut
         table=[
             {"a": "s", "b": "x " + _KEY, "c": "s"},
