@@ -129,8 +129,11 @@ def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | Non
             ea = event.attributes or {}
             text = str(ea.get("exception.message", ""))
             stack = ea.get("exception.stacktrace")
+            # The type is the instrumentor's text too (any string): redacted like the rest,
+            # whole (a token with a dot in it would survive as its last part).
+            kind = capture.redact_text(str(ea.get("exception.type", "Exception")), settings)
             error = ErrorInfo(
-                type=str(ea.get("exception.type", "Exception")).rsplit(".", 1)[-1],
+                type=kind.rsplit(".", 1)[-1],
                 message=capture.redact_text(text, settings),
                 stacktrace=capture.redact_text(
                     str(stack),
