@@ -203,6 +203,19 @@ def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 _PRICED_TYPES = frozenset({"llm", "embedding"})
+#: What ``to_span_data`` adds of the span's structure, kept first by a cut at max_items.
+_STRUCTURE_KEYS = (
+    semconv.SCOPE_NAME_ATTRIBUTE,
+    semconv.SCOPE_VERSION_ATTRIBUTE,
+    semconv.BROKLE_OTEL_KIND,
+    semconv.BROKLE_OTEL_TRACE_STATE,
+    semconv.BROKLE_REMOTE_PARENT,
+    semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED,
+    semconv.BROKLE_OTEL_EVENTS_DROPPED,
+    semconv.BROKLE_OTEL_LINKS_DROPPED,
+    semconv.BROKLE_OTEL_EVENTS,
+    semconv.BROKLE_OTEL_LINKS,
+)
 #: (resource, our resource, fields) of the last span's resource: spans share a few.
 _last_resource: tuple[Any, Any, tuple[Any, Any, Any]] = (None, None, (None, None, None))
 
@@ -286,16 +299,18 @@ def to_span_data(
     if kind is not None:
         attributes[semconv.BROKLE_OTEL_KIND] = kind
     # What the SDK's span limits dropped before the span reached us is counted with ours.
+    # At most max_items too: capture would cut a longer list itself, uncounted.
+    most = min(MAX_EVENTS, settings.max_items)
     events = _events(span)
     if events:
-        attributes[semconv.BROKLE_OTEL_EVENTS] = events[:MAX_EVENTS]
-    dropped = max(0, len(events) - MAX_EVENTS) + _sdk_dropped(span, "dropped_events")
+        attributes[semconv.BROKLE_OTEL_EVENTS] = events[:most]
+    dropped = max(0, len(events) - most) + _sdk_dropped(span, "dropped_events")
     if dropped:
         attributes[semconv.BROKLE_OTEL_EVENTS_DROPPED] = dropped
     links = _links(span)
     if links:
-        attributes[semconv.BROKLE_OTEL_LINKS] = links[:MAX_EVENTS]
-    dropped = max(0, len(links) - MAX_EVENTS) + _sdk_dropped(span, "dropped_links")
+        attributes[semconv.BROKLE_OTEL_LINKS] = links[:most]
+    dropped = max(0, len(links) - most) + _sdk_dropped(span, "dropped_links")
     if dropped:
         attributes[semconv.BROKLE_OTEL_LINKS_DROPPED] = dropped
     dropped = _sdk_dropped(span, "dropped_attributes")
@@ -311,10 +326,14 @@ def to_span_data(
     inp = _io(raw, "input", plan)
     out = _io(raw, "output", plan)
     if len(attributes) > settings.max_items:
-        # The cut keeps the first max_items: ours and the structure (scope, kind, events,
-        # links, trace state: the OTLP fields, and what makes this a third-party span)
-        # before theirs, which are the ones cut.
-        attributes = {k: v for k, v in attributes.items() if k not in theirs} | theirs
+        # The cut keeps the first max_items: the structure (scope, kind, events, links,
+        # trace state, counts: the OTLP fields, and what makes this a third-party span),
+        # then ours, then theirs, which are the ones cut.
+        attributes = (
+            {k: attributes[k] for k in _STRUCTURE_KEYS if k in attributes}
+            | {k: v for k, v in attributes.items() if k not in theirs}
+            | theirs
+        )
     redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
     if not isinstance(redacted, dict):
         redacted = {"value": redacted}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import (
@@ -171,3 +172,46 @@ def test_a_span_with_more_attributes_than_max_items_keeps_its_structure_and_ours
     assert [e.name for e in direct.events] == ["retry"]
     assert direct.trace_state == "vendor=abc"
     assert data.type == "llm"
+
+
+def _rich_span() -> Any:
+    tracer = TracerProvider().get_tracer(_SCOPE, "1.2")
+    links = [Link(SpanContext(7, i + 1, is_remote=False), {"i": i}) for i in range(3)]
+    span = tracer.start_span(
+        "chat",
+        kind=SpanKind.CLIENT,
+        context=_under_trace_state("vendor=abc"),
+        links=links,
+        attributes={
+            "openinference.span.kind": "LLM",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.provider": "openai",
+            "llm.token_count.prompt": 5,
+            "llm.token_count.completion": 3,
+            "llm.token_count.total": 8,
+            **{f"extra.{i}": i for i in range(5)},
+        },
+    )
+    for i in range(25):
+        span.add_event("chunk", {"i": i})
+    span.end()
+    return span
+
+
+@pytest.mark.parametrize("max_items", [12, 20])
+def test_a_small_max_items_cuts_their_attributes_not_the_structure(max_items: int) -> None:
+    # Ours (model, provider, usage: 6 here) and the structure (scope, kind, events, links,
+    # trace state, counts) together exceed a small max_items: the structure is kept first,
+    # so the span stays third-party (kind, links, trace state) on every route.
+    data = _converted(_rich_span(), capture.CaptureSettings(max_items=max_items))
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    assert direct == PbSpan.FromString(span_bytes(data))
+    assert direct.kind == PbSpan.SPAN_KIND_CLIENT
+    assert direct.trace_state == "vendor=abc"
+    assert len(direct.links) == 3
+    assert data.attributes["otel.scope.version"] == "1.2"
+    # every event is exported or counted: none is lost to the list's own cut
+    assert len(direct.events) + direct.dropped_events_count == 25
+    assert all(e.name == "chunk" for e in direct.events)
+    readable = to_readable_span(data, ResourceCache({}))
+    assert readable.dropped_events == direct.dropped_events_count
