@@ -193,6 +193,16 @@ def _sdk_dropped(span: Any, name: str) -> int:
     return n if type(n) is int and n > 0 else 0
 
 
+def _whole_members(header: str, limit: int) -> str:
+    """A W3C tracestate header of at most ``limit`` characters: whole members from the left
+    (W3C's own way to shorten one), so capture's cut never leaves a malformed last member
+    (32 members can reach ~16 000 characters; OTLP and the adapter's parser get the rest)."""
+    if len(header) <= limit:
+        return header
+    cut = header.rfind(",", 0, limit + 1)
+    return header[:cut] if cut > 0 else ""
+
+
 def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
     """``attributes`` with the deferred costs (this span's, its subtree's) priced in."""
     if DEFERRED not in attributes:
@@ -318,7 +328,9 @@ def to_span_data(
         attributes[semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED] = dropped
     trace_state = span.context.trace_state
     if trace_state:  # vendors' entries (W3C tracestate): redacted with the attributes
-        attributes[semconv.BROKLE_OTEL_TRACE_STATE] = trace_state.to_header()
+        attributes[semconv.BROKLE_OTEL_TRACE_STATE] = _whole_members(
+            trace_state.to_header(), settings.max_string_length
+        )
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True

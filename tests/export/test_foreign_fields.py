@@ -215,3 +215,23 @@ def test_a_small_max_items_cuts_their_attributes_not_the_structure(max_items: in
     assert all(e.name == "chunk" for e in direct.events)
     readable = to_readable_span(data, ResourceCache({}))
     assert readable.dropped_events == direct.dropped_events_count
+
+
+def test_a_trace_state_over_the_string_limit_keeps_whole_members() -> None:
+    # 32 members of 250 characters: 8 149 in all, over max_string_length (4 000). Capture's
+    # cut left a last member of ~4 000 characters ending in its marker: not W3C (a value
+    # is at most 256), which OTLP carried as is and the adapter's parser dropped.
+    members = [(f"k{i}", "v" * 250) for i in range(32)]
+    span = TracerProvider().get_tracer(_SCOPE).start_span(
+        "chat", context=_under_trace_state(TraceState(members).to_header())
+    )
+    span.end()
+    data = _converted(span)
+    header = data.attributes["brokle.otel.trace_state"]
+    assert len(header) <= _SETTINGS.max_string_length
+    kept = TraceState.from_header([header])
+    assert list(kept.items()) == members[: len(kept)] and len(kept) == header.count(",") + 1
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    assert direct.trace_state == header == PbSpan.FromString(span_bytes(data)).trace_state
+    readable = to_readable_span(data, ResourceCache({}))
+    assert readable.context.trace_state.to_header() == header
