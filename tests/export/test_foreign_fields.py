@@ -222,8 +222,10 @@ def test_a_trace_state_over_the_string_limit_keeps_whole_members() -> None:
     # cut left a last member of ~4 000 characters ending in its marker: not W3C (a value
     # is at most 256), which OTLP carried as is and the adapter's parser dropped.
     members = [(f"k{i}", "v" * 250) for i in range(32)]
-    span = TracerProvider().get_tracer(_SCOPE).start_span(
-        "chat", context=_under_trace_state(TraceState(members).to_header())
+    span = (
+        TracerProvider()
+        .get_tracer(_SCOPE)
+        .start_span("chat", context=_under_trace_state(TraceState(members).to_header()))
     )
     span.end()
     data = _converted(span)
