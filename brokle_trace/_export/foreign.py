@@ -337,16 +337,19 @@ def to_span_data(
     status, status_message, error = _error(span, settings)
     inp = _io(raw, "input", plan)
     out = _io(raw, "output", plan)
+    # Priced before the cut: the cost attributes are added at the end, where it would take
+    # them from a span over max_items.
+    attributes = _priced(attributes)
     if len(attributes) > settings.max_items:
         # The cut keeps the first max_items: the structure (scope, kind, events, links,
         # trace state, counts: the OTLP fields, and what makes this a third-party span),
-        # then ours, then theirs, which are the ones cut.
+        # then ours (cost included), then theirs, which are the ones cut.
         attributes = (
             {k: attributes[k] for k in _STRUCTURE_KEYS if k in attributes}
             | {k: v for k, v in attributes.items() if k not in theirs}
             | theirs
         )
-    redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
+    redacted = capture.redact_value(attributes, settings, field="attributes")
     if not isinstance(redacted, dict):
         redacted = {"value": redacted}
     final_in = None if inp is None else capture.finalize(inp, settings, field="input")

@@ -237,3 +237,30 @@ def test_a_trace_state_over_the_string_limit_keeps_whole_members() -> None:
     assert direct.trace_state == header == PbSpan.FromString(span_bytes(data)).trace_state
     readable = to_readable_span(data, ResourceCache({}))
     assert readable.context.trace_state.to_header() == header
+
+
+def test_an_llm_span_over_max_items_keeps_its_cost() -> None:
+    # An agent's chat span carries a flattened message history (4 names a message): 110
+    # more attributes than max_items. Its cost is priced in after the attributes were
+    # ordered for the cut, at their end: the cut took it.
+    def llm_span(extra: int) -> Any:
+        attributes = {
+            "openinference.span.kind": "LLM",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.provider": "openai",
+            "llm.token_count.prompt": 1000,
+            "llm.token_count.completion": 500,
+        }
+        for i in range(extra // 2):
+            attributes[f"llm.input_messages.{i}.message.role"] = "user"
+            attributes[f"llm.input_messages.{i}.message.content"] = f"turn {i}"
+        span = TracerProvider().get_tracer(_SCOPE, "1").start_span("chat", attributes=attributes)
+        span.end()
+        return span
+
+    alone = _converted(llm_span(0)).attributes
+    assert alone["brokle.cost.total_usd"] > 0
+    kept = _converted(llm_span(110)).attributes
+    assert len(kept) == _SETTINGS.max_items
+    for key in ("brokle.cost.total_usd", "brokle.cost.input_usd", "brokle.cost.model"):
+        assert kept[key] == alone[key]
