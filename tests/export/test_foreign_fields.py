@@ -264,3 +264,23 @@ def test_an_llm_span_over_max_items_keeps_its_cost() -> None:
     assert len(kept) == _SETTINGS.max_items
     for key in ("brokle.cost.total_usd", "brokle.cost.input_usd", "brokle.cost.model"):
         assert kept[key] == alone[key]
+
+
+def test_digits_int_cannot_read_lose_nothing() -> None:
+    # "²".isdigit() is True, int("²") raises: the span was lost (serialize_error) for a
+    # token count or a flattened message index written so. Decimal digits of any script
+    # are read ("٣" is 3); the others are not counts, nor indexes.
+    span = TracerProvider().get_tracer(_SCOPE).start_span(
+        "chat",
+        attributes={
+            "openinference.span.kind": "LLM",
+            "llm.token_count.prompt": "²",
+            "llm.token_count.completion": "٣",
+            "llm.input_messages.².message.content": "hi",
+        },
+    )
+    span.end()
+    data = _converted(span)
+    assert data.attributes["gen_ai.usage.output_tokens"] == 3
+    assert "gen_ai.usage.input_tokens" not in data.attributes
+    assert data.input is None
