@@ -270,14 +270,18 @@ def test_digits_int_cannot_read_lose_nothing() -> None:
     # "²".isdigit() is True, int("²") raises: the span was lost (serialize_error) for a
     # token count or a flattened message index written so. Decimal digits of any script
     # are read ("٣" is 3); the others are not counts, nor indexes.
-    span = TracerProvider().get_tracer(_SCOPE).start_span(
-        "chat",
-        attributes={
-            "openinference.span.kind": "LLM",
-            "llm.token_count.prompt": "²",
-            "llm.token_count.completion": "٣",
-            "llm.input_messages.².message.content": "hi",
-        },
+    span = (
+        TracerProvider()
+        .get_tracer(_SCOPE)
+        .start_span(
+            "chat",
+            attributes={
+                "openinference.span.kind": "LLM",
+                "llm.token_count.prompt": "²",
+                "llm.token_count.completion": "٣",
+                "llm.input_messages.².message.content": "hi",
+            },
+        )
     )
     span.end()
     data = _converted(span)
