@@ -205,7 +205,12 @@ def _rare_fields(  # noqa: PLR0917 - the parts of a record the common path skips
             # LLM costs are priced here, on the worker, never on the caller's thread.
             from brokle_trace.llm._deferred import finish
 
-            span_attrs = finish(span_attrs)
+            priced = finish(span_attrs)
+            if len(priced) > settings.max_items:
+                # The cost is added last, where capture's cut at max_items would take it:
+                # first instead (the user's own attributes are the ones cut).
+                priced = {k: v for k, v in priced.items() if k not in span_attrs} | priced
+            span_attrs = priced
         if span_attrs:
             static_attributes = view[VIEW_ATTRIBUTES]
             attributes = {**static_attributes, **span_attrs} if static_attributes else span_attrs

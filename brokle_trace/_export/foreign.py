@@ -129,8 +129,11 @@ def _error(span: Any, settings: capture.CaptureSettings) -> tuple[str, str | Non
             ea = event.attributes or {}
             text = str(ea.get("exception.message", ""))
             stack = ea.get("exception.stacktrace")
+            # The type is the instrumentor's text too (any string): redacted like the rest,
+            # whole (a token with a dot in it would survive as its last part).
+            kind = capture.redact_text(str(ea.get("exception.type", "Exception")), settings)
             error = ErrorInfo(
-                type=str(ea.get("exception.type", "Exception")).rsplit(".", 1)[-1],
+                type=kind.rsplit(".", 1)[-1],
                 message=capture.redact_text(text, settings),
                 stacktrace=capture.redact_text(
                     str(stack),
@@ -190,6 +193,16 @@ def _sdk_dropped(span: Any, name: str) -> int:
     return n if type(n) is int and n > 0 else 0
 
 
+def _whole_members(header: str, limit: int) -> str:
+    """A W3C tracestate header of at most ``limit`` characters: whole members from the left
+    (W3C's own way to shorten one), so capture's cut never leaves a malformed last member
+    (32 members can reach ~16 000 characters; OTLP and the adapter's parser get the rest)."""
+    if len(header) <= limit:
+        return header
+    cut = header.rfind(",", 0, limit + 1)
+    return header[:cut] if cut > 0 else ""
+
+
 def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
     """``attributes`` with the deferred costs (this span's, its subtree's) priced in."""
     if DEFERRED not in attributes:
@@ -200,6 +213,19 @@ def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 _PRICED_TYPES = frozenset({"llm", "embedding"})
+#: What ``to_span_data`` adds of the span's structure, kept first by a cut at max_items.
+_STRUCTURE_KEYS = (
+    semconv.SCOPE_NAME_ATTRIBUTE,
+    semconv.SCOPE_VERSION_ATTRIBUTE,
+    semconv.BROKLE_OTEL_KIND,
+    semconv.BROKLE_OTEL_TRACE_STATE,
+    semconv.BROKLE_REMOTE_PARENT,
+    semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED,
+    semconv.BROKLE_OTEL_EVENTS_DROPPED,
+    semconv.BROKLE_OTEL_LINKS_DROPPED,
+    semconv.BROKLE_OTEL_EVENTS,
+    semconv.BROKLE_OTEL_LINKS,
+)
 #: (resource, our resource, fields) of the last span's resource: spans share a few.
 _last_resource: tuple[Any, Any, tuple[Any, Any, Any]] = (None, None, (None, None, None))
 
@@ -283,16 +309,18 @@ def to_span_data(
     if kind is not None:
         attributes[semconv.BROKLE_OTEL_KIND] = kind
     # What the SDK's span limits dropped before the span reached us is counted with ours.
+    # At most max_items too: capture would cut a longer list itself, uncounted.
+    most = min(MAX_EVENTS, settings.max_items)
     events = _events(span)
     if events:
-        attributes[semconv.BROKLE_OTEL_EVENTS] = events[:MAX_EVENTS]
-    dropped = max(0, len(events) - MAX_EVENTS) + _sdk_dropped(span, "dropped_events")
+        attributes[semconv.BROKLE_OTEL_EVENTS] = events[:most]
+    dropped = max(0, len(events) - most) + _sdk_dropped(span, "dropped_events")
     if dropped:
         attributes[semconv.BROKLE_OTEL_EVENTS_DROPPED] = dropped
     links = _links(span)
     if links:
-        attributes[semconv.BROKLE_OTEL_LINKS] = links[:MAX_EVENTS]
-    dropped = max(0, len(links) - MAX_EVENTS) + _sdk_dropped(span, "dropped_links")
+        attributes[semconv.BROKLE_OTEL_LINKS] = links[:most]
+    dropped = max(0, len(links) - most) + _sdk_dropped(span, "dropped_links")
     if dropped:
         attributes[semconv.BROKLE_OTEL_LINKS_DROPPED] = dropped
     dropped = _sdk_dropped(span, "dropped_attributes")
@@ -300,19 +328,28 @@ def to_span_data(
         attributes[semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED] = dropped
     trace_state = span.context.trace_state
     if trace_state:  # vendors' entries (W3C tracestate): redacted with the attributes
-        attributes[semconv.BROKLE_OTEL_TRACE_STATE] = trace_state.to_header()
+        attributes[semconv.BROKLE_OTEL_TRACE_STATE] = _whole_members(
+            trace_state.to_header(), settings.max_string_length
+        )
     parent = span.parent
     if parent is not None and parent.is_remote:
         attributes[semconv.BROKLE_REMOTE_PARENT] = True
     status, status_message, error = _error(span, settings)
     inp = _io(raw, "input", plan)
     out = _io(raw, "output", plan)
+    # Priced before the cut: the cost attributes are added at the end, where it would take
+    # them from a span over max_items.
+    attributes = _priced(attributes)
     if len(attributes) > settings.max_items:
-        # The cut keeps the first max_items: ours and the structure (scope, kind, events,
-        # links, trace state: the OTLP fields, and what makes this a third-party span)
-        # before theirs, which are the ones cut.
-        attributes = {k: v for k, v in attributes.items() if k not in theirs} | theirs
-    redacted = capture.redact_value(_priced(attributes), settings, field="attributes")
+        # The cut keeps the first max_items: the structure (scope, kind, events, links,
+        # trace state, counts: the OTLP fields, and what makes this a third-party span),
+        # then ours (cost included), then theirs, which are the ones cut.
+        attributes = (
+            {k: attributes[k] for k in _STRUCTURE_KEYS if k in attributes}
+            | {k: v for k, v in attributes.items() if k not in theirs}
+            | theirs
+        )
+    redacted = capture.redact_value(attributes, settings, field="attributes")
     if not isinstance(redacted, dict):
         redacted = {"value": redacted}
     final_in = None if inp is None else capture.finalize(inp, settings, field="input")

@@ -70,7 +70,7 @@ def _entries(keys: tuple[str, ...], prefix: str) -> tuple[_Entry, ...]:
         if not key.startswith(prefix):
             continue
         index, _, rest = key[len(prefix) :].partition(".")
-        if not index.isdigit() or not rest:
+        if not index.isdecimal() or not rest:
             continue
         if rest.startswith("message."):
             rest = rest[8:]
@@ -126,7 +126,7 @@ def _count(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isdecimal():
         return int(value)
     return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.trace import (
@@ -171,3 +172,119 @@ def test_a_span_with_more_attributes_than_max_items_keeps_its_structure_and_ours
     assert [e.name for e in direct.events] == ["retry"]
     assert direct.trace_state == "vendor=abc"
     assert data.type == "llm"
+
+
+def _rich_span() -> Any:
+    tracer = TracerProvider().get_tracer(_SCOPE, "1.2")
+    links = [Link(SpanContext(7, i + 1, is_remote=False), {"i": i}) for i in range(3)]
+    span = tracer.start_span(
+        "chat",
+        kind=SpanKind.CLIENT,
+        context=_under_trace_state("vendor=abc"),
+        links=links,
+        attributes={
+            "openinference.span.kind": "LLM",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.provider": "openai",
+            "llm.token_count.prompt": 5,
+            "llm.token_count.completion": 3,
+            "llm.token_count.total": 8,
+            **{f"extra.{i}": i for i in range(5)},
+        },
+    )
+    for i in range(25):
+        span.add_event("chunk", {"i": i})
+    span.end()
+    return span
+
+
+@pytest.mark.parametrize("max_items", [12, 20])
+def test_a_small_max_items_cuts_their_attributes_not_the_structure(max_items: int) -> None:
+    # Ours (model, provider, usage: 6 here) and the structure (scope, kind, events, links,
+    # trace state, counts) together exceed a small max_items: the structure is kept first,
+    # so the span stays third-party (kind, links, trace state) on every route.
+    data = _converted(_rich_span(), capture.CaptureSettings(max_items=max_items))
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    assert direct == PbSpan.FromString(span_bytes(data))
+    assert direct.kind == PbSpan.SPAN_KIND_CLIENT
+    assert direct.trace_state == "vendor=abc"
+    assert len(direct.links) == 3
+    assert data.attributes["otel.scope.version"] == "1.2"
+    # every event is exported or counted: none is lost to the list's own cut
+    assert len(direct.events) + direct.dropped_events_count == 25
+    assert all(e.name == "chunk" for e in direct.events)
+    readable = to_readable_span(data, ResourceCache({}))
+    assert readable.dropped_events == direct.dropped_events_count
+
+
+def test_a_trace_state_over_the_string_limit_keeps_whole_members() -> None:
+    # 32 members of 250 characters: 8 149 in all, over max_string_length (4 000). Capture's
+    # cut left a last member of ~4 000 characters ending in its marker: not W3C (a value
+    # is at most 256), which OTLP carried as is and the adapter's parser dropped.
+    members = [(f"k{i}", "v" * 250) for i in range(32)]
+    span = (
+        TracerProvider()
+        .get_tracer(_SCOPE)
+        .start_span("chat", context=_under_trace_state(TraceState(members).to_header()))
+    )
+    span.end()
+    data = _converted(span)
+    header = data.attributes["brokle.otel.trace_state"]
+    assert len(header) <= _SETTINGS.max_string_length
+    kept = TraceState.from_header([header])
+    assert list(kept.items()) == members[: len(kept)] and len(kept) == header.count(",") + 1
+    direct = PbSpan.FromString(foreign_span_bytes(data))
+    assert direct.trace_state == header == PbSpan.FromString(span_bytes(data)).trace_state
+    readable = to_readable_span(data, ResourceCache({}))
+    assert readable.context.trace_state.to_header() == header
+
+
+def test_an_llm_span_over_max_items_keeps_its_cost() -> None:
+    # An agent's chat span carries a flattened message history (4 names a message): 110
+    # more attributes than max_items. Its cost is priced in after the attributes were
+    # ordered for the cut, at their end: the cut took it.
+    def llm_span(extra: int) -> Any:
+        attributes = {
+            "openinference.span.kind": "LLM",
+            "llm.model_name": "gpt-4o-mini",
+            "llm.provider": "openai",
+            "llm.token_count.prompt": 1000,
+            "llm.token_count.completion": 500,
+        }
+        for i in range(extra // 2):
+            attributes[f"llm.input_messages.{i}.message.role"] = "user"
+            attributes[f"llm.input_messages.{i}.message.content"] = f"turn {i}"
+        span = TracerProvider().get_tracer(_SCOPE, "1").start_span("chat", attributes=attributes)
+        span.end()
+        return span
+
+    alone = _converted(llm_span(0)).attributes
+    assert alone["brokle.cost.total_usd"] > 0
+    kept = _converted(llm_span(110)).attributes
+    assert len(kept) == _SETTINGS.max_items
+    for key in ("brokle.cost.total_usd", "brokle.cost.input_usd", "brokle.cost.model"):
+        assert kept[key] == alone[key]
+
+
+def test_digits_int_cannot_read_lose_nothing() -> None:
+    # "²".isdigit() is True, int("²") raises: the span was lost (serialize_error) for a
+    # token count or a flattened message index written so. Decimal digits of any script
+    # are read ("٣" is 3); the others are not counts, nor indexes.
+    span = (
+        TracerProvider()
+        .get_tracer(_SCOPE)
+        .start_span(
+            "chat",
+            attributes={
+                "openinference.span.kind": "LLM",
+                "llm.token_count.prompt": "²",
+                "llm.token_count.completion": "٣",
+                "llm.input_messages.².message.content": "hi",
+            },
+        )
+    )
+    span.end()
+    data = _converted(span)
+    assert data.attributes["gen_ai.usage.output_tokens"] == 3
+    assert "gen_ai.usage.input_tokens" not in data.attributes
+    assert data.input is None

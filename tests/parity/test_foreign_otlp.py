@@ -111,7 +111,12 @@ class _Ids(IdGenerator):
 
 
 _PROVIDER = TracerProvider(id_generator=_Ids())
-_SETTINGS = (capture.CaptureSettings(), capture.CaptureSettings(redact=False))
+#: max_items=6: the cut takes their attributes (and ours) past the structure, which stays.
+_SETTINGS = (
+    capture.CaptureSettings(),
+    capture.CaptureSettings(redact=False),
+    capture.CaptureSettings(max_items=6),
+)
 
 
 @st.composite

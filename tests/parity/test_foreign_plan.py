@@ -51,7 +51,7 @@ def _flattened(attrs: Mapping[str, Any], prefix: str) -> list[Any] | None:
         if not key.startswith(prefix):
             continue
         index, _, rest = key[len(prefix) :].partition(".")
-        if not index.isdigit() or not rest:
+        if not index.isdecimal() or not rest:
             continue
         if rest.startswith("message."):
             rest = rest[8:]
