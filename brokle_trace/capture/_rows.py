@@ -67,6 +67,10 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
     # (``id`` per row cost ~530 instructions: an audit event and a new int each.)
     if meta and id(first) in meta:
         return None
+    # Rows not copied at call time are the caller's, which another thread may change while
+    # this reads them: every check and the output read one copy (the Walker copies too), so
+    # a value put in after its column was judged is never exported unredacted.
+    items = list(map(dict.copy, items))
     keys = tuple(first)
     key_info = red.key_info
     out_keys: list[str] = []
@@ -143,7 +147,7 @@ def rows(walker: Walker, items: list[Any], depth: int) -> list[Any] | None:
     walker.redactions += redactions
     if not renamed:
         # Each row in its own key order, as walked; changed cells replaced in place.
-        out = list(map(dict.copy, items))
+        out = items  # our copies
         for j, new_cells in changed.items():
             deque(map(setitem, out, repeat(keys[j], n), new_cells), maxlen=0)
         return out
@@ -167,6 +171,8 @@ def _cells(
     """A column of lists (``lists``) or dicts of plain leaves, each cell at ``depth``,
     finalised as the Walker would: (fresh cells, size estimate, redactions), or None."""
     c = walker.ctx.c
+    if lists:  # the caller's lists, maybe changing: judge and export one copy
+        column = list(map(list.copy, column))
     if depth >= c.max_depth or max(map(len, column)) > c.max_items:
         return None  # a depth marker or a cut: the Walker's
     # Copied at call time? Not when their rows were not (``rows`` asked meta).
@@ -228,7 +234,7 @@ def _cells(
                 est,
                 redactions,
             )
-        return list(map(list.copy, column)), est, redactions
+        return column, est, redactions
     key_info = red.key_info
     out: list[Any] = []
     for cell in column:
