@@ -15,6 +15,7 @@ into ``input``/``output`` as the text they are (the OTLP mapping writes them bac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -343,12 +344,13 @@ def to_span_data(
     if len(attributes) > settings.max_items:
         # The cut keeps the first max_items: the structure (scope, kind, events, links,
         # trace state, counts: the OTLP fields, and what makes this a third-party span),
-        # then ours (cost included), then theirs, which are the ones cut.
-        attributes = (
-            {k: attributes[k] for k in _STRUCTURE_KEYS if k in attributes}
-            | {k: v for k, v in attributes.items() if k not in theirs}
-            | theirs
-        )
+        # then ours (cost included), then theirs, which are the ones cut. Only the order
+        # changes: each value is the one ``attributes`` holds (an instrumentor's attribute
+        # named like a structure key, "brokle.otel.kind", must not replace the real one
+        # here when it cannot below max_items).
+        structure = [k for k in _STRUCTURE_KEYS if k in attributes]
+        ours = [k for k in attributes if k not in theirs]
+        attributes = {k: attributes[k] for k in chain(structure, ours, theirs)}
     redacted = capture.redact_value(attributes, settings, field="attributes")
     if not isinstance(redacted, dict):
         redacted = {"value": redacted}

@@ -288,3 +288,24 @@ def test_digits_int_cannot_read_lose_nothing() -> None:
     assert data.attributes["gen_ai.usage.output_tokens"] == 3
     assert "gen_ai.usage.input_tokens" not in data.attributes
     assert data.input is None
+
+
+def test_an_attribute_named_like_the_structure_never_replaces_it_over_max_items() -> None:
+    # Over max_items the cut reorders the attributes: the instrumentor's own were merged
+    # last, so one named "brokle.otel.kind" (or "otel.scope.name", "brokle.otel.events")
+    # replaced the span's real kind, scope and events, which it cannot below max_items:
+    # a SERVER span with 110 attributes went out over OTLP as INTERNAL, its event lost.
+    tracer = TracerProvider().get_tracer(_SCOPE, "1.2")
+    spoof = {"brokle.otel.kind": "bogus", "otel.scope.name": "x", "brokle.otel.events": "x"}
+    exported = []
+    for n in (5, 110):
+        many = {f"extra.{i}": i for i in range(n)}
+        span = tracer.start_span("chat", kind=SpanKind.SERVER, attributes={**many, **spoof})
+        span.add_event("retry", {"attempt": 1})
+        span.end()
+        data = _converted(span)
+        direct = PbSpan.FromString(foreign_span_bytes(data))
+        assert direct == PbSpan.FromString(span_bytes(data))
+        exported.append((direct.kind, [e.name for e in direct.events]))
+        assert data.attributes["otel.scope.name"] == _SCOPE
+    assert exported == [(PbSpan.SPAN_KIND_SERVER, ["retry"])] * 2
