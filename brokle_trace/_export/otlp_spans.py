@@ -58,7 +58,7 @@ from brokle_trace.exporters._frame import (
     varint,
 )
 from brokle_trace.exporters._readable import CLIENT_TYPES, SCOPE
-from brokle_trace.exporters._structure import STRUCTURE_KEYS
+from brokle_trace.exporters._structure import STRUCTURE_KEYS, cut_attributes
 
 __all__ = ["add_record", "encode_batch", "encode_record"]
 
@@ -165,7 +165,7 @@ def _make(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None
     fill_attributes(head.attributes, before)
     tail = PbSpan()
     fill_attributes(tail.attributes, after)
-    tail.dropped_attributes_count = dropped
+    tail.dropped_attributes_count = dropped + cut_attributes(attributes)
     tail.status.SetInParent()
     key = (base["service"], base["environment"], base["release"], *_OURS)
     return _Template(

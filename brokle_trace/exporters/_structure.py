@@ -8,12 +8,21 @@ into the real OTLP fields here, so the two can never disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from brokle_trace import semconv
+from brokle_trace.capture._truncate import DICT_MARKER_KEY
 
-__all__ = ["STRUCTURE_KEYS", "Structure", "event_attributes", "structure_of"]
+__all__ = [
+    "STRUCTURE_KEYS",
+    "Structure",
+    "cut_attributes",
+    "dropped_counts",
+    "event_attributes",
+    "structure_of",
+]
 
 #: Attributes that are structure, not attributes, over OTLP.
 STRUCTURE_KEYS = frozenset(
@@ -124,16 +133,36 @@ def _count(attributes: Mapping[str, Any], key: str) -> int:
     return n if type(n) is int and n > 0 else 0
 
 
+_CUT = re.compile(r"\[TRUNCATED: (\d{1,18}) more of \d+ keys\]")
+
+
+def cut_attributes(attributes: Mapping[str, Any]) -> int:
+    """How many attributes capture's cut at ``max_items`` left out (its marker says so):
+    OTLP counts them in ``dropped_attributes_count``, as the SDK counts those its own span
+    limits drop.
+
+    Example:
+        >>> cut_attributes({"a": 1, "[TRUNCATED]": "[TRUNCATED: 17 more of 116 keys]"})
+        17
+    """
+    marker = attributes.get(DICT_MARKER_KEY)
+    if type(marker) is not str:
+        return 0
+    m = _CUT.fullmatch(marker)
+    return int(m.group(1)) if m is not None else 0
+
+
 def dropped_counts(attributes: Mapping[str, Any]) -> tuple[int, int, int]:
-    """(attributes, events, links) a third-party span lost before export: OTLP's
-    ``dropped_*_count`` fields, as the SDK's own encoder writes them.
+    """(attributes, events, links) a span lost before export: OTLP's ``dropped_*_count``
+    fields, as the SDK's own encoder writes them (attributes: what a third-party span's SDK
+    limits dropped, and what capture's cut at ``max_items`` left out, ours too).
 
     Example:
         >>> dropped_counts({"brokle.otel.events_dropped": 3})
         (0, 3, 0)
     """
     return (
-        _count(attributes, semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED),
+        _count(attributes, semconv.BROKLE_OTEL_ATTRIBUTES_DROPPED) + cut_attributes(attributes),
         _count(attributes, semconv.BROKLE_OTEL_EVENTS_DROPPED),
         _count(attributes, semconv.BROKLE_OTEL_LINKS_DROPPED),
     )

@@ -159,3 +159,42 @@ def test_api_key_never_appears_in_logs_repr_or_stats(
     )
     assert "401" in caplog.text  # the failure is logged...
     assert "SECRET" not in text  # ...but never the key
+
+
+@pytest.mark.parametrize("route", ["direct", "reference"])
+def test_attributes_cut_at_max_items_are_counted_as_dropped(receiver: Receiver, route: str) -> None:
+    # OTLP's dropped_attributes_count is what a backend shows as "attributes discarded"; the
+    # cut at max_items (capture's) was only said in a "[TRUNCATED]" attribute, counted 0,
+    # on both encoders, for our spans (static or set per call) and third-party ones alike.
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from brokle_trace.testing import InMemoryExporter
+
+    # Another exporter beside OTLP: spans go through SpanData and the reference encoder.
+    others = [InMemoryExporter()] if route == "reference" else []
+    brokle_trace.configure(
+        exporter="otlp", exporters=others, otlp_endpoint=receiver.url, strict=True
+    )
+
+    @observe(name="static", attributes={f"s.{i}": i for i in range(120)})
+    def static() -> int:
+        return 1
+
+    @observe(name="per-call")
+    def per_call() -> int:
+        get_current_span().update(attributes={f"d.{i}": i for i in range(130)})
+        return 2
+
+    static()
+    per_call()
+    provider = TracerProvider()
+    provider.add_span_processor(brokle_trace.span_processor())
+    tracer = provider.get_tracer("openinference.instrumentation.openai")
+    tracer.start_span("third-party", attributes={f"t.{i}": i for i in range(110)}).end()
+    assert brokle_trace.flush(5.0)
+    spans = {s.name: s for s in receiver.spans()}
+    assert set(spans) == {"static", "per-call", "third-party"}
+    for span in spans.values():
+        marker = attrs(span.attributes)["[TRUNCATED]"]
+        omitted = int(marker.split()[1])  # "[TRUNCATED: N more of M keys]"
+        assert omitted > 0 and span.dropped_attributes_count == omitted, span.name
