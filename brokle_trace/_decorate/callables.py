@@ -21,6 +21,7 @@ object (``observe.py``), a ``functools.partial`` a ``TracedPartial`` with the sa
 
 from __future__ import annotations
 
+import copy
 import functools
 import types
 from typing import Any, cast
@@ -75,9 +76,20 @@ class TracedCallable:
         return repr(self.__wrapped__)
 
     def __reduce__(self) -> Any:
-        # The proxy's class is made per callable and cannot be found by name: pickle (and
-        # copy) get "decorate the original again", with the options it was decorated with.
+        # The proxy's class is made per callable and cannot be found by name: pickle gets
+        # "decorate the original again", with the options it was decorated with.
         return _remake(self)
+
+    def __copy__(self) -> Any:
+        # A copy of the original, decorated again: the reduction above would decorate the
+        # same original, so ``copy.copy(tool).k = 10`` changed the tool copied from.
+        return _again(self, copy.copy(self.__wrapped__))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        # The original copied deep, the options as they are (the reduction copied them
+        # too: a serializer holding a lock could not be copied).
+        clone = memo[id(self)] = _again(self, copy.deepcopy(self.__wrapped__, memo))
+        return clone
 
 
 class TracedClass(TracedCallable):
@@ -100,6 +112,12 @@ class TracedClass(TracedCallable):
     def __ror__(self, other: Any) -> Any:
         return other | self.__wrapped__
 
+    def __copy__(self) -> Any:
+        return self  # as copy does for a class
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
+
     def __reduce__(self) -> Any:
         # By name, as classes are: the module's attribute is this proxy (pickle checks).
         # (Instances of the class do not pickle: their class's name now finds the proxy.)
@@ -114,6 +132,8 @@ class TracedPartial(functools.partial):  # type: ignore[type-arg]
     __wrapped__: Any
     __getattr__ = TracedCallable.__getattr__
     __reduce__ = TracedCallable.__reduce__
+    __copy__ = TracedCallable.__copy__
+    __deepcopy__ = TracedCallable.__deepcopy__
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
@@ -124,6 +144,12 @@ def _remake(proxy: Any) -> Any:
     if remake is None:
         raise TypeError(f"cannot pickle a traced {type(proxy.__wrapped__).__name__}")
     return remake
+
+
+def _again(proxy: Any, fn: Any) -> Any:
+    """``fn`` (a copy of ``proxy``'s original) decorated as ``proxy``'s original was."""
+    decorate, (_, skip_first, options) = _remake(proxy)
+    return decorate(fn, skip_first, dict(options))
 
 
 def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import pickle
+import threading
 from typing import Any
 
 import pytest
@@ -83,3 +84,37 @@ def test_a_traced_object_whose_original_cannot_pickle_raises_what_pickle_raises(
     unpicklable = observe(functools.partial(lambda a, b: a, 1))
     with pytest.raises((pickle.PicklingError, AttributeError)):
         pickle.dumps(unpicklable)
+
+
+def test_copy_copies_the_original_as_copy_does_undecorated(memory: InMemoryExporter) -> None:
+    # copy.copy went through the pickling reduction, which decorates the *same* original
+    # again: a setting written to the copy (tool.k = 10) changed the object copied from.
+    plain = Tool(3)
+    copied = copy.copy(plain)
+    copied.k = 10
+    clone: Any = copy.copy(TOOL)
+    clone.k = 10
+    assert (clone(1), TOOL(1)) == (copied(1), plain(1)) == (10, 3)
+    brokle_trace.flush(5)
+    assert [s.name for s in memory.spans] == ["tool-span", "tool-span"]  # still traced
+
+
+class _Client:
+    """A serializer's owner that cannot be copied (it holds a lock)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def serialize(self, value: object, ctx: object) -> object:
+        return {"v": 1}
+
+
+def test_copies_keep_the_options_as_they_are() -> None:
+    # deepcopy copied the decorator's options too: a serializer that is a bound method of
+    # an object holding a lock raised TypeError, though the decorated object copies.
+    serializer = _Client().serialize
+    tool: Any = observe(serializer=serializer)(Tool(2))
+    for clone in (copy.copy(tool), copy.deepcopy(tool)):
+        assert clone.__brokle_remake__[1][2]["serializer"] == serializer
+        assert clone(1) == 2
+    assert copy.copy(Built) is Built and copy.deepcopy(Built) is Built
