@@ -22,7 +22,9 @@ object (``observe.py``), a ``functools.partial`` a ``TracedPartial`` with the sa
 from __future__ import annotations
 
 import copy
+import copyreg
 import functools
+import sys
 import types
 from typing import Any, cast
 
@@ -120,7 +122,7 @@ class TracedClass(TracedCallable):
 
     def __reduce__(self) -> Any:
         # By name, as classes are: the module's attribute is this proxy (pickle checks).
-        # (Instances of the class do not pickle: their class's name now finds the proxy.)
+        # Its instances pickle through it (``_reduce_instance``).
         return self.__dict__.get("__qualname__") or _remake(self)
 
 
@@ -137,6 +139,69 @@ class TracedPartial(functools.partial):  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
+
+
+#: The constructors ``object.__reduce_ex__`` names (not in typeshed's copyreg).
+_NEWOBJ, _NEWOBJ_EX = copyreg.__dict__["__newobj__"], copyreg.__dict__["__newobj_ex__"]
+
+
+def _reduce_instance(obj: Any) -> Any:
+    """How an instance of a decorated class pickles (and copies): as it did undecorated,
+    with its class named through the proxy that its name now finds.
+
+    Pickle finds a class by its module and qualified name and refuses one that finds
+    another object: there, the traced class. The proxy pickles by that name, and
+    ``_new_instance`` / ``_call_class`` turn it back into the class when unpickled."""
+    cls = type(obj)
+    rv = obj.__reduce_ex__(4)  # what pickle would use without us (any protocol reads it)
+    named = _by_name(cls)
+    if named is cls or not isinstance(named, TracedClass) or named.__wrapped__ is not cls:
+        return rv  # the name finds the class itself (or nothing we made): as before
+    if type(rv) is not tuple or len(rv) < 2:
+        return rv
+    make, args = rv[0], rv[1]
+    if make is _NEWOBJ and args and args[0] is cls:
+        return (_new_instance, (named, *args[1:]), *rv[2:])
+    if make is _NEWOBJ_EX and args and args[0] is cls:
+        return (_new_instance_ex, (named, *args[1:]), *rv[2:])
+    if make is cls:  # a __reduce__ of the class's own: (type(self), args)
+        return (_call_class, (named, *args), *rv[2:])
+    return rv
+
+
+def _by_name(cls: type) -> Any:
+    """What pickle finds under ``cls``'s module and qualified name (None if nothing)."""
+    try:  # a module's own __getattr__ may raise anything: then pickle's error, as before
+        found: Any = sys.modules.get(getattr(cls, "__module__", None) or "")
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part, None)
+    except Exception:
+        return None
+    return found
+
+
+def _new_instance(proxy: Any, *args: Any) -> Any:
+    cls = proxy.__wrapped__
+    return cls.__new__(cls, *args)
+
+
+def _new_instance_ex(proxy: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    cls = proxy.__wrapped__
+    return cls.__new__(cls, *args, **kwargs)
+
+
+def _call_class(proxy: Any, *args: Any) -> Any:
+    return proxy.__wrapped__(*args)  # untraced, as unpickling calls it
+
+
+def _pickle_instances(cls: type) -> None:
+    """Let instances of the decorated ``cls`` pickle (``_reduce_instance``)."""
+    try:  # a metaclass whose __hash__ raises: its instances stay as they were
+        if "<locals>" in cls.__qualname__ or cls in copyreg.dispatch_table:
+            return  # never pickled by name; or a reducer of the user's own, which stays
+        copyreg.pickle(cls, _reduce_instance)
+    except Exception:
+        return
 
 
 def _remake(proxy: Any) -> Any:
@@ -157,6 +222,8 @@ def traced_callable(fn: Any, wrapper: Any) -> TracedCallable:
     base = TracedClass if isinstance(fn, type) else TracedCallable
     proxy: TracedCallable = _proxy_class(fn, wrapper, base)()
     _copy_names(proxy, wrapper)
+    if base is TracedClass:
+        _pickle_instances(fn)
     return proxy
 
 

@@ -4,10 +4,13 @@ a proxy comes back as the same kind of proxy around the unpickled original, stil
 from __future__ import annotations
 
 import copy
+import dataclasses
+import enum
 import functools
+import multiprocessing
 import pickle
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -118,3 +121,49 @@ def test_copies_keep_the_options_as_they_are() -> None:
         assert clone.__brokle_remake__[1][2]["serializer"] == serializer
         assert clone(1) == 2
     assert copy.copy(Built) is Built and copy.deepcopy(Built) is Built
+
+
+@observe
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+@observe
+class Colour(enum.Enum):
+    RED = 1
+
+
+class Pair(NamedTuple):
+    a: int
+    b: str
+
+
+TracedPair = observe(Pair)  # the module's ``Pair`` stays the class itself
+
+
+def _make_point(x: int) -> Any:
+    return Point(x, y=x + 1)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_instances_of_a_decorated_class_pickle_as_undecorated(protocol: int) -> None:
+    # They did not: pickle finds an instance's class by its name, which names the traced
+    # class now, and refused it ("not the same object as ...Point"): a decorated dataclass
+    # could not be returned from a Pool worker, cached, or sent to a task queue.
+    for value in (Built(3), Point(1, 2), Colour.RED, TracedPair(1, "b"), [Point(5)] * 2):
+        clone = pickle.loads(pickle.dumps(value, protocol))
+        assert type(clone) is type(value)
+        assert vars(clone) == vars(value) if hasattr(value, "__dict__") else clone == value
+    pair = pickle.loads(pickle.dumps([Point(5)] * 2, protocol))
+    assert pair[0] is pair[1] and pair[0] == Point(5)
+    assert pickle.loads(pickle.dumps(Colour.RED, protocol)) is Colour.RED
+    assert copy.copy(Point(1)) == Point(1) and copy.deepcopy(Point(1)) == Point(1)
+
+
+def test_instances_of_a_decorated_class_cross_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROKLE_EXPORTER", "none")  # the child's own pipeline
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.map(_make_point, [1, 2]) == [Point(1, 2), Point(2, 3)]  # results back
+        assert pool.apply(copy.copy, (Point(4),)) == Point(4)  # and arguments there
