@@ -56,6 +56,7 @@ and a value never seen before costs a dictionary lookup by its length, no hashin
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
 from itertools import accumulate
 from typing import NamedTuple
@@ -145,7 +146,7 @@ class Gate:
         (True, True)
     """
 
-    __slots__ = ("known", "known_bytes", "patterns", "usable", "whole", "whole_bytes")
+    __slots__ = ("_lock", "known", "known_bytes", "patterns", "usable", "whole", "whole_bytes")
 
     def __init__(self, redactor: Redactor | None) -> None:
         # The redactor is not kept (``clean`` is given it): the gate is kept by it.
@@ -157,6 +158,9 @@ class Gate:
         #: length -> (an encoding judged clean whole, the limits it was judged for)
         self.whole: dict[int, tuple[bytes, tuple[int, int, int]]] = {}
         self.whole_bytes = 0
+        # Writers only (finalize runs on any thread): a byte count updated across another's
+        # clear undercounts for good. Readers see one tuple or set entry, swapped whole.
+        self._lock = threading.Lock()
         self.patterns: list[_Pattern] = []
         self._build(redactor)
 
@@ -198,15 +202,16 @@ class Gate:
     def remember(self, data: bytes, limits: tuple[int, int, int]) -> None:
         """Keep ``data`` (judged clean for ``limits``) for ``seen``: the latest one of each
         length, within ``WHOLE_MAX`` entries and ``WHOLE_BYTES_MAX`` bytes."""
-        whole = self.whole
-        if len(whole) >= WHOLE_MAX or self.whole_bytes + len(data) > WHOLE_BYTES_MAX:
-            whole.clear()
-            self.whole_bytes = 0
-        old = whole.get(len(data))
-        if old is not None:
-            self.whole_bytes -= len(old[0])
-        whole[len(data)] = (data, limits)
-        self.whole_bytes += len(data)
+        with self._lock:
+            whole = self.whole
+            if len(whole) >= WHOLE_MAX or self.whole_bytes + len(data) > WHOLE_BYTES_MAX:
+                whole.clear()
+                self.whole_bytes = 0
+            old = whole.get(len(data))
+            if old is not None:
+                self.whole_bytes -= len(old[0])
+            whole[len(data)] = (data, limits)
+            self.whole_bytes += len(data)
 
     def clean(self, parts: list[bytes], norm: bytes, red: Redactor) -> bool:
         """Whether ``redact`` and ``key_rule`` leave every key and string as it is.
@@ -225,11 +230,12 @@ class Gate:
         if fresh is None:
             return False
         size = sum(map(len, fresh))
-        if len(known) + len(fresh) > _CACHE_MAX or self.known_bytes + size > KNOWN_BYTES_MAX:
-            known.clear()
-            self.known_bytes = 0
-        known.update(fresh)
-        self.known_bytes += size
+        with self._lock:
+            if len(known) + len(fresh) > _CACHE_MAX or self.known_bytes + size > KNOWN_BYTES_MAX:
+                known.clear()
+                self.known_bytes = 0
+            known.update(fresh)
+            self.known_bytes += size
         return True
 
     def _judge(self, novel: set[bytes], norm: bytes, red: Redactor) -> list[bytes] | None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import gc
 import random
+import threading
 import uuid
 import weakref
+from collections.abc import Callable
+from typing import Any
 from unittest import mock
 
 import orjson
@@ -194,3 +197,38 @@ def test_single_needed_characters_are_looked_for_as_ints() -> None:
     gate = passthrough_module._gate(CaptureSettings()._compiled)
     needles = [n for p in gate.patterns for n in (*p.need_all, *p.need_any, *p.needs)]
     assert needles and all(type(n) is int for n in needles)
+
+
+class _Interleaved(dict):  # type: ignore[type-arg]
+    """``Gate.whole`` whose first ``get`` lets another thread remember a value meanwhile
+    (waiting for it at most a moment: a lock taken first makes it wait for us instead)."""
+
+    def __init__(self, other: Callable[[], None]) -> None:
+        super().__init__()
+        self.other: Callable[[], None] | None = other
+        self.thread = threading.Thread(target=other)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = super().get(key, default)
+        other, self.other = self.other, None
+        if other is not None:  # between the read and what the caller does with it
+            self.thread.start()
+            self.thread.join(0.2)
+        return found
+
+
+def test_the_whole_encodings_byte_count_holds_with_threads_remembering_at_once() -> None:
+    # finalize runs on any thread with the same settings (and two workers share them for a
+    # while when configure() is given the same settings object): a value remembered while
+    # another thread cleared the table subtracted an entry already gone, so the count fell
+    # below what is held and the 512 KiB bound stopped holding.
+    gate = passthrough_module.Gate(CaptureSettings()._compiled.redactor)
+    limits = (4000, 100, 10)
+    big = b"y" * (passthrough_module.WHOLE_BYTES_MAX - 50)
+    gate.remember(b"x" * 100, limits)
+    interleaved = _Interleaved(lambda: gate.remember(big, limits))  # clears the table
+    interleaved.update(gate.whole)
+    gate.whole = interleaved
+    gate.remember(b"z" * 100, limits)  # replaces the 100-byte entry
+    interleaved.thread.join(5)
+    assert gate.whole_bytes == sum(len(data) for data, _ in gate.whole.values())
