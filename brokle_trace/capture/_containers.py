@@ -25,6 +25,7 @@ __all__ = [
     "h_chainmap",
     "h_deque",
     "h_dict_sub",
+    "h_instance_dict",
     "h_list_sub",
     "h_mappingproxy",
     "h_set",
@@ -177,3 +178,14 @@ def instance_field(obj: Any, name: str) -> Any:
     except BaseException:
         return None
     return d.get(name) if type(d) is dict else None
+
+
+def h_instance_dict(obj: Any, ctx: Ctx) -> object:
+    """Pydantic (v1 and v2) keep their fields in ``__dict__``: read it, call nothing."""
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        d = None
+    if type(d) is not dict:
+        return f"<{type_label(type(obj))}>"
+    return copy_dict(d, ctx)

@@ -27,7 +27,6 @@ import datetime as dt
 import enum
 import io
 import os
-import sys
 import types
 import uuid
 from collections import deque
@@ -45,6 +44,7 @@ from brokle_trace.capture._containers import (
     h_chainmap,
     h_deque,
     h_dict_sub,
+    h_instance_dict,
     h_list_sub,
     h_mappingproxy,
     h_set,
@@ -56,8 +56,8 @@ from brokle_trace.capture._containers import (
 )
 from brokle_trace.capture._counters import increment, report
 from brokle_trace.capture._encoded import Encoded, decode
+from brokle_trace.capture._libraries import library_handler
 from brokle_trace.capture._nodes import Ctx, Cut, CutDict, CutList, Deferred, Snapshot
-from brokle_trace.capture._redact import marker
 from brokle_trace.capture._slow import SLOW_NS, remember, skipped_text
 
 __all__ = ["SCALARS", "expand", "type_name"]
@@ -147,20 +147,9 @@ def _custom(obj: object, t: type, ctx: Ctx) -> object:
     return NotImplemented
 
 
-def _h_instance_dict(obj: Any, ctx: Ctx) -> object:
-    """Pydantic (v1 and v2) keep their fields in ``__dict__``: read it, call nothing."""
-    try:
-        d = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
-        d = None
-    if type(d) is not dict:
-        return f"<{type_name(type(obj))}>"
-    return copy_dict(d, ctx)
-
-
 def _h_plain_object(obj: Any, ctx: Ctx) -> object:
     """No ``__repr__`` of its own: show its attributes, or just its type."""
-    out = _h_instance_dict(obj, ctx)
+    out = h_instance_dict(obj, ctx)
     return out if out else f"<{type_name(type(obj))}>"
 
 
@@ -310,73 +299,6 @@ def _h_int(obj: Any, ctx: Ctx) -> object:
     return expand(int.__int__(obj), ctx)
 
 
-# -- optional libraries (looked up only if the user already imported them) ------------------
-def _h_ndarray(obj: Any, ctx: Ctx) -> object:
-    m = ctx.c.max_items
-    size = int(obj.size)
-    if size <= m and obj.ndim <= ctx.c.max_depth:
-        return expand(obj.tolist(), ctx)
-    # ``flat[:m]`` copies m elements whatever the layout; ``ravel`` could copy them all.
-    return {
-        "type": type_name(type(obj)),
-        "dtype": str(obj.dtype),
-        "shape": list(obj.shape),
-        "size": size,
-        "head": obj.flat[: max(m - 1, 1)].tolist(),
-    }
-
-
-def _pandas_handler(kind: str) -> Handler:
-    def handle(obj: Any, ctx: Ctx) -> object:
-        if not ctx.worker:
-            return Deferred(obj)  # a pandas summary costs ~100 us: not on the caller's thread
-        m = ctx.c.max_items
-        name = type_name(type(obj))
-        if kind == "frame":
-            rows, cols = obj.shape
-            head = obj.iloc[: min(5, m), :m].to_dict(orient="records")
-            return {
-                "type": name,
-                "shape": [rows, cols],
-                "columns": list(obj.columns[:m]),
-                "head": head,
-            }
-        head = obj[:m].tolist() if kind == "index" else obj.iloc[:m].tolist()
-        return {"type": name, "length": len(obj), "dtype": str(obj.dtype), "head": head}
-
-    return handle
-
-
-_PYDANTIC_SECRETS = frozenset({"SecretStr", "SecretBytes", "Secret", "_SecretBase", "_SecretField"})
-
-
-def _optional(t: type) -> Handler | None:
-    np = sys.modules.get("numpy")
-    if np is not None:
-        if issubclass(t, np.ndarray):
-            return _h_ndarray
-        if issubclass(t, np.generic):
-            return _convert(lambda o: o.item())
-    pd = sys.modules.get("pandas")
-    if pd is not None:
-        for cls, kind in ((pd.DataFrame, "frame"), (pd.Series, "series"), (pd.Index, "index")):
-            if issubclass(t, cls):
-                return _pandas_handler(kind)
-    for module in ("pydantic", "pydantic.v1"):
-        pyd = sys.modules.get(module)
-        if pyd is None:
-            continue
-        if any(
-            b.__name__ in _PYDANTIC_SECRETS and b.__module__.startswith("pydantic")
-            for b in t.__mro__
-        ):
-            return _placeholder(marker("pydantic_secret"))
-        base = getattr(pyd, "BaseModel", None)
-        if isinstance(base, type) and issubclass(t, base):
-            return _h_instance_dict
-    return None
-
-
 # -- classification (once per type) ---------------------------------------------------------
 _LEAF_CONVERTERS: tuple[tuple[type, Callable[[Any], object]], ...] = (
     (dt.datetime, lambda o: o.isoformat()),
@@ -410,7 +332,7 @@ def _classify(t: type) -> Handler:
 def _classify_unguarded(t: type) -> Handler:
     if issubclass(t, enum.Enum):
         return _h_enum
-    optional = _optional(t)
+    optional = library_handler(t, expand)
     if optional is not None:
         return optional
     if issubclass(t, str):
