@@ -180,6 +180,8 @@ def _by_name(cls: type) -> Any:
     return found
 
 
+# _new_instance, _new_instance_ex and _call_class are written by name into users' pickles:
+# renaming or moving them breaks every pickle made before, so they stay here, as they are.
 def _new_instance(proxy: Any, *args: Any) -> Any:
     cls = proxy.__wrapped__
     return cls.__new__(cls, *args)
