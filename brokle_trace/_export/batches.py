@@ -67,7 +67,7 @@ def convert(
     if form == "otlp":  # its own loop: the converter writes into the batch itself
         # Imported here: the protobuf classes (and the OTel SDK they come with) are not
         # loaded, nor walked by every garbage collection, in a process that never uses OTLP.
-        from brokle_trace._export.otlp_spans import encode_batch
+        from brokle_trace._export.otlp_batch import encode_batch
 
         def failed(record: Record, exc: Exception, clean_add: Callable[[Any], None]) -> None:
             if not _converted_clean(record, form, clean_add, settings, resource):

@@ -168,6 +168,10 @@ def _make(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None
     tail.dropped_attributes_count = dropped + cut_attributes(attributes)
     tail.status.SetInParent()
     key = (base["service"], base["environment"], base["release"], *_OURS)
+    # One object per group: the batch loop tells a span's group from the last by identity.
+    if len(_keys) >= _TEMPLATES_MAX:
+        _keys.clear()
+    key = _keys.setdefault(key, key)
     return _Template(
         head.SerializeToString(),
         tail.SerializeToString(),
@@ -179,6 +183,8 @@ def _make(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None
 #: id(base) -> (base, {(has_in, has_out): template or None}); base held so the id stays valid.
 _templates: dict[int, tuple[dict[str, Any], dict[tuple[bool, bool], _Template | None]]] = {}
 _TEMPLATES_MAX = 4096
+#: The group keys of the templates made, each once (``_make``).
+_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
 def _template_of(base: dict[str, Any], has_in: bool, has_out: bool) -> _Template | None:
