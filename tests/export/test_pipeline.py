@@ -447,3 +447,37 @@ def test_jsonl_to_a_fifo_keeps_a_thread_of_its_own(tmp_path) -> None:  # type: i
     os.mkfifo(fifo)
     assert JsonlExporter(tmp_path / "new.jsonl").export_inline
     assert not JsonlExporter(fifo).export_inline
+
+
+def test_a_flush_in_the_middle_of_queued_spans_exports_them_in_order_once() -> None:
+    # The worker is held in an inline export while spans, a flush and more spans queue up
+    # behind it: the batch it then takes holds the flush's marker in the middle. The flush
+    # must return once what came before it is out, and nothing after it may be lost,
+    # duplicated or reordered.
+    gate = threading.Event()
+    entered = threading.Event()
+    seen: list[int] = []
+
+    def held(spans: Sequence[SpanData]) -> None:
+        entered.set()
+        gate.wait(10)
+        seen.extend(s.output for s in spans)
+
+    brokle_trace.configure(exporter="none", exporters=[FunctionExporter(held, export_inline=True)])
+    work(0)
+    threading.Thread(target=brokle_trace.flush, args=(10.0,), daemon=True).start()
+    assert entered.wait(10)  # the worker holds span 0 in the export
+    for i in range(1, 6):
+        work(i)
+    flushed: list[bool] = []
+    flusher = threading.Thread(target=lambda: flushed.append(brokle_trace.flush(10.0)))
+    flusher.start()
+    time.sleep(0.2)  # the flush's marker is queued behind spans 1-5
+    for i in range(6, 11):
+        work(i)
+    gate.set()
+    flusher.join(15)
+    assert flushed == [True]
+    assert brokle_trace.flush(10.0)
+    assert seen == list(range(11))
+    assert stats()["exported"] == 11
