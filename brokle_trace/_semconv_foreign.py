@@ -65,6 +65,8 @@ TYPE_BY_GEN_AI_OPERATION = {
     "invoke_agent": "agent",
     "create_agent": "agent",
     "retrieval": "retrieval",
+    # OpenLLMetry's LangChain task spans (a chain's steps) say this, outside GenAI's list.
+    "execute_task": "chain",
 }
 #: ``traceloop.span.kind`` (OpenLLMetry's decorators) -> our span type (checked third).
 TYPE_BY_TRACELOOP_KIND = {
@@ -77,12 +79,29 @@ TYPE_BY_TRACELOOP_KIND = {
 #: Our field <- the attribute names that carry it, first match wins (current names first,
 #: then older ones). Token counts follow the GenAI rule: input counts cached tokens too.
 FOREIGN_FIELDS: dict[str, tuple[str, ...]] = {
-    "input": ("input.value", "gen_ai.input.messages", "gen_ai.prompt"),
-    "output": ("output.value", "gen_ai.output.messages", "gen_ai.completion"),
+    # A tool span's arguments and result (GenAI), and OpenLLMetry's workflow, task and tool
+    # spans (``traceloop.entity.*``) when nothing else carries them.
+    "input": (
+        "input.value",
+        "gen_ai.input.messages",
+        "gen_ai.prompt",
+        "gen_ai.tool.call.arguments",
+        "traceloop.entity.input",
+    ),
+    "output": (
+        "output.value",
+        "gen_ai.output.messages",
+        "gen_ai.completion",
+        "gen_ai.tool.call.result",
+        "traceloop.entity.output",
+    ),
+    # OpenInference names an embedding's and a reranker's model apart from an LLM's.
     "response_model": (
         "gen_ai.response.model",
         "llm.response.model_name",
         "llm.model_name",
+        "embedding.model_name",
+        "reranker.model_name",
         "gen_ai.response.model_name",
     ),
     "request_model": ("gen_ai.request.model", "llm.request.model_name"),

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import brokle_trace
 from brokle_trace import SpanData
@@ -23,7 +26,9 @@ from tests.export.receiver import Receiver
 OPENAI_KEY = "sk-proj-Zq3vT8mN1pLx7Rk2Wc9Yb4Hd6Fs0Ga5Je"
 ANTHROPIC_KEY = "sk-ant-api03-Xw2Rt7Yp4Lm9Qn1Vb6Zc3Kd8Hf5Gs0Ja"
 PASSWORD = "hunter2-Tr0ub4dor"
-SECRETS = (OPENAI_KEY, ANTHROPIC_KEY, PASSWORD)
+AWS_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+GOOGLE_KEY = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"
+SECRETS = (OPENAI_KEY, ANTHROPIC_KEY, PASSWORD, AWS_SECRET_KEY, GOOGLE_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +98,30 @@ def check_exported_once(exported: Exported) -> list[SpanData]:
     assert sorted(sent) == sorted(s.span_id for s in spans)
     assert len(set(sent)) == len(sent)
     return spans
+
+
+@dataclass
+class Provider:
+    """The provider an instrumentor is handed: ours, or the user's own with our processor
+    (``theirs`` then holds what the user's own exporter received)."""
+
+    provider: Any
+    theirs: InMemorySpanExporter | None
+
+    def originals(self) -> list[Any]:
+        return [] if self.theirs is None else list(self.theirs.get_finished_spans())
+
+
+@pytest.fixture(params=["tracer_provider", "span_processor"])
+def provider(request: pytest.FixtureRequest) -> Iterator[Provider]:
+    """Each instrumentor runs both ways: ``tracer_provider()``, and ``span_processor()`` on
+    a user's own SDK provider (next to their own exporter, which keeps the originals)."""
+    if request.param == "tracer_provider":
+        yield Provider(brokle_trace.tracer_provider(), None)
+        return
+    own = TracerProvider()
+    memory = InMemorySpanExporter()
+    own.add_span_processor(SimpleSpanProcessor(memory))
+    own.add_span_processor(brokle_trace.span_processor())
+    yield Provider(own, memory)
+    own.shutdown()

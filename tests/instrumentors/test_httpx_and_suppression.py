@@ -117,3 +117,42 @@ def test_spans_started_under_suppression_are_not_recorded(memory: object) -> Non
     brokle_trace.flush(5)
     assert [s.name for s in memory.spans] == ["kept"]  # type: ignore[attr-defined]
     assert brokle_trace.stats()["started"] - before == 1
+
+
+def test_sdk_exporter_on_requests_is_never_traced() -> None:
+    """The SDK's own OTLP/HTTP exporter (it sends with requests) as one of our exporters,
+    requests instrumented on our provider: only the user's request becomes a span."""
+    import requests
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    ours, sdk = Receiver(), Receiver()
+    inst = RequestsInstrumentor()
+    inst.instrument(tracer_provider=brokle_trace.tracer_provider())
+    try:
+        brokle_trace.configure(
+            exporter="otlp",
+            otlp_endpoint=ours.url,
+            otlp_headers={"authorization": f"Bearer {OPENAI_KEY}"},
+            exporters=[OTLPSpanExporter(endpoint=sdk.url + "/v1/traces")],
+            strict=True,
+        )
+
+        @observe
+        def call() -> int:
+            return requests.get(f"{ours.url}/health?api_key={OPENAI_KEY}", timeout=5).status_code
+
+        for _ in range(3):
+            call()
+            assert brokle_trace.flush(5)
+        # Without suppression each SDK export would be a requests span, sent next time round.
+        for receiver in (ours, sdk):
+            assert sorted(s.name for s in receiver.spans()) == ["GET"] * 3 + ["call"] * 3
+        assert brokle_trace.stats()["exported"] == 6
+        sent = b"".join(r.request.SerializeToString() for r in ours.received + sdk.received)
+        assert OPENAI_KEY.encode() not in sent  # the query string's key, redacted
+    finally:
+        inst.uninstrument()
+        brokle_trace.configure(exporter="none", strict=True)
+        ours.close()
+        sdk.close()

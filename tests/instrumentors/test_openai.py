@@ -303,3 +303,30 @@ def test_openinference_mime_types_reach_otlp_as_the_instrumentor_wrote_them(
     # The value it describes is still there, still JSON, still redacted.
     assert "[REDACTED:secret_param]" in sent["input.value"]
     exported.assert_no_secrets()
+
+
+def test_embedding_call_is_typed_and_priced(
+    instrumentor: str, server: FakeLLMServer, exported: Exported
+) -> None:
+    client = _client(server)
+
+    @observe
+    def embed(text: str) -> int:
+        return len(client.embeddings.create(model="text-embedding-3-small", input=[text]).data)
+
+    with trace_context(user_id="user-7", session_id="sess-42"):
+        assert embed(f"note: password={PASSWORD}") == 1
+    spans = check_exported_once(exported)
+    (emb,) = _foreign(spans)
+    root = by_id(spans)[emb.parent_span_id]
+    assert (root.name, emb.type, emb.user_id) == ("embed", "embedding", "user-7")
+    at = emb.attributes
+    # OpenInference names the model ``embedding.model_name``: read, it prices the call.
+    assert at["gen_ai.response.model"] == "text-embedding-3-small"
+    assert "brokle.cost.unpriced" not in at
+    usage = Usage(input_tokens=at["gen_ai.usage.input_tokens"], output_tokens=0)
+    cost = compute_cost("text-embedding-3-small", usage, provider="openai")
+    assert cost is not None and cost.total_usd > 0
+    assert at["brokle.cost.total_usd"] == pytest.approx(cost.total_usd)
+    assert root.attributes["brokle.rollup.cost_usd"] == pytest.approx(cost.total_usd)
+    exported.assert_no_secrets()
