@@ -261,10 +261,6 @@ CORE_ATTRIBUTES = frozenset(
 _STRUCTURE = frozenset({SCOPE_NAME_ATTRIBUTE, SCOPE_VERSION_ATTRIBUTE, BROKLE_OTEL_KIND})
 _STRUCTURE |= {BROKLE_OTEL_EVENTS, BROKLE_OTEL_LINKS, BROKLE_OTEL_TRACE_STATE}
 
-#: Whether ``to_otel_attributes`` merges a third-party span's attributes in C when none
-#: is dropped (False: the reference loop; the parity test compares the two).
-_MERGE_IN_C = True
-
 #: Default cap on attributes per exported span (OpenTelemetry's SDK default).
 MAX_OTLP_ATTRIBUTES = 128
 
@@ -303,18 +299,6 @@ def _io(
         out[value_key], out[mime_key] = value, mime
     else:
         out[value_key], out[mime_key] = _json(value), "application/json"
-
-
-def _merged(out: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
-    """The loop of ``to_otel_attributes`` for a third-party span when nothing is dropped,
-    in C: its own values win in place over ours and the rest follow in order; only the rare
-    non-scalar (a mixed list, a dict) is converted after (tests/parity/test_otel_attributes.py).
-    """
-    out.update(own)
-    scalars = _SCALAR_TYPES
-    for key in [k for k, v in own.items() if type(v) not in scalars]:
-        out[key] = otel_value(own[key])
-    return out
 
 
 def to_otel_attributes(
@@ -416,8 +400,6 @@ def to_otel_attributes(
     dropped = 0
     room = max_attributes - len(out)
     scalars = _SCALAR_TYPES
-    if foreign and _MERGE_IN_C and len(own.keys() - out.keys()) <= room:
-        return _merged(out, own), 0
     for key, value in own.items():
         if key in out:
             if foreign:
