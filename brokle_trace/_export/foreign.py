@@ -29,6 +29,7 @@ from brokle_trace._export.foreign_conventions import (
     foreign_type,
     plan_of,
     price,
+    price_request,
 )
 from brokle_trace._model import (
     FORMAT_VERSION,
@@ -204,6 +205,20 @@ def _whole_members(header: str, limit: int) -> str:
     return header[:cut] if cut > 0 else ""
 
 
+#: Whether a span priced on the worker with no subtree cells skips the cost cell and
+#: ``finish`` (``llm._deferred.finish_request``); False: the reference route, always.
+PRICE_DIRECT = True
+_finish_request: Any = None
+
+
+def _load_finish_request() -> Any:
+    global _finish_request
+    from brokle_trace.llm._deferred import finish_request
+
+    _finish_request = finish_request
+    return finish_request
+
+
 def _priced(attributes: dict[str, Any]) -> dict[str, Any]:
     """``attributes`` with the deferred costs (this span's, its subtree's) priced in."""
     if DEFERRED not in attributes:
@@ -290,10 +305,14 @@ def to_span_data(
     name = _text(span.name, settings, "name")
     attributes: dict[str, Any] = _ours(raw, span_type, plan)
     attributes.update(extra)
+    request = None
     if attributes.pop(PRICED, None) is None and span_type in _PRICED_TYPES:
         # No running ancestor needed it on the caller's thread: say what to price here.
-        price(None, raw, record[4], attributes, plan)
-        attributes.pop(PRICED, None)
+        if DEFERRED in attributes or not PRICE_DIRECT:
+            price(None, raw, record[4], attributes, plan)  # its subtree's cells join it
+            attributes.pop(PRICED, None)
+        else:  # its own cost only: priced below, where finish() would add it
+            request = price_request(raw, record[4], attributes, plan)
     # ``attributes.setdefault(key, value)`` for each of theirs but the lifted ones, in C.
     theirs = dict(raw)
     for key in _LIFTED:
@@ -340,7 +359,10 @@ def to_span_data(
     out = _io(raw, "output", plan)
     # Priced before the cut: the cost attributes are added at the end, where it would take
     # them from a span over max_items.
-    attributes = _priced(attributes)
+    if request is None:
+        attributes = _priced(attributes)
+    else:
+        (_finish_request or _load_finish_request())(attributes, request)
     if len(attributes) > settings.max_items:
         # The cut keeps the first max_items: the structure (scope, kind, events, links,
         # trace state, counts: the OTLP fields, and what makes this a third-party span),

@@ -14,7 +14,7 @@ from typing import Any
 from brokle_trace import semconv
 from brokle_trace.llm._usage import Usage
 
-__all__ = ["PRICED", "Plan", "foreign_type", "llm_facts", "plan_of", "price"]
+__all__ = ["PRICED", "Plan", "foreign_type", "llm_facts", "plan_of", "price", "price_request"]
 
 #: Key of the record's ``extra`` saying usage and cost were done on the caller's thread.
 PRICED = "\x00priced"
@@ -219,6 +219,26 @@ def _load_llm_parts() -> tuple[Any, Any, Any]:
     return _llm_parts
 
 
+def price_request(
+    raw: Mapping[str, Any], start_ns: int, extra: dict[str, Any], plan: Plan | None = None
+) -> tuple[tuple[str | None, ...], str | None, Usage, None, int] | None:
+    """An LLM span's usage attributes (into ``extra``) and what to price it by (a
+    ``CostCell``'s request), or None when it reports no usage."""
+    plan = plan or plan_of(raw)
+    usage, model = llm_facts(raw, plan)
+    if usage is None:
+        return None
+    extra.update(usage.attributes())
+    provider = _first(raw, "provider", plan)
+    return (
+        (model, _first(raw, "request_model", plan)),
+        provider.lower() if isinstance(provider, str) else None,
+        usage,
+        None,
+        start_ns,
+    )
+
+
 def price(
     node: Any,
     raw: Mapping[str, Any],
@@ -236,20 +256,12 @@ def price(
     """
     cost_cell, deferred_of, roll_up = _llm_parts or _load_llm_parts()
     extra[PRICED] = True
-    plan = plan or plan_of(raw)
-    usage, model = llm_facts(raw, plan)
-    if usage is None:
+    request = price_request(raw, start_ns, extra, plan)
+    if request is None:
         return
-    extra.update(usage.attributes())
-    provider = _first(raw, "provider", plan)
+    usage = request[2]
     cell = cost_cell()
-    cell.request = (
-        (model, _first(raw, "request_model", plan)),
-        provider.lower() if isinstance(provider, str) else None,
-        usage,
-        None,
-        start_ns,
-    )
+    cell.request = request
     deferred_of(extra).own = cell
     if node is not None:
         at = node._attributes if hasattr(node, "_attributes") else {}

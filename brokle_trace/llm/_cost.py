@@ -129,8 +129,21 @@ def price_of(
     found = _source.price(names, provider, usage, raw, when_ns)
     if found is None:
         return None
+    # A repeated request gets the same answer object from the source's memo: its Cost is
+    # kept with it (immutable, so shared), keyed by the answer's identity.
+    known = _costs.get(id(found))
+    if known is not None and known[0] is found:
+        return known[1]
     inp, out, model_id, as_of = found
-    return Cost(float(inp), float(out), model_id, as_of)
+    cost = Cost(float(inp), float(out), model_id, as_of)
+    if len(_costs) >= _COSTS_MAX:
+        _costs.clear()
+    _costs[id(found)] = (found, cost)  # holds ``found`` so its id stays valid
+    return cost
+
+
+_costs: dict[int, tuple[Any, Cost]] = {}
+_COSTS_MAX = 4096
 
 
 def count_unpriced(model: str | None) -> None:

@@ -21,7 +21,7 @@ from brokle_trace import semconv
 from brokle_trace.llm._cost import Cost, count_unpriced, price_of
 from brokle_trace.llm._usage import Usage
 
-__all__ = ["DEFERRED", "CostCell", "Deferred", "deferred_of", "finish"]
+__all__ = ["DEFERRED", "CostCell", "Deferred", "deferred_of", "finish", "finish_request"]
 
 #: Private attribute key holding a span's :class:`Deferred`; ``finish`` removes it.
 DEFERRED = "brokle.cost.deferred"
@@ -116,6 +116,27 @@ def finish(attrs: dict[str, Any]) -> dict[str, Any]:
 
         _errors.internal_error("price_span", exc)
     return out
+
+
+def finish_request(attrs: dict[str, Any], request: tuple[Any, ...]) -> None:
+    """``finish`` in place for a span whose one deferred cost is its own, read by no
+    ancestor: ``request`` (a ``CostCell``'s) priced now, with no cell, lock or copy.
+
+    The export worker's shortcut for a third-party LLM span with nothing left running above
+    it (``_export.foreign``); ``finish`` on a cell holding ``request`` is its reference
+    (``tests/parity/test_foreign_pricing.py``). Never raises.
+    """
+    try:
+        cost = price_of(*request)
+        if isinstance(cost, Cost):
+            attrs.update(cost.attributes())
+        else:
+            count_unpriced(next((m for m in request[0] if m), None))
+            attrs[semconv.BROKLE_COST_UNPRICED] = True
+    except Exception as exc:
+        from brokle_trace._runtime import errors as _errors
+
+        _errors.internal_error("price_span", exc)
 
 
 def _own(out: dict[str, Any], cell: CostCell | None) -> None:
