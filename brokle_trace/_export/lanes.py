@@ -44,12 +44,19 @@ SPAN_DATA_OVERHEAD = 1024
 class Marker:
     """A flush marker: done once the worker and every threaded lane have passed it."""
 
-    __slots__ = ("_left", "_lock", "done")
+    __slots__ = ("_left", "_lock", "done", "ok")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self._lock = threading.Lock()
         self._left = 0
+        #: False when shutdown released it instead (not every span before it went out).
+        self.ok = True
+
+    def release(self, ok: bool) -> None:
+        """Done without being passed: shutdown cleared it from the queue (``ok``: its result)."""
+        self.ok = ok
+        self.done.set()
 
     def expect(self, lanes: int) -> None:
         """``lanes`` threaded lanes still have to pass it (the worker is past it)."""

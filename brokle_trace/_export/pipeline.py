@@ -19,6 +19,7 @@ it covers exactly the spans that ended before the call, and honours its timeout.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import time
@@ -109,6 +110,7 @@ class Pipeline:
         self._abandoned = False
         self._shutdown_done = threading.Event()
         self._shutdown_ok = True
+        self._cleared_markers: list[Marker] = []
         self._in_flight = 0
         #: Span ids open in the parent when this (forked) process began: never exported here.
         self.inherited: set[int] = set()
@@ -370,6 +372,12 @@ class Pipeline:
     def _flush(self, timeout: float) -> bool:
         marker = Marker()
         self._queue.append(marker)
+        if self._stopped:
+            # A shutdown got past its last look at the queue: nothing will pass the marker,
+            # so shutdown's own outcome answers (a marker it cleared is released, below).
+            with contextlib.suppress(ValueError):  # left queued, later flushes said False
+                self._queue.remove(marker)
+            return self._shutdown_done.wait(wait_time(timeout)) and self._shutdown_ok
         if self._worker is None:
             self._ensure_worker()
         self._urgent = True
@@ -380,7 +388,7 @@ class Pipeline:
         error, self._strict_error = self._strict_error, None
         if error is not None:
             raise error
-        return done
+        return done and marker.ok
 
     def shutdown(self, timeout: float) -> bool:
         """Flush, stop the worker and shut the exporters down, within ``timeout``.
@@ -403,6 +411,10 @@ class Pipeline:
             self._shutdown_ok = self._stop(worker, deadline)
         finally:
             self._shutdown_done.set()
+            # Flushes whose markers came after the worker's last drain: done now, not at
+            # their timeouts.
+            for marker in self._cleared_markers:
+                marker.release(self._shutdown_ok)
         return self._shutdown_ok
 
     def _stop(self, worker: threading.Thread | None, deadline: float) -> bool:
@@ -419,8 +431,7 @@ class Pipeline:
             if not ok:
                 self._abandoned = True
             in_flight = self._in_flight if not ok else 0
-            left = sum(1 for item in list(self._queue) if type(item) is tuple)
-            self._queue.clear()
+            left = self._clear_queue()
         self.drop("shutdown", left + in_flight)
         # The lanes export what their slices hold, until the deadline; the rest is counted.
         lanes = list(self._lanes.values())
@@ -436,14 +447,23 @@ class Pipeline:
             shutdown_exporter(exporter, deadline, self._internal)
         # A caller that passed the length check just before the limit dropped to -1 may have
         # appended since: count those too.
-        late = sum(1 for item in list(self._queue) if type(item) is tuple)
-        self._queue.clear()
-        self.drop("shutdown", late)
+        self.drop("shutdown", self._clear_queue())
         self._summarise()
         if self._strict_error is not None:
             error, self._strict_error = self._strict_error, None
             raise error
         return ok
+
+    def _clear_queue(self) -> int:
+        """Empty the queue at shutdown: the spans it held (counted by the caller); the flush
+        markers among them are kept for ``shutdown`` to release."""
+        # Popped one by one, not copied then cleared: a span appended between the two
+        # would have gone uncounted.
+        queue, items = self._queue, []
+        while queue:
+            items.append(queue.popleft())
+        self._cleared_markers.extend(item for item in items if type(item) is Marker)
+        return sum(1 for item in items if type(item) is tuple)
 
     def _summarise(self) -> None:
         # The last word (at exit, usually): whatever the rate limit hid, in one line.

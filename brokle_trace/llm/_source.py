@@ -145,7 +145,11 @@ def price(
     if raw is None:
         names = tuple(models)
         key = (names, provider, usage)
-        known = _answers.get(key)
+        try:
+            known = _answers.get(key)
+        except TypeError:  # a count that is no number (a list): the reference judges it
+            priced = _price(lib, snapshot, names, provider, usage, raw=None, when=when)
+            return None if priced is None else priced[0]
         if known is not None and known[0] is snapshot:
             # The same request priced before under this snapshot: the answer holds while the
             # rates in force for the matched model are the same object (dates, times of day).

@@ -481,3 +481,43 @@ def test_a_flush_in_the_middle_of_queued_spans_exports_them_in_order_once() -> N
     assert brokle_trace.flush(10.0)
     assert seen == list(range(11))
     assert stats()["exported"] == 11
+
+
+def test_a_flush_that_races_shutdown_returns_when_shutdown_is_done() -> None:
+    # flush() on one thread while shutdown() runs on another: its marker is queued after
+    # the worker's last look at the queue, so nothing will ever pass it. It waited out its
+    # whole timeout (forever, with timeout=inf), then said False.
+    from brokle_trace._export.lanes import Marker
+    from brokle_trace._runtime.lifecycle import current_pipeline
+
+    brokle_trace.configure(exporter="none", exporters=[InMemoryExporter()])
+    work(1)
+    assert brokle_trace.flush(5.0)
+    pipeline = current_pipeline()
+    real_stop = pipeline._stop
+    results: list[tuple[bool, float]] = []
+
+    def flush_late() -> None:
+        started = time.monotonic()
+        results.append((pipeline.flush(5.0), time.monotonic() - started))
+
+    def stop(worker: threading.Thread | None, deadline: float) -> bool:
+        if worker is not None:
+            worker.join(5)  # the worker's final drain is over
+        late = threading.Thread(target=flush_late)
+        late.start()
+        for _ in range(500):
+            if any(type(item) is Marker for item in list(pipeline._queue)):
+                break
+            time.sleep(0.01)
+        ok = real_stop(worker, deadline)
+        late_threads.append(late)
+        return ok
+
+    late_threads: list[threading.Thread] = []
+    pipeline._stop = stop  # type: ignore[method-assign]
+    assert pipeline.shutdown(5.0)
+    late_threads[0].join(10)
+    ((flushed, took),) = results
+    assert took < 2.0, took  # not the 5 s timeout
+    assert flushed  # nothing was lost: the shutdown exported everything

@@ -10,6 +10,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from brokle_trace._export import convert as _convert
 from brokle_trace.llm import _deferred, prices_as_of
 
@@ -288,3 +290,20 @@ def test_a_price_without_a_request_time_is_remembered_under_the_rates_it_used(
     )
     assert found is not None
     assert found[:2] == (lib.input_price, lib.output_price)
+
+
+@pytest.mark.usefixtures("lenient")
+def test_counts_that_cannot_be_remembered_are_unpriced_instead_of_raising() -> None:
+    # A list where a count belongs (a user's own Usage, read by compute_cost): the remembered
+    # answers are keyed by the usage, so it could not even be looked up. genai-prices cannot
+    # price it either; the price source promises never to raise.
+    from brokle_trace._runtime import errors as _errors
+    from brokle_trace.llm import Usage, _source, compute_cost
+
+    before = _errors.error_counts().get("price_calc", 0)
+    odd = Usage(input_tokens=[1000], output_tokens=5)  # type: ignore[arg-type]
+    assert _source.price(["gpt-4o"], "openai", odd) is None
+    assert compute_cost("gpt-4o", odd, provider="openai", count=False) is None
+    assert _errors.error_counts().get("price_calc", 0) == before + 2  # counted, as it was
+    # Ordinary counts are still priced, and remembered.
+    assert compute_cost("gpt-4o", Usage(input_tokens=1000, output_tokens=5)) is not None
