@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from brokle_trace import capture
@@ -33,7 +33,7 @@ from brokle_trace.typing import Exporter, ExportResult, exports_inline
 if TYPE_CHECKING:  # the protobuf classes load only with OTLP
     from brokle_trace.exporters._frame import EncodedSpans
 
-__all__ = ["Batch", "Lane", "Ledger", "Marker"]
+__all__ = ["Batch", "Lane", "Ledger", "Marker", "lanes_full"]
 
 #: Memory of a queued SpanData: up to ~2x its JSON size (nested values as Python objects),
 #: plus ~1 KB (the model and its dicts), measured with tracemalloc.
@@ -407,3 +407,14 @@ class Lane:
             }
         )
         return out
+
+
+def lanes_full(lanes: Iterable[Lane], max_spans: int, max_bytes: int, batch_n: int) -> bool:
+    """Whether a threaded lane could not take one more batch of ``batch_n`` within its slice
+    of the queue (lossless mode leaves the spans queued then, instead of dropping them at
+    the lane; the lane wakes the worker when it has room)."""
+    return any(
+        lane.spans and (lane.spans + batch_n > max_spans or 2 * lane.bytes > max_bytes)
+        for lane in list(lanes)
+        if not lane.inline
+    )

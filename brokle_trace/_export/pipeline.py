@@ -39,12 +39,14 @@ from brokle_trace._export.lanes import (
     Lane,
     Ledger,
     Marker,
+    lanes_full,
 )
 from brokle_trace._export.pacing import Pacing, clock
 from brokle_trace._export.record import Record
 from brokle_trace._export.retained import retained_bytes
 from brokle_trace._export.runner import shutdown_exporter
 from brokle_trace._export.sizing import Sizing, sample_sizes
+from brokle_trace._export.taking import clear, take, without_inherited
 from brokle_trace._model import EncodedLines
 from brokle_trace._runtime import errors as _errors
 from brokle_trace._runtime.timeouts import remaining, wait_time
@@ -205,13 +207,10 @@ class Pipeline:
 
     def _drain(self, full_only: bool = False) -> None:
         queue = self._queue
-        popleft = queue.popleft
         while queue:
-            batch: list[Record]
-            markers: list[Marker] = []
             if full_only and len(queue) < min(self._sizing.batch_n, self._sizing.wake_at[0]):
                 return
-            if self.block_timeout is not None and not self._stopping and self._lanes_full():
+            if self.block_timeout is not None and not self._stopping and self._lanes_behind():
                 return  # lossless: a lane behind holds the queue back (producers wait)
             if type(queue[0]) is tuple:
                 # What a queued span keeps alive (the user's objects its snapshot refers
@@ -224,17 +223,9 @@ class Pipeline:
             with self._claim:
                 if self._stopped:
                     return
-                # Only this thread pops (under this lock), so the first n are there to take.
-                # One comprehension and a C-level search for a marker instead of a test per
-                # span: ~1 000 instructions a span less on the worker.
-                batch = [popleft() for _ in range(min(limit, len(queue)))]  # type: ignore[misc]
-                if Marker in map(type, batch):  # a flush: export what came before it first
-                    at = list(map(type, batch)).index(Marker)
-                    markers.append(batch[at])  # type: ignore[arg-type]
-                    queue.extendleft(reversed(batch[at + 1 :]))  # back in front, in order
-                    del batch[at:]
+                batch, marker = take(queue, limit)
                 if self.inherited:
-                    batch = self._without_inherited(batch)
+                    batch = without_inherited(batch, self.inherited)
                 self._in_flight = len(batch)
             # Taken out of the queue, still alive: they count against its bounds until
             # converted (a batch of spans pinning user objects is as big as the queue).
@@ -242,32 +233,25 @@ class Pipeline:
             if batch:
                 try:
                     self._export(batch)
-                except Exception as exc:  # never let a bug kill the worker
-                    if self._settle():
-                        self.drop("export_failed", len(batch))
-                    self._internal("export_batch", exc)
                 except BaseException as exc:
-                    # SystemExit from user code run here (a mask, a serializer) ended the
-                    # only worker: flush failed and every later span waited for shutdown.
-                    # A drain on the main thread (shutdown with no new threads) lets it stop.
-                    if threading.current_thread() is threading.main_thread():
+                    # SystemExit from user code run here (a mask, a serializer) must not end
+                    # the only worker (flush would fail and later spans wait for shutdown);
+                    # a drain on the main thread (shutdown, no new threads) lets it stop.
+                    if not isinstance(exc, Exception) and (
+                        threading.current_thread() is threading.main_thread()
+                    ):
                         raise
                     if self._settle():
                         self.drop("export_failed", len(batch))
                     self._internal("export_batch", exc)
-            for marker in markers:
+            if marker is not None:
                 self._pass_marker(marker)
 
-    def _lanes_full(self) -> bool:
-        """Whether a threaded lane could not take one more batch (lossless mode leaves the
-        spans queued then, instead of dropping them at the lane; the lane wakes us)."""
-        k = max(1, len(self.exporters))
-        spans, nbytes = self._sizing.max_queue // k, self._sizing.max_queue_bytes // k
-        n = self._sizing.batch_n
-        return any(
-            lane.spans and (lane.spans + n > spans or 2 * lane.bytes > nbytes)
-            for lane in list(self._lanes.values())
-            if not lane.inline
+    def _lanes_behind(self) -> bool:
+        k = max(1, len(self.exporters))  # each lane's slice of the queue's bounds
+        sizing = self._sizing
+        return lanes_full(
+            self._lanes.values(), sizing.max_queue // k, sizing.max_queue_bytes // k, sizing.batch_n
         )
 
     def _pass_marker(self, marker: Marker) -> None:
@@ -278,14 +262,6 @@ class Pipeline:
         marker.expect(len(threaded))
         for lane in threaded:
             lane.mark(marker)
-
-    def _without_inherited(self, batch: list[Record]) -> list[Record]:
-        # A forked child returning through a span its parent opened: the parent exports it.
-        inherited = self.inherited
-        kept = [record for record in batch if record[2] not in inherited]
-        if len(kept) < len(batch):
-            inherited.difference_update(record[2] for record in batch)
-        return kept
 
     def _convert(self, batch: list[Record], form: str) -> Any:
         """The batch in ``form`` (``batches.convert``); the sizing learns from it."""
@@ -431,7 +407,8 @@ class Pipeline:
             if not ok:
                 self._abandoned = True
             in_flight = self._in_flight if not ok else 0
-            left = self._clear_queue()
+            left, markers = clear(self._queue)
+            self._cleared_markers += markers
         self.drop("shutdown", left + in_flight)
         # The lanes export what their slices hold, until the deadline; the rest is counted.
         lanes = list(self._lanes.values())
@@ -447,23 +424,14 @@ class Pipeline:
             shutdown_exporter(exporter, deadline, self._internal)
         # A caller that passed the length check just before the limit dropped to -1 may have
         # appended since: count those too.
-        self.drop("shutdown", self._clear_queue())
+        late, markers = clear(self._queue)
+        self._cleared_markers += markers
+        self.drop("shutdown", late)
         self._summarise()
         if self._strict_error is not None:
             error, self._strict_error = self._strict_error, None
             raise error
         return ok
-
-    def _clear_queue(self) -> int:
-        """Empty the queue at shutdown: the spans it held (counted by the caller); the flush
-        markers among them are kept for ``shutdown`` to release."""
-        # Popped one by one, not copied then cleared: a span appended between the two
-        # would have gone uncounted.
-        queue, items = self._queue, []
-        while queue:
-            items.append(queue.popleft())
-        self._cleared_markers.extend(item for item in items if type(item) is Marker)
-        return sum(1 for item in items if type(item) is tuple)
 
     def _summarise(self) -> None:
         # The last word (at exit, usually): whatever the rate limit hid, in one line.
